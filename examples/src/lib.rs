@@ -1,0 +1,1 @@
+//! Examples of the supervise crate: see the `[[example]]` entries.

@@ -1,0 +1,710 @@
+//! Child specs, running incarnations, and how a child is started and stopped.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::{AbortHandle, JoinHandle};
+use tracing::Instrument;
+
+use crate::event::{Event, EventBus};
+use crate::exit::ExitReason;
+use crate::spec::{ChildKind, Restart, Shutdown};
+use crate::supervisor::{Msg, SupervisorHandle};
+use crate::worker::{Context, Init, Worker};
+
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// How long the supervisor waits for an aborted task to be dropped before
+/// it reports the child killed and moves on. An aborted task stops only at
+/// its next `.await`; one that blocks its thread is reported killed after
+/// this grace and dropped by tokio whenever it yields.
+pub(crate) const KILL_GRACE: Duration = Duration::from_millis(100);
+
+// ===== ChildSpec =====
+
+/// How to start a child and how to treat it: OTP's child spec.
+///
+/// A child spec holds a factory that builds the worker afresh for every
+/// start (OTP's `{M, F, A}`), so a restart never reuses state of the
+/// incarnation that crashed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use supervise::{ChildSpec, Context, Exit, Restart, Shutdown, Worker};
+///
+/// struct Job;
+/// impl Worker for Job {
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> { Ok(()) }
+/// }
+///
+/// let spec = ChildSpec::worker("job", || Job)
+///     .restart(Restart::Transient)
+///     .shutdown(Shutdown::Timeout(Duration::from_secs(30)));
+/// assert_eq!(spec.id(), "job");
+/// assert_eq!(spec.restart_type(), Restart::Transient);
+/// ```
+#[derive(Clone)]
+pub struct ChildSpec {
+    pub(crate) id: Arc<str>,
+    pub(crate) restart: Restart,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) kind: ChildKind,
+    pub(crate) significant: bool,
+    pub(crate) start: Arc<dyn StartChild>,
+}
+
+impl ChildSpec {
+    /// A worker child, built by `factory` at every start. Defaults:
+    /// permanent, 5 s shutdown, not significant.
+    pub fn worker<W, F>(id: impl Into<Arc<str>>, factory: F) -> Self
+    where
+        W: Worker,
+        F: Fn() -> W + Send + Sync + 'static,
+    {
+        ChildSpec::from_start(
+            id,
+            ChildKind::Worker,
+            Shutdown::DEFAULT_WORKER,
+            Arc::new(WorkerStart(factory)),
+        )
+    }
+
+    pub(crate) fn from_start(
+        id: impl Into<Arc<str>>,
+        kind: ChildKind,
+        shutdown: Shutdown,
+        start: Arc<dyn StartChild>,
+    ) -> Self {
+        ChildSpec {
+            id: id.into(),
+            restart: Restart::Permanent,
+            shutdown,
+            kind,
+            significant: false,
+            start,
+        }
+    }
+
+    /// Sets the restart type.
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// Sets the shutdown policy.
+    pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
+    }
+
+    /// Marks the child significant for its supervisor's `auto_shutdown`.
+    pub fn significant(mut self, significant: bool) -> Self {
+        self.significant = significant;
+        self
+    }
+
+    /// Changes the child's id.
+    pub fn id_as(mut self, id: impl Into<Arc<str>>) -> Self {
+        self.id = id.into();
+        self
+    }
+
+    /// The child's id, unique among its siblings.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The restart type.
+    pub fn restart_type(&self) -> Restart {
+        self.restart
+    }
+
+    /// The shutdown policy.
+    pub fn shutdown_policy(&self) -> Shutdown {
+        self.shutdown
+    }
+
+    /// Worker or supervisor.
+    pub fn kind(&self) -> ChildKind {
+        self.kind
+    }
+
+    /// Whether the child is significant.
+    pub fn is_significant(&self) -> bool {
+        self.significant
+    }
+
+    pub(crate) fn info(&self) -> ChildSpecInfo {
+        ChildSpecInfo {
+            id: self.id.clone(),
+            restart: self.restart,
+            shutdown: self.shutdown,
+            kind: self.kind,
+            significant: self.significant,
+        }
+    }
+}
+
+impl fmt::Debug for ChildSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildSpec")
+            .field("id", &self.id)
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .field("kind", &self.kind)
+            .field("significant", &self.significant)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A child spec with the defaults filled in, as `get_childspec` returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildSpecInfo {
+    /// The child's id.
+    pub id: Arc<str>,
+    /// Its restart type.
+    pub restart: Restart,
+    /// Its shutdown policy.
+    pub shutdown: Shutdown,
+    /// Worker or supervisor.
+    pub kind: ChildKind,
+    /// Whether it is significant.
+    pub significant: bool,
+}
+
+// ===== starting =====
+
+/// How a child spec starts an incarnation: runs its init in the caller's
+/// task and hands back the future of the child's life.
+pub(crate) trait StartChild: Send + Sync + 'static {
+    fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome>;
+}
+
+pub(crate) enum StartOutcome {
+    Started { run: BoxFuture<ExitReason>, stop: Stopper },
+    Ignored,
+    Failed(ExitReason),
+}
+
+/// How a running child is asked to stop.
+pub(crate) enum Stopper {
+    /// It does not handle shutdown: abort it, reason `shutdown`.
+    Abort,
+    /// A worker that handles shutdown: signal its context.
+    Signal,
+    /// A supervisor: a stop message in its inbox, in order with the rest.
+    Supervisor(SupervisorHandle),
+}
+
+struct WorkerStart<F>(F);
+
+impl<W, F> StartChild for WorkerStart<F>
+where
+    W: Worker,
+    F: Fn() -> W + Send + Sync + 'static,
+{
+    fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
+        let mut worker = (self.0)();
+        Box::pin(async move {
+            let mut ctx = Context::new(inc);
+            match worker.init(&mut ctx).await {
+                Ok(Init::Ready) => {
+                    let stop = if worker.handles_shutdown() {
+                        Stopper::Signal
+                    } else {
+                        Stopper::Abort
+                    };
+                    let run = Box::pin(async move {
+                        match worker.run(ctx).await {
+                            Ok(()) => ExitReason::Normal,
+                            Err(exit) => exit.into_reason(),
+                        }
+                    });
+                    StartOutcome::Started { run, stop }
+                }
+                Ok(Init::Ignore) => StartOutcome::Ignored,
+                Err(exit) => StartOutcome::Failed(exit.into_reason()),
+            }
+        })
+    }
+}
+
+/// Where a started child reports its exit.
+pub(crate) struct Parent {
+    pub(crate) inbox: mpsc::UnboundedSender<Msg>,
+    pub(crate) serial: u64,
+}
+
+pub(crate) enum Started {
+    Running(Running),
+    Ignored,
+    Failed(ExitReason),
+}
+
+/// Starts one incarnation of `spec`: runs its init here (the caller waits,
+/// as OTP's supervisor does), then spawns its life as a task. Emits
+/// `Started`, `StartFailed` or `StartIgnored`.
+pub(crate) async fn start(
+    spec: &ChildSpec,
+    path: Arc<str>,
+    number: u64,
+    bus: &Arc<EventBus>,
+    parent: Option<Parent>,
+) -> Started {
+    let inc = Arc::new(Incarnation::new(path, spec.kind, number, bus.clone()));
+    let span = tracing::debug_span!("child", path = %inc.path, incarnation = number);
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| spec.start.start(inc.clone())))
+    {
+        Ok(init) => AssertUnwindSafe(init.instrument(span.clone()))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| StartOutcome::Failed(ExitReason::from_panic(panic))),
+        Err(panic) => StartOutcome::Failed(ExitReason::from_panic(panic)),
+    };
+    match outcome {
+        StartOutcome::Started { run, stop } => {
+            if let Stopper::Supervisor(handle) = &stop {
+                let _ = inc.supervisor.set(handle.clone());
+                handle.shared.bind(&inc);
+            }
+            let task = run_to_exit(run, inc.clone(), parent);
+            let join = tokio::spawn(task.instrument(span));
+            let _ = inc.abort.set(join.abort_handle());
+            let child = ChildRef::from_inner(inc.clone());
+            tracing::debug!(path = %inc.path, incarnation = number, "child started");
+            bus.emit(|| Event::Started { child });
+            Started::Running(Running {
+                inc,
+                join: Some(join),
+                stop,
+            })
+        }
+        StartOutcome::Ignored => {
+            tracing::debug!(path = %inc.path, incarnation = number, "child start ignored");
+            bus.emit(|| Event::StartIgnored {
+                path: inc.path.clone(),
+                incarnation: number,
+            });
+            Started::Ignored
+        }
+        StartOutcome::Failed(reason) => {
+            tracing::debug!(path = %inc.path, incarnation = number, %reason, "child start failed");
+            bus.emit(|| Event::StartFailed {
+                path: inc.path.clone(),
+                incarnation: number,
+                reason: reason.clone(),
+            });
+            Started::Failed(reason)
+        }
+    }
+}
+
+/// The child's task: its life, with the panic caught and the exit reported
+/// however it ends (returned, panicked, or aborted).
+async fn run_to_exit(
+    run: BoxFuture<ExitReason>,
+    inc: Arc<Incarnation>,
+    parent: Option<Parent>,
+) -> ExitReason {
+    let mut guard = ExitGuard {
+        inc,
+        parent,
+        done: false,
+    };
+    if let Some(reason) = guard.inc.take_pending_crash() {
+        guard.finish(reason.clone());
+        return reason;
+    }
+    let reason = AssertUnwindSafe(run)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(ExitReason::from_panic);
+    guard.finish(reason.clone());
+    reason
+}
+
+struct ExitGuard {
+    inc: Arc<Incarnation>,
+    parent: Option<Parent>,
+    done: bool,
+}
+
+impl ExitGuard {
+    fn finish(&mut self, reason: ExitReason) {
+        self.done = true;
+        self.inc.report_exit(&reason);
+        if let Some(parent) = &self.parent {
+            let _ = parent.inbox.send(Msg::Exited {
+                serial: parent.serial,
+                reason,
+            });
+        }
+    }
+}
+
+impl Drop for ExitGuard {
+    /// The task was aborted: its reason is the one its aborter recorded.
+    fn drop(&mut self) {
+        if !self.done {
+            let reason = self.inc.abort_reason();
+            self.finish(reason);
+        }
+    }
+}
+
+// ===== Incarnation / ChildRef =====
+
+/// One start of one child: what its task, its supervisor and its handles share.
+pub(crate) struct Incarnation {
+    path: Arc<str>,
+    id_start: usize,
+    kind: ChildKind,
+    number: u64,
+    stop: AtomicBool,
+    notify: Notify,
+    abort_reason: Mutex<Option<ExitReason>>,
+    exit_reported: AtomicBool,
+    abort: OnceLock<AbortHandle>,
+    supervisor: OnceLock<SupervisorHandle>,
+    bus: Arc<EventBus>,
+}
+
+impl Incarnation {
+    pub(crate) fn new(path: Arc<str>, kind: ChildKind, number: u64, bus: Arc<EventBus>) -> Self {
+        let id_start = path.rfind('/').map_or(0, |i| i + 1);
+        Incarnation {
+            path,
+            id_start,
+            kind,
+            number,
+            stop: AtomicBool::new(false),
+            notify: Notify::new(),
+            abort_reason: Mutex::new(None),
+            exit_reported: AtomicBool::new(false),
+            abort: OnceLock::new(),
+            supervisor: OnceLock::new(),
+            bus,
+        }
+    }
+
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub(crate) fn path_arc(&self) -> &Arc<str> {
+        &self.path
+    }
+
+    pub(crate) fn bus(&self) -> &Arc<EventBus> {
+        &self.bus
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        &self.path[self.id_start..]
+    }
+
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
+    pub(crate) fn is_stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    pub(crate) async fn stop_requested(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_stop_requested() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    fn lock_reason(&self) -> std::sync::MutexGuard<'_, Option<ExitReason>> {
+        self.abort_reason
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records why the task is about to be aborted; the first reason wins.
+    fn set_abort_reason(&self, reason: ExitReason) {
+        let mut slot = self.lock_reason();
+        if slot.is_none() {
+            *slot = Some(reason);
+        }
+    }
+
+    fn abort_reason(&self) -> ExitReason {
+        self.lock_reason().clone().unwrap_or(ExitReason::Killed)
+    }
+
+    /// An abort requested before the task was first polled (a kill, or a
+    /// panic in a task spawned during init) takes effect as it starts.
+    fn take_pending_crash(&self) -> Option<ExitReason> {
+        self.lock_reason().clone()
+    }
+
+    /// Aborts the task with this exit reason (unless it already has one).
+    pub(crate) fn abort_with(&self, reason: ExitReason) {
+        self.set_abort_reason(reason);
+        if let Some(abort) = self.abort.get() {
+            abort.abort();
+        }
+    }
+
+    /// A task spawned by the worker panicked: the worker crashes with it.
+    pub(crate) fn crash(&self, reason: ExitReason) {
+        self.abort_with(reason);
+    }
+
+    /// Emits this incarnation's `Exited` event, once.
+    pub(crate) fn report_exit(&self, reason: &ExitReason) {
+        if self.exit_reported.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if reason.is_normal() || matches!(reason, ExitReason::Killed) {
+            tracing::debug!(path = %self.path, incarnation = self.number, %reason, "child exited");
+        } else {
+            tracing::warn!(path = %self.path, incarnation = self.number, %reason, "child crashed");
+        }
+        self.bus.emit(|| Event::Exited {
+            path: self.path.clone(),
+            incarnation: self.number,
+            reason: reason.clone(),
+        });
+        if let Some(sup) = self.supervisor.get() {
+            sup.shared.mark_terminated();
+        }
+    }
+}
+
+impl fmt::Debug for Incarnation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.path, self.number)
+    }
+}
+
+/// A reference to one incarnation of a child: OTP's pid.
+///
+/// Two references are equal when they name the same incarnation. A
+/// reference outlives its incarnation; a restarted child has a new one.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{ChildSpec, ChildStatus, Context, Exit, Supervisor, Worker};
+///
+/// struct Idle;
+/// impl Worker for Idle {
+///     async fn run(self, ctx: Context) -> Result<(), Exit> {
+///         std::future::pending::<()>().await;
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let sup = Supervisor::builder("app")
+///     .child(ChildSpec::worker("idle", || Idle))
+///     .build().unwrap().start().await.unwrap();
+/// let children = sup.which_children().await.unwrap();
+/// let ChildStatus::Running(child) = &children[0].status else { panic!() };
+/// assert_eq!(child.to_string(), "app/idle#1");
+/// sup.stop().await.unwrap();
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ChildRef(Arc<Incarnation>);
+
+impl ChildRef {
+    pub(crate) fn from_inner(inner: Arc<Incarnation>) -> Self {
+        ChildRef(inner)
+    }
+
+    /// The child's path in the tree, e.g. `app/payments/processor`.
+    pub fn path(&self) -> &str {
+        self.0.path()
+    }
+
+    /// The child's id.
+    pub fn id(&self) -> &str {
+        self.0.id()
+    }
+
+    /// Which start of the child this is (1 for the first; failed starts count).
+    pub fn incarnation(&self) -> u64 {
+        self.0.number()
+    }
+
+    /// Worker or supervisor.
+    pub fn kind(&self) -> ChildKind {
+        self.0.kind
+    }
+
+    /// True once this incarnation has exited.
+    pub fn has_exited(&self) -> bool {
+        self.0.exit_reported.load(Ordering::Acquire)
+    }
+
+    /// The handle of this child if it is a supervisor.
+    pub fn supervisor(&self) -> Option<SupervisorHandle> {
+        self.0.supervisor.get().cloned()
+    }
+
+    /// Kills this incarnation from outside, as OTP's `exit(Pid, kill)`: its
+    /// task is aborted and its supervisor sees it exit with reason `killed`
+    /// (a supervisor's own children die with it). Does nothing if it has
+    /// already exited.
+    pub fn kill(&self) {
+        self.0.abort_with(ExitReason::Killed);
+    }
+}
+
+impl PartialEq for ChildRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ChildRef {}
+
+impl fmt::Debug for ChildRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for ChildRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+// ===== Running =====
+
+/// A running incarnation as its supervisor holds it. Dropping it (the
+/// supervisor's own task died) kills the child.
+pub(crate) struct Running {
+    pub(crate) inc: Arc<Incarnation>,
+    join: Option<JoinHandle<ExitReason>>,
+    stop: Stopper,
+}
+
+impl Running {
+    pub(crate) fn child_ref(&self) -> ChildRef {
+        ChildRef::from_inner(self.inc.clone())
+    }
+
+    /// Starts stopping the child without waiting: what the dynamic
+    /// supervisor does for all its children at once. Returns true when the
+    /// child was aborted outright.
+    pub(crate) fn begin_stop(&self, shutdown: Shutdown) -> bool {
+        match (shutdown, &self.stop) {
+            (Shutdown::BrutalKill, _) => {
+                self.inc.abort_with(ExitReason::Killed);
+                true
+            }
+            (_, Stopper::Abort) => {
+                self.inc.abort_with(ExitReason::Shutdown);
+                true
+            }
+            (_, Stopper::Signal) => {
+                self.inc.request_stop();
+                false
+            }
+            (_, Stopper::Supervisor(handle)) => {
+                handle.send_stop(ExitReason::Shutdown);
+                false
+            }
+        }
+    }
+
+    /// Kills the child (its shutdown timeout ran out).
+    pub(crate) fn kill(&self) {
+        self.inc.abort_with(ExitReason::Killed);
+    }
+
+    /// Waits for the child's task to end and returns its exit reason. After
+    /// an abort, waits at most [`KILL_GRACE`] for a task that blocks its
+    /// thread, then reports it killed.
+    pub(crate) async fn wait(&mut self, aborted: bool) -> ExitReason {
+        let join = self.join.as_mut().expect("a running child has its task");
+        let result = if aborted {
+            match tokio::time::timeout(KILL_GRACE, join).await {
+                Ok(result) => result,
+                Err(_) => {
+                    self.join = None;
+                    let reason = ExitReason::Killed;
+                    self.inc.report_exit(&reason);
+                    return reason;
+                }
+            }
+        } else {
+            join.await
+        };
+        self.join = None;
+        match result {
+            Ok(reason) => reason,
+            Err(_) => self.inc.abort_reason(),
+        }
+    }
+
+    /// Stops the child by its shutdown policy (OTP's `shutdown/2`) and
+    /// returns the reason it exited with.
+    pub(crate) async fn terminate(mut self, shutdown: Shutdown) -> ExitReason {
+        let aborted = self.begin_stop(shutdown);
+        if aborted {
+            return self.wait(true).await;
+        }
+        match shutdown {
+            Shutdown::Timeout(limit) => {
+                let join = self.join.as_mut().expect("a running child has its task");
+                match tokio::time::timeout(limit, join).await {
+                    Ok(result) => {
+                        self.join = None;
+                        result.unwrap_or_else(|_| self.inc.abort_reason())
+                    }
+                    Err(_) => {
+                        self.kill();
+                        self.wait(true).await
+                    }
+                }
+            }
+            _ => self.wait(false).await,
+        }
+    }
+}
+
+impl Running {
+    /// Lets the child run on without this record: dropping it no longer
+    /// kills the child. Used for a tree's root, which nobody supervises.
+    pub(crate) fn detach(mut self) {
+        self.join = None;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(join) = &self.join {
+            if !join.is_finished() {
+                self.inc.abort_with(ExitReason::Killed);
+            }
+        }
+    }
+}

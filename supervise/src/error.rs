@@ -1,0 +1,214 @@
+//! Typed errors: bad specs, failed starts, refused control calls.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::child::ChildRef;
+use crate::exit::ExitReason;
+
+/// A spec value that could not be parsed from text, with what is accepted.
+///
+/// # Examples
+///
+/// ```
+/// let err = "forever".parse::<supervise::Restart>().unwrap_err();
+/// assert_eq!(err.key, "restart");
+/// assert_eq!(err.value, "forever");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseSpecError {
+    /// The key whose value was rejected (`restart`, `shutdown`, ...).
+    pub key: &'static str,
+    /// The text that was rejected.
+    pub value: String,
+    /// What the key accepts.
+    pub expected: &'static str,
+}
+
+impl fmt::Display for ParseSpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid {} `{}`: expected {}",
+            self.key, self.value, self.expected
+        )
+    }
+}
+
+impl StdError for ParseSpecError {}
+
+/// A supervisor or child spec that breaks one of OTP's validation rules.
+///
+/// The builder checks the rules in OTP's order and returns the first error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// A restart period of zero (OTP: `{invalid_period, 0}`).
+    ZeroPeriod,
+    /// Two children share an id (OTP: `{duplicate_child_name, Id}`).
+    DuplicateChildId {
+        /// The repeated id.
+        id: Arc<str>,
+    },
+    /// A significant child must be transient or temporary (OTP:
+    /// `{bad_combination, [{restart, permanent}, {significant, true}]}`).
+    SignificantPermanent {
+        /// The child's id.
+        id: Arc<str>,
+    },
+    /// A significant child under `auto_shutdown = never` (OTP:
+    /// `{bad_combination, [{auto_shutdown, never}, {significant, true}]}`).
+    SignificantWithoutAutoShutdown {
+        /// The child's id.
+        id: Arc<str>,
+    },
+    /// A shutdown value this supervisor does not accept (a dynamic
+    /// supervisor, as Elixir's, requires a timeout above zero).
+    InvalidShutdown {
+        /// The child's id.
+        id: Arc<str>,
+        /// The rejected value in milliseconds.
+        millis: u128,
+    },
+    /// A `simple_one_for_one` supervisor needs exactly one child template
+    /// (OTP: `{bad_start_spec, Specs}`).
+    BadTemplateCount {
+        /// The ids of the templates that were given.
+        ids: Vec<Arc<str>>,
+    },
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpecError::ZeroPeriod => f.write_str(
+                "the restart period (`max_seconds`) must be greater than zero",
+            ),
+            SpecError::DuplicateChildId { id } => {
+                write!(f, "duplicate child id `{id}`: give each child its own id")
+            }
+            SpecError::SignificantPermanent { id } => write!(
+                f,
+                "child `{id}` is significant and permanent; a significant child must be \
+                 `transient` or `temporary`"
+            ),
+            SpecError::SignificantWithoutAutoShutdown { id } => write!(
+                f,
+                "child `{id}` is significant but the supervisor's auto_shutdown is `never`; \
+                 use `any_significant` or `all_significant`, or drop `significant`"
+            ),
+            SpecError::InvalidShutdown { id, millis } => write!(
+                f,
+                "child `{id}` has shutdown {millis}ms; a dynamic supervisor needs a timeout \
+                 above zero, `brutal_kill` or `infinity`"
+            ),
+            SpecError::BadTemplateCount { ids } => write!(
+                f,
+                "a simple_one_for_one supervisor needs exactly one child template, got {}",
+                ids.len()
+            ),
+        }
+    }
+}
+
+impl StdError for SpecError {}
+
+/// A tree that could not be started: the reason its root gave.
+///
+/// For a child that failed, the reason nests through the supervisors
+/// above it: `failed to start child s1: failed to start child y: ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartError {
+    reason: ExitReason,
+}
+
+impl StartError {
+    pub(crate) fn new(reason: ExitReason) -> Self {
+        StartError { reason }
+    }
+
+    /// The exit reason of the supervisor that failed to start.
+    pub fn reason(&self) -> &ExitReason {
+        &self.reason
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.reason, f)
+    }
+}
+
+impl StdError for StartError {}
+
+/// A control call that the supervisor refused or could not serve.
+///
+/// Each method of [`SupervisorHandle`](crate::SupervisorHandle) says which
+/// variants it returns; all of them may return [`CallError::Stopped`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum CallError {
+    /// No child with that id (or that reference).
+    NotFound,
+    /// The child is running; terminate it first.
+    Running,
+    /// The child is being restarted (a failed restart is being retried).
+    Restarting,
+    /// A child with that id is already running.
+    AlreadyStarted(ChildRef),
+    /// A child with that id exists but is not running; use `restart_child`
+    /// or `delete_child`.
+    AlreadyPresent,
+    /// The spec given to `start_child` is invalid.
+    InvalidSpec(SpecError),
+    /// The child's start failed; nothing was added.
+    StartFailed(ExitReason),
+    /// By-id operations are not supported on a `simple_one_for_one`
+    /// supervisor: use the child's reference.
+    SimpleOneForOne,
+    /// The dynamic supervisor already has `max_children` children.
+    MaxChildren,
+    /// The supervisor has stopped (or stopped while serving the call).
+    Stopped,
+    /// `stop` did not finish within the caller's timeout.
+    Timeout,
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::NotFound => f.write_str("no such child"),
+            CallError::Running => f.write_str("the child is running; terminate it first"),
+            CallError::Restarting => f.write_str("the child is being restarted"),
+            CallError::AlreadyStarted(c) => write!(f, "the child is already started as {c}"),
+            CallError::AlreadyPresent => f.write_str(
+                "a child with this id exists but is not running; use restart_child or delete_child",
+            ),
+            CallError::InvalidSpec(e) => write!(f, "invalid child spec: {e}"),
+            CallError::StartFailed(r) => write!(f, "the child failed to start: {r}"),
+            CallError::SimpleOneForOne => f.write_str(
+                "not supported by a simple_one_for_one supervisor; use the child's reference",
+            ),
+            CallError::MaxChildren => {
+                f.write_str("the dynamic supervisor has reached max_children")
+            }
+            CallError::Stopped => f.write_str("the supervisor has stopped"),
+            CallError::Timeout => f.write_str("the supervisor did not stop in time"),
+        }
+    }
+}
+
+impl StdError for CallError {}
+
+impl PartialEq for CallError {
+    fn eq(&self, other: &Self) -> bool {
+        use CallError::*;
+        match (self, other) {
+            (AlreadyStarted(a), AlreadyStarted(b)) => a == b,
+            (InvalidSpec(a), InvalidSpec(b)) => a == b,
+            (StartFailed(a), StartFailed(b)) => a == b,
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}

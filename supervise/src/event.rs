@@ -1,0 +1,194 @@
+//! The typed event stream of a tree: every start, exit, restart decision
+//! and report, in causal order, to every subscriber, losing none.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::child::ChildRef;
+use crate::exit::ExitReason;
+
+/// Something that happened in a supervision tree.
+///
+/// Child events (`Started`, `StartFailed`, `StartIgnored`, `Exited`) name
+/// the child's path and incarnation. Reports (`ChildTerminated`,
+/// `StartError`, `GaveUp`, `ShutdownError`) are OTP's SUPERVISOR REPORTs:
+/// they name the supervisor and the offending child.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// A child's init finished and its task is running. For a supervisor
+    /// this comes after all its children's events.
+    Started {
+        /// The new incarnation.
+        child: ChildRef,
+    },
+    /// A child's start failed.
+    StartFailed {
+        /// The child's path.
+        path: Arc<str>,
+        /// The incarnation that failed to start.
+        incarnation: u64,
+        /// Why.
+        reason: ExitReason,
+    },
+    /// A child's init returned [`Init::Ignore`](crate::Init::Ignore).
+    StartIgnored {
+        /// The child's path.
+        path: Arc<str>,
+        /// The incarnation that was ignored.
+        incarnation: u64,
+    },
+    /// A child's task ended.
+    Exited {
+        /// The child's path.
+        path: Arc<str>,
+        /// The incarnation that exited.
+        incarnation: u64,
+        /// Why.
+        reason: ExitReason,
+    },
+    /// Report: a child exited abnormally, or a permanent child exited at
+    /// all (OTP's `child_terminated`).
+    ChildTerminated {
+        /// The supervisor's path.
+        supervisor: Arc<str>,
+        /// The child's path.
+        child: Arc<str>,
+        /// The exit reason.
+        reason: ExitReason,
+    },
+    /// The supervisor decided to restart after this child's exit (one
+    /// decision per exit; a group restart is one decision).
+    Restarting {
+        /// The supervisor's path.
+        supervisor: Arc<str>,
+        /// The child whose exit caused the restart.
+        child: Arc<str>,
+    },
+    /// Report: a child failed to start during a restart or at the tree's
+    /// start (OTP's `start_error`).
+    StartError {
+        /// The supervisor's path.
+        supervisor: Arc<str>,
+        /// The child's path.
+        child: Arc<str>,
+        /// Why it failed.
+        reason: ExitReason,
+    },
+    /// Report: the restart intensity was exceeded; the supervisor stops its
+    /// children and exits with `shutdown` (OTP's
+    /// `reached_max_restart_intensity`).
+    GaveUp {
+        /// The supervisor's path.
+        supervisor: Arc<str>,
+        /// The child whose exit exceeded the intensity.
+        child: Arc<str>,
+    },
+    /// Report: a child exited with an unexpected reason while being shut
+    /// down, typically `killed` after its timeout (OTP's `shutdown_error`).
+    ShutdownError {
+        /// The supervisor's path.
+        supervisor: Arc<str>,
+        /// The child's path (for a `simple_one_for_one` supervisor, its
+        /// template's path, with `count` children behind it).
+        child: Arc<str>,
+        /// The unexpected reason.
+        reason: ExitReason,
+        /// How many children exited with this reason (1 but for
+        /// `simple_one_for_one`, which reports once per distinct reason).
+        count: usize,
+    },
+}
+
+/// A subscription to a tree's events.
+///
+/// Unbounded: a slow subscriber never makes the tree wait and never misses
+/// an event. Drop it to unsubscribe.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{ChildSpec, Context, Event, Exit, Supervisor, Worker};
+///
+/// struct Quick;
+/// impl Worker for Quick {
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> { Ok(()) }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let spec = Supervisor::builder("app")
+///     .child(ChildSpec::worker("quick", || Quick).restart(supervise::Restart::Temporary))
+///     .build()
+///     .unwrap();
+/// let mut events = spec.subscribe();
+/// let sup = spec.start().await.unwrap();
+/// let Some(Event::Started { child }) = events.recv().await else { panic!() };
+/// assert_eq!(child.path(), "app/quick");
+/// sup.stop().await.unwrap();
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct EventStream {
+    rx: mpsc::UnboundedReceiver<Event>,
+}
+
+impl EventStream {
+    /// Receives the next event; `None` once the tree and every handle to it
+    /// are gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: an event is never lost by dropping this future.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+
+    /// Receives an event if one is ready.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
+}
+
+/// The tree-wide fan-out. Emitting costs one relaxed load when nobody
+/// listens, and builds the event only when somebody does.
+#[derive(Debug, Default)]
+pub(crate) struct EventBus {
+    active: AtomicBool,
+    subscribers: Mutex<Vec<mpsc::UnboundedSender<Event>>>,
+}
+
+impl EventBus {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(EventBus::default())
+    }
+
+    pub(crate) fn subscribe(&self) -> EventStream {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut subs = self.lock();
+        subs.push(tx);
+        self.active.store(true, Ordering::Release);
+        EventStream { rx }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<Event>>> {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sends the event to every subscriber, under one lock, so that all
+    /// subscribers see one order that respects causality.
+    pub(crate) fn emit(&self, make: impl FnOnce() -> Event) {
+        if !self.active.load(Ordering::Acquire) {
+            return;
+        }
+        let event = make();
+        let mut subs = self.lock();
+        subs.retain(|tx| tx.send(event.clone()).is_ok());
+        if subs.is_empty() {
+            self.active.store(false, Ordering::Release);
+        }
+    }
+}

@@ -1,0 +1,245 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::child::{self, BoxFuture, ChildSpec, Incarnation, StartChild, StartOutcome, Started};
+use crate::error::{SpecError, StartError};
+use crate::event::{EventBus, EventStream};
+use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Shutdown, Strategy};
+
+use super::runner::Core;
+use super::SupervisorHandle;
+
+/// Declares a supervisor: its flags and its children, in start order.
+///
+/// Nothing is validated until [`build`](Self::build), which checks the
+/// spec with OTP's rules, in OTP's order, and returns the first error.
+#[derive(Debug, Clone)]
+pub struct SupervisorBuilder {
+    name: Arc<str>,
+    flags: Flags,
+    children: Vec<ChildSpec>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Flags {
+    pub(crate) strategy: Strategy,
+    pub(crate) intensity: Intensity,
+    pub(crate) auto_shutdown: AutoShutdown,
+}
+
+impl SupervisorBuilder {
+    pub(crate) fn new(name: Arc<str>) -> Self {
+        SupervisorBuilder {
+            name,
+            flags: Flags {
+                strategy: Strategy::OneForOne,
+                intensity: Intensity::default(),
+                auto_shutdown: AutoShutdown::Never,
+            },
+            children: Vec::new(),
+        }
+    }
+
+    /// The restart strategy. Default: `one_for_one`.
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.flags.strategy = strategy;
+        self
+    }
+
+    /// Restarts tolerated within the period. Default: 3 (Elixir's).
+    pub fn max_restarts(mut self, max_restarts: u32) -> Self {
+        self.flags.intensity.max_restarts = max_restarts;
+        self
+    }
+
+    /// The restart period in whole seconds. Default: 5.
+    pub fn max_seconds(mut self, seconds: u64) -> Self {
+        self.flags.intensity.period = Duration::from_secs(seconds);
+        self
+    }
+
+    /// The restart period as any duration (sub-second periods allowed).
+    pub fn period(mut self, period: Duration) -> Self {
+        self.flags.intensity.period = period;
+        self
+    }
+
+    /// Both intensity values at once.
+    pub fn intensity(mut self, intensity: Intensity) -> Self {
+        self.flags.intensity = intensity;
+        self
+    }
+
+    /// When significant children stop the supervisor. Default: `never`.
+    pub fn auto_shutdown(mut self, auto_shutdown: AutoShutdown) -> Self {
+        self.flags.auto_shutdown = auto_shutdown;
+        self
+    }
+
+    /// Adds a child after the ones already added.
+    pub fn child(mut self, child: ChildSpec) -> Self {
+        self.children.push(child);
+        self
+    }
+
+    /// Adds several children in order.
+    pub fn children(mut self, children: impl IntoIterator<Item = ChildSpec>) -> Self {
+        self.children.extend(children);
+        self
+    }
+
+    /// Checks the spec without consuming the builder: the flags first,
+    /// then each child in order (its own values, then its id against the
+    /// ids before it), as OTP does.
+    ///
+    /// # Errors
+    ///
+    /// The first [`SpecError`] found.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.flags.intensity.period.is_zero() {
+            return Err(SpecError::ZeroPeriod);
+        }
+        for (i, child) in self.children.iter().enumerate() {
+            check_child(child, Some(self.flags.auto_shutdown))?;
+            if self.children[..i].iter().any(|c| c.id == child.id) {
+                return Err(SpecError::DuplicateChildId {
+                    id: child.id.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates the spec and freezes it.
+    ///
+    /// # Errors
+    ///
+    /// The first [`SpecError`] found: a zero period, a duplicate id, a
+    /// significant permanent child, a significant child under
+    /// `auto_shutdown = never`.
+    pub fn build(self) -> Result<SupervisorSpec, SpecError> {
+        self.validate()?;
+        Ok(SupervisorSpec {
+            inner: Arc::new(SpecInner {
+                name: self.name,
+                flags: self.flags,
+                children: self.children,
+            }),
+            bus: EventBus::new(),
+        })
+    }
+}
+
+/// The child checks that do not depend on siblings (OTP's
+/// `check_childspec`): `auto_shutdown` is `None` where the supervisor's is
+/// not known, as in OTP's `check_childspecs/1`.
+pub(crate) fn check_child(
+    child: &ChildSpec,
+    auto_shutdown: Option<AutoShutdown>,
+) -> Result<(), SpecError> {
+    if child.significant {
+        if auto_shutdown == Some(AutoShutdown::Never) {
+            return Err(SpecError::SignificantWithoutAutoShutdown {
+                id: child.id.clone(),
+            });
+        }
+        if child.restart == Restart::Permanent {
+            return Err(SpecError::SignificantPermanent {
+                id: child.id.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A validated supervisor spec, ready to start as a tree's root or to
+/// nest as a child of another supervisor ([`ChildSpec::supervisor`]).
+#[derive(Debug, Clone)]
+pub struct SupervisorSpec {
+    inner: Arc<SpecInner>,
+    bus: Arc<EventBus>,
+}
+
+#[derive(Debug)]
+struct SpecInner {
+    name: Arc<str>,
+    flags: Flags,
+    children: Vec<ChildSpec>,
+}
+
+impl SupervisorSpec {
+    /// The supervisor's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Subscribes to the events of the tree this spec starts as a root,
+    /// from its very first start on. (Subscribing to a spec that is then
+    /// nested under another supervisor sees nothing: subscribe to the root.)
+    pub fn subscribe(&self) -> EventStream {
+        self.bus.subscribe()
+    }
+
+    /// Starts the tree: every child in order, each one's init finished
+    /// before the next starts. Returns once the whole tree is up.
+    ///
+    /// # Errors
+    ///
+    /// A child failed to start. The children started before it were
+    /// stopped in reverse order; the reason names the child, nested for
+    /// nested supervisors.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future stops the children started so far (they are
+    /// killed, as the children of a killed supervisor).
+    pub async fn start(self) -> Result<SupervisorHandle, StartError> {
+        let bus = self.bus.clone();
+        let path = self.inner.name.clone();
+        let spec = ChildSpec::supervisor(path.clone(), self);
+        match child::start(&spec, path, 1, &bus, None).await {
+            Started::Running(running) => {
+                let handle = running
+                    .child_ref()
+                    .supervisor()
+                    .expect("a started supervisor has a handle");
+                running.detach();
+                Ok(handle)
+            }
+            Started::Failed(reason) => Err(StartError::new(reason)),
+            Started::Ignored => unreachable!("a supervisor's init never ignores"),
+        }
+    }
+}
+
+impl StartChild for SupervisorSpec {
+    fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let mut core = Core::new(
+                inc.path_arc().clone(),
+                inner.flags,
+                inner.children.clone(),
+                inc.bus().clone(),
+            );
+            match core.init().await {
+                Ok(()) => {
+                    let handle = core.handle();
+                    StartOutcome::Started {
+                        run: Box::pin(core.run()),
+                        stop: child::Stopper::Supervisor(handle),
+                    }
+                }
+                Err(reason) => StartOutcome::Failed(reason),
+            }
+        })
+    }
+}
+
+impl ChildSpec {
+    /// A nested supervisor child. Defaults: permanent, shutdown `infinity`
+    /// (it stops its own children first, however long that takes).
+    pub fn supervisor(id: impl Into<Arc<str>>, spec: SupervisorSpec) -> Self {
+        ChildSpec::from_start(id, ChildKind::Supervisor, Shutdown::Infinity, Arc::new(spec))
+    }
+}

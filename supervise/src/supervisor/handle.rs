@@ -1,0 +1,266 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::child::{ChildRef, ChildSpec, ChildSpecInfo, Incarnation};
+use crate::error::CallError;
+use crate::event::EventStream;
+use crate::exit::ExitReason;
+use crate::spec::ChildKind;
+
+use super::{Call, Msg};
+
+/// A cloneable handle to a running supervisor: OTP's `supervisor` API.
+///
+/// Every call goes through the supervisor's one inbox and is served in
+/// arrival order, after the child exits that arrived before it, and never
+/// while the supervisor is starting or stopping a child. A call on a
+/// supervisor that has stopped returns [`CallError::Stopped`]; none panics
+/// or hangs.
+///
+/// # Cancel safety
+///
+/// Dropping a call's future after it was sent does not withdraw the call:
+/// the supervisor still carries it out, and its result is lost.
+#[derive(Debug, Clone)]
+pub struct SupervisorHandle {
+    tx: mpsc::UnboundedSender<Msg>,
+    pub(crate) shared: Arc<SupShared>,
+}
+
+/// What the handles of one supervisor share with its task.
+#[derive(Debug)]
+pub(crate) struct SupShared {
+    path: Arc<str>,
+    terminated: Notify,
+    done: AtomicBool,
+    inc: OnceLock<Weak<Incarnation>>,
+    events: Weak<crate::event::EventBus>,
+}
+
+impl SupShared {
+    pub(crate) fn bind(&self, inc: &Arc<Incarnation>) {
+        let _ = self.inc.set(Arc::downgrade(inc));
+    }
+
+    pub(crate) fn mark_terminated(&self) {
+        self.done.store(true, Ordering::Release);
+        self.terminated.notify_waiters();
+    }
+
+    async fn wait_terminated(&self) {
+        loop {
+            let notified = self.terminated.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.done.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One child as [`SupervisorHandle::which_children`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildInfo {
+    /// The child's id (`None` for the children of a dynamic supervisor).
+    pub id: Option<Arc<str>>,
+    /// Running, restarting, or not running.
+    pub status: ChildStatus,
+    /// Worker or supervisor.
+    pub kind: ChildKind,
+}
+
+/// Whether a child is running (OTP's pid, `restarting` or `undefined`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChildStatus {
+    /// Running as this incarnation.
+    Running(ChildRef),
+    /// A failed restart is being retried.
+    Restarting,
+    /// Not running: terminated, ignored, or a transient child that exited
+    /// normally.
+    Undefined,
+}
+
+/// Counts of a supervisor's children, as OTP's `count_children`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChildCounts {
+    /// All child specs, running or not.
+    pub specs: usize,
+    /// Children running now.
+    pub active: usize,
+    /// Specs of supervisor children.
+    pub supervisors: usize,
+    /// Specs of worker children.
+    pub workers: usize,
+}
+
+impl SupervisorHandle {
+    pub(crate) fn new(
+        path: Arc<str>,
+        tx: mpsc::UnboundedSender<Msg>,
+        events: &Arc<crate::event::EventBus>,
+    ) -> Self {
+        SupervisorHandle {
+            tx,
+            shared: Arc::new(SupShared {
+                path,
+                terminated: Notify::new(),
+                done: AtomicBool::new(false),
+                inc: OnceLock::new(),
+                events: Arc::downgrade(events),
+            }),
+        }
+    }
+
+    /// The supervisor's path in the tree.
+    pub fn path(&self) -> &str {
+        &self.shared.path
+    }
+
+    /// True once the supervisor has exited.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.done.load(Ordering::Acquire)
+    }
+
+    /// Subscribes to the events of the whole tree this supervisor is in,
+    /// from now on. Returns `None` once the tree is gone.
+    pub fn subscribe(&self) -> Option<EventStream> {
+        self.shared.events.upgrade().map(|bus| bus.subscribe())
+    }
+
+    pub(crate) fn send_stop(&self, reason: ExitReason) {
+        let _ = self.tx.send(Msg::Stop { reason });
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Call) -> Result<T, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Call(make(tx)))
+            .map_err(|_| CallError::Stopped)?;
+        rx.await.map_err(|_| CallError::Stopped)
+    }
+
+    /// Lists the children, the most recently started first (OTP's order).
+    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, CallError> {
+        self.call(Call::WhichChildren).await
+    }
+
+    /// Counts the children.
+    pub async fn count_children(&self) -> Result<ChildCounts, CallError> {
+        self.call(Call::CountChildren).await
+    }
+
+    /// The child spec of `id`, with the defaults filled in.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::NotFound`].
+    pub async fn get_childspec(&self, id: &str) -> Result<ChildSpecInfo, CallError> {
+        self.call(|tx| Call::GetChildspec(id.into(), tx)).await?
+    }
+
+    /// Adds a child after all the others and starts it. `Ok(None)` when
+    /// its init returned [`Init::Ignore`](crate::Init::Ignore). The new
+    /// child is stopped first at shutdown and is restarted with the rest
+    /// under `rest_for_one` of any earlier child.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::AlreadyStarted`], [`CallError::AlreadyPresent`],
+    /// [`CallError::InvalidSpec`], [`CallError::StartFailed`] (nothing is
+    /// added).
+    pub async fn start_child(&self, spec: ChildSpec) -> Result<Option<ChildRef>, CallError> {
+        self.call(|tx| Call::StartChild(spec, tx)).await?
+    }
+
+    /// Stops the child `id` by its shutdown policy and keeps its spec (a
+    /// temporary child's spec is dropped). Returns once the child has
+    /// exited. Not counted toward the restart intensity.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::NotFound`].
+    pub async fn terminate_child(&self, id: &str) -> Result<(), CallError> {
+        self.call(|tx| Call::TerminateChild(id.into(), tx)).await?
+    }
+
+    /// Starts the child `id` again after `terminate_child`. Not counted
+    /// toward the restart intensity.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Running`], [`CallError::Restarting`],
+    /// [`CallError::NotFound`], [`CallError::StartFailed`].
+    pub async fn restart_child(&self, id: &str) -> Result<Option<ChildRef>, CallError> {
+        self.call(|tx| Call::RestartChild(id.into(), tx)).await?
+    }
+
+    /// Removes the spec of the child `id`, which must not be running.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Running`], [`CallError::Restarting`],
+    /// [`CallError::NotFound`].
+    pub async fn delete_child(&self, id: &str) -> Result<(), CallError> {
+        self.call(|tx| Call::DeleteChild(id.into(), tx)).await?
+    }
+
+    /// Stops the supervisor with reason `shutdown`: its children in reverse
+    /// start order, each by its shutdown policy. Returns once it has exited.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Stopped`] if it had already stopped.
+    pub async fn stop(&self) -> Result<(), CallError> {
+        self.stop_with(ExitReason::Shutdown).await
+    }
+
+    /// Stops the supervisor with `reason` (its parent, if any, sees that
+    /// exit reason). Returns once it has exited.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Stopped`] if it had already stopped.
+    pub async fn stop_with(&self, reason: ExitReason) -> Result<(), CallError> {
+        self.tx
+            .send(Msg::Stop { reason })
+            .map_err(|_| CallError::Stopped)?;
+        self.shared.wait_terminated().await;
+        Ok(())
+    }
+
+    /// [`stop_with`](Self::stop_with), waiting at most `timeout`; the tree
+    /// goes on stopping after a timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Stopped`], [`CallError::Timeout`].
+    pub async fn stop_timeout(&self, reason: ExitReason, timeout: Duration) -> Result<(), CallError> {
+        tokio::time::timeout(timeout, self.stop_with(reason))
+            .await
+            .map_err(|_| CallError::Timeout)?
+    }
+
+    /// Kills the supervisor from outside (OTP's `exit(Sup, kill)`): its
+    /// task is aborted, its children die with it, and its parent sees it
+    /// exit with reason `killed`.
+    pub fn kill(&self) {
+        if let Some(inc) = self.shared.inc.get().and_then(Weak::upgrade) {
+            inc.abort_with(ExitReason::Killed);
+        }
+    }
+
+    /// Waits until the supervisor has exited, however it stops.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn wait(&self) {
+        self.shared.wait_terminated().await
+    }
+}

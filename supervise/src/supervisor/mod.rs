@@ -1,0 +1,80 @@
+//! Static supervisors: the builder, the handle, and the task that runs them.
+
+mod builder;
+mod handle;
+mod runner;
+
+pub use self::builder::{SupervisorBuilder, SupervisorSpec};
+pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle};
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
+use crate::error::CallError;
+use crate::exit::ExitReason;
+
+/// Entry point for declaring a supervisor with the builder API.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{ChildSpec, Context, Exit, Strategy, Supervisor, Worker};
+///
+/// struct Db;
+/// impl Worker for Db {
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+///         std::future::pending::<()>().await;
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let app = Supervisor::builder("app")
+///     .strategy(Strategy::RestForOne)
+///     .max_restarts(3)
+///     .max_seconds(5)
+///     .child(ChildSpec::worker("db", || Db))
+///     .build()
+///     .unwrap()
+///     .start()
+///     .await
+///     .unwrap();
+/// assert_eq!(app.count_children().await.unwrap().active, 1);
+/// app.stop().await.unwrap();
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Supervisor {
+    _private: (),
+}
+
+impl Supervisor {
+    /// A builder for a supervisor named `name` (the first component of
+    /// every path below it).
+    pub fn builder(name: impl Into<Arc<str>>) -> SupervisorBuilder {
+        SupervisorBuilder::new(name.into())
+    }
+}
+
+/// What a supervisor's inbox carries: child exits, control calls, stop
+/// requests and its own retries, served one at a time in arrival order.
+pub(crate) enum Msg {
+    Exited { serial: u64, reason: ExitReason },
+    TryAgain { id: Arc<str> },
+    Call(Call),
+    Stop { reason: ExitReason },
+}
+
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, CallError>>;
+
+pub(crate) enum Call {
+    WhichChildren(oneshot::Sender<Vec<ChildInfo>>),
+    CountChildren(oneshot::Sender<ChildCounts>),
+    GetChildspec(Arc<str>, Reply<ChildSpecInfo>),
+    StartChild(ChildSpec, Reply<Option<ChildRef>>),
+    TerminateChild(Arc<str>, Reply<()>),
+    RestartChild(Arc<str>, Reply<Option<ChildRef>>),
+    DeleteChild(Arc<str>, Reply<()>),
+}

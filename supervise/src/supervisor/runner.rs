@@ -1,0 +1,529 @@
+//! The supervisor's task: OTP's `supervisor.erl` for static children.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::child::{self, ChildRef, ChildSpec, Parent, Running, Started};
+use crate::error::CallError;
+use crate::event::{Event, EventBus};
+use crate::exit::ExitReason;
+use crate::intensity::RestartWindow;
+use crate::spec::{AutoShutdown, ChildKind, Restart, Shutdown, Strategy};
+
+use super::builder::{check_child, Flags};
+use super::{Call, ChildCounts, ChildInfo, ChildStatus, Msg, SupervisorHandle};
+
+/// One child spec and the state of its current incarnation.
+struct Slot {
+    spec: ChildSpec,
+    path: Arc<str>,
+    /// Start attempts so far (the incarnation number of the last one).
+    attempts: u64,
+    /// The serial of the running incarnation, to recognise its exit.
+    serial: u64,
+    state: SlotState,
+}
+
+enum SlotState {
+    Running(Running),
+    /// A failed restart is being retried (OTP's `{restarting, Pid}`).
+    Restarting,
+    /// Not running (OTP's `undefined`).
+    Stopped,
+}
+
+/// What happened to one start attempt.
+enum Attempt {
+    Started,
+    Ignored,
+    Failed(ExitReason),
+}
+
+pub(crate) struct Core {
+    path: Arc<str>,
+    flags: Flags,
+    /// In start order (OTP keeps them newest first).
+    children: Vec<Slot>,
+    window: RestartWindow,
+    bus: Arc<EventBus>,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    handle: SupervisorHandle,
+    next_serial: u64,
+}
+
+impl Core {
+    pub(crate) fn new(
+        path: Arc<str>,
+        flags: Flags,
+        children: Vec<ChildSpec>,
+        bus: Arc<EventBus>,
+    ) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = SupervisorHandle::new(path.clone(), tx.clone(), &bus);
+        let children = children
+            .into_iter()
+            .map(|spec| Slot {
+                path: child_path(&path, &spec.id),
+                spec,
+                attempts: 0,
+                serial: 0,
+                state: SlotState::Stopped,
+            })
+            .collect();
+        Core {
+            window: RestartWindow::new(flags.intensity),
+            path,
+            flags,
+            children,
+            bus,
+            tx,
+            rx,
+            handle,
+            next_serial: 0,
+        }
+    }
+
+    pub(crate) fn handle(&self) -> SupervisorHandle {
+        self.handle.clone()
+    }
+
+    // ===== start =====
+
+    /// Starts every child in order (S2). On the first failure, stops the
+    /// ones started, in reverse order, and fails with the child's id (S3).
+    pub(crate) async fn init(&mut self) -> Result<(), ExitReason> {
+        let mut i = 0;
+        while i < self.children.len() {
+            match self.start_slot(i).await {
+                Attempt::Started => i += 1,
+                Attempt::Ignored => {
+                    if self.children[i].spec.restart == Restart::Temporary {
+                        self.children.remove(i);
+                    } else {
+                        i += 1;
+                    }
+                }
+                Attempt::Failed(reason) => {
+                    self.report_start_error(i, &reason);
+                    let id = self.children[i].spec.id.clone();
+                    self.terminate_all().await;
+                    return Err(ExitReason::FailedToStartChild {
+                        id,
+                        reason: Box::new(reason),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_slot(&mut self, i: usize) -> Attempt {
+        self.next_serial += 1;
+        let serial = self.next_serial;
+        let slot = &mut self.children[i];
+        slot.attempts += 1;
+        let parent = Parent {
+            inbox: self.tx.clone(),
+            serial,
+        };
+        let started = child::start(
+            &slot.spec,
+            slot.path.clone(),
+            slot.attempts,
+            &self.bus,
+            Some(parent),
+        )
+        .await;
+        match started {
+            Started::Running(running) => {
+                slot.serial = serial;
+                slot.state = SlotState::Running(running);
+                Attempt::Started
+            }
+            Started::Ignored => {
+                slot.state = SlotState::Stopped;
+                Attempt::Ignored
+            }
+            Started::Failed(reason) => Attempt::Failed(reason),
+        }
+    }
+
+    // ===== the loop =====
+
+    /// Serves the inbox until the supervisor stops; returns its exit reason.
+    pub(crate) async fn run(mut self) -> ExitReason {
+        let reason = loop {
+            let Some(msg) = self.rx.recv().await else {
+                // Unreachable while `self.tx` lives; stop cleanly anyway.
+                break ExitReason::Shutdown;
+            };
+            let stop = match msg {
+                Msg::Exited { serial, reason } => self.handle_exit(serial, reason).await,
+                Msg::TryAgain { id } => self.try_again(&id).await,
+                Msg::Call(call) => {
+                    self.handle_call(call).await;
+                    None
+                }
+                Msg::Stop { reason } => Some(reason),
+            };
+            if let Some(reason) = stop {
+                break reason;
+            }
+        };
+        self.terminate_all().await;
+        reason
+    }
+
+    // ===== child exits (S10) =====
+
+    async fn handle_exit(&mut self, serial: u64, reason: ExitReason) -> Option<ExitReason> {
+        // An exit from an incarnation we no longer hold (terminated on
+        // purpose, or replaced) is stale: ignore it (S10.1, S18.5).
+        let i = self.children.iter().position(|s| {
+            s.serial == serial && matches!(s.state, SlotState::Running(_))
+        })?;
+        let slot = &mut self.children[i];
+        if let SlotState::Running(running) = std::mem::replace(&mut slot.state, SlotState::Stopped) {
+            running.detach();
+        }
+        let restart = slot.spec.restart;
+        let significant = slot.spec.significant;
+        if restart == Restart::Permanent || !reason.is_normal() {
+            self.report(Event::ChildTerminated {
+                supervisor: self.path.clone(),
+                child: self.children[i].path.clone(),
+                reason: reason.clone(),
+            });
+        }
+        match restart {
+            Restart::Temporary => {
+                self.children.remove(i);
+                self.auto_shutdown(significant)
+            }
+            Restart::Transient if reason.is_normal() => self.auto_shutdown(significant),
+            _ => self.restart(i).await,
+        }
+    }
+
+    /// S22: a significant child exited and will not be restarted.
+    fn auto_shutdown(&self, significant: bool) -> Option<ExitReason> {
+        if !significant {
+            return None;
+        }
+        match self.flags.auto_shutdown {
+            AutoShutdown::Never => None,
+            AutoShutdown::AnySignificant => Some(ExitReason::Shutdown),
+            AutoShutdown::AllSignificant => {
+                let any_left = self.children.iter().any(|s| {
+                    s.spec.significant && matches!(s.state, SlotState::Running(_))
+                });
+                (!any_left).then_some(ExitReason::Shutdown)
+            }
+        }
+    }
+
+    /// Counts a restart (S15); gives up when the intensity is exceeded (S16).
+    fn add_restart(&mut self, i: usize) -> Option<ExitReason> {
+        if self.window.add(Instant::now()) {
+            return None;
+        }
+        let child = self.children[i].path.clone();
+        tracing::error!(
+            supervisor = %self.path,
+            child = %child,
+            max_restarts = self.flags.intensity.max_restarts,
+            period = ?self.flags.intensity.period,
+            "reached max restart intensity; shutting down"
+        );
+        self.bus.emit(|| Event::GaveUp {
+            supervisor: self.path.clone(),
+            child,
+        });
+        self.children[i].state = SlotState::Stopped;
+        Some(ExitReason::Shutdown)
+    }
+
+    /// OTP's `restart/2`: count the restart, then restart by strategy.
+    async fn restart(&mut self, i: usize) -> Option<ExitReason> {
+        if let Some(give_up) = self.add_restart(i) {
+            return Some(give_up);
+        }
+        self.bus.emit(|| Event::Restarting {
+            supervisor: self.path.clone(),
+            child: self.children[i].path.clone(),
+        });
+        match self.flags.strategy {
+            Strategy::OneForOne => match self.start_slot(i).await {
+                Attempt::Started => {}
+                Attempt::Ignored => {} // S5.4: left not running, no retry
+                Attempt::Failed(reason) => self.retry_later(i, &reason),
+            },
+            Strategy::OneForAll => self.restart_from(0).await,
+            Strategy::RestForOne => self.restart_from(i).await,
+        }
+        None
+    }
+
+    /// Group restart: stop the children from `from` on in reverse order
+    /// (dropping temporary ones), then start them in order (S12, S13). A
+    /// failure leaves the ones started running and retries later (S17.4).
+    async fn restart_from(&mut self, from: usize) {
+        let mut j = self.children.len();
+        while j > from {
+            j -= 1;
+            if matches!(self.children[j].state, SlotState::Running(_)) {
+                self.terminate_slot(j).await;
+            }
+            if self.children[j].spec.restart == Restart::Temporary {
+                self.children.remove(j);
+            }
+        }
+        let mut j = from;
+        while j < self.children.len() {
+            match self.start_slot(j).await {
+                Attempt::Started | Attempt::Ignored => j += 1,
+                Attempt::Failed(reason) => {
+                    self.retry_later(j, &reason);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// S17: mark the child restarting and queue a retry behind whatever is
+    /// already in the inbox.
+    fn retry_later(&mut self, i: usize, reason: &ExitReason) {
+        self.report_start_error(i, reason);
+        self.children[i].state = SlotState::Restarting;
+        let _ = self.tx.send(Msg::TryAgain {
+            id: self.children[i].spec.id.clone(),
+        });
+    }
+
+    async fn try_again(&mut self, id: &str) -> Option<ExitReason> {
+        let i = self
+            .children
+            .iter()
+            .position(|s| &*s.spec.id == id && matches!(s.state, SlotState::Restarting))?;
+        self.restart(i).await
+    }
+
+    // ===== stopping children (S18-S20) =====
+
+    /// Stops the child at `i` by its shutdown policy and reports an
+    /// unexpected exit reason as a shutdown error (S19).
+    async fn terminate_slot(&mut self, i: usize) {
+        let slot = &mut self.children[i];
+        let SlotState::Running(running) = std::mem::replace(&mut slot.state, SlotState::Stopped)
+        else {
+            return;
+        };
+        let shutdown = slot.spec.shutdown;
+        let reason = running.terminate(shutdown).await;
+        if !expected_at_shutdown(shutdown, slot.spec.restart, &reason) {
+            let child = slot.path.clone();
+            tracing::error!(supervisor = %self.path, child = %child, %reason, "shutdown error");
+            self.bus.emit(|| Event::ShutdownError {
+                supervisor: self.path.clone(),
+                child,
+                reason,
+                count: 1,
+            });
+        }
+    }
+
+    /// Stops every running child, in reverse start order, one at a time.
+    async fn terminate_all(&mut self) {
+        for i in (0..self.children.len()).rev() {
+            self.terminate_slot(i).await;
+        }
+    }
+
+    // ===== reports =====
+
+    fn report(&self, event: Event) {
+        if let Event::ChildTerminated { child, reason, .. } = &event {
+            tracing::warn!(supervisor = %self.path, child = %child, %reason, "child terminated");
+        }
+        self.bus.emit(|| event);
+    }
+
+    fn report_start_error(&self, i: usize, reason: &ExitReason) {
+        let child = self.children[i].path.clone();
+        tracing::error!(supervisor = %self.path, child = %child, %reason, "child failed to start");
+        self.bus.emit(|| Event::StartError {
+            supervisor: self.path.clone(),
+            child,
+            reason: reason.clone(),
+        });
+    }
+
+    // ===== control calls (S23-S27) =====
+
+    fn find(&self, id: &str) -> Option<usize> {
+        self.children.iter().position(|s| &*s.spec.id == id)
+    }
+
+    async fn handle_call(&mut self, call: Call) {
+        match call {
+            Call::WhichChildren(reply) => {
+                let _ = reply.send(self.which_children());
+            }
+            Call::CountChildren(reply) => {
+                let _ = reply.send(self.count_children());
+            }
+            Call::GetChildspec(id, reply) => {
+                let found = self.find(&id).map(|i| self.children[i].spec.info());
+                let _ = reply.send(found.ok_or(CallError::NotFound));
+            }
+            Call::StartChild(spec, reply) => {
+                let result = self.start_child(spec).await;
+                let _ = reply.send(result);
+            }
+            Call::TerminateChild(id, reply) => {
+                let result = self.terminate_child(&id).await;
+                let _ = reply.send(result);
+            }
+            Call::RestartChild(id, reply) => {
+                let result = self.restart_child(&id).await;
+                let _ = reply.send(result);
+            }
+            Call::DeleteChild(id, reply) => {
+                let _ = reply.send(self.delete_child(&id));
+            }
+        }
+    }
+
+    fn which_children(&self) -> Vec<ChildInfo> {
+        self.children
+            .iter()
+            .rev()
+            .map(|s| ChildInfo {
+                id: Some(s.spec.id.clone()),
+                status: match &s.state {
+                    SlotState::Running(r) => ChildStatus::Running(r.child_ref()),
+                    SlotState::Restarting => ChildStatus::Restarting,
+                    SlotState::Stopped => ChildStatus::Undefined,
+                },
+                kind: s.spec.kind,
+            })
+            .collect()
+    }
+
+    fn count_children(&self) -> ChildCounts {
+        let mut counts = ChildCounts {
+            specs: self.children.len(),
+            ..ChildCounts::default()
+        };
+        for s in &self.children {
+            if let SlotState::Running(r) = &s.state {
+                if !r.child_ref().has_exited() {
+                    counts.active += 1;
+                }
+            }
+            match s.spec.kind {
+                ChildKind::Worker => counts.workers += 1,
+                ChildKind::Supervisor => counts.supervisors += 1,
+            }
+        }
+        counts
+    }
+
+    async fn start_child(&mut self, spec: ChildSpec) -> Result<Option<ChildRef>, CallError> {
+        check_child(&spec, Some(self.flags.auto_shutdown)).map_err(CallError::InvalidSpec)?;
+        if let Some(i) = self.find(&spec.id) {
+            return Err(match &self.children[i].state {
+                SlotState::Running(r) => CallError::AlreadyStarted(r.child_ref()),
+                _ => CallError::AlreadyPresent,
+            });
+        }
+        self.children.push(Slot {
+            path: child_path(&self.path, &spec.id),
+            spec,
+            attempts: 0,
+            serial: 0,
+            state: SlotState::Stopped,
+        });
+        let i = self.children.len() - 1;
+        match self.start_slot(i).await {
+            Attempt::Started => Ok(Some(self.running_ref(i))),
+            Attempt::Ignored => {
+                if self.children[i].spec.restart == Restart::Temporary {
+                    self.children.remove(i);
+                }
+                Ok(None)
+            }
+            Attempt::Failed(reason) => {
+                self.children.remove(i);
+                Err(CallError::StartFailed(reason))
+            }
+        }
+    }
+
+    fn running_ref(&self, i: usize) -> ChildRef {
+        match &self.children[i].state {
+            SlotState::Running(r) => r.child_ref(),
+            _ => unreachable!("the child was just started"),
+        }
+    }
+
+    async fn terminate_child(&mut self, id: &str) -> Result<(), CallError> {
+        let i = self.find(id).ok_or(CallError::NotFound)?;
+        self.terminate_slot(i).await;
+        if self.children[i].spec.restart == Restart::Temporary {
+            self.children.remove(i);
+        } else {
+            self.children[i].state = SlotState::Stopped;
+        }
+        Ok(())
+    }
+
+    async fn restart_child(&mut self, id: &str) -> Result<Option<ChildRef>, CallError> {
+        let i = self.find(id).ok_or(CallError::NotFound)?;
+        match self.children[i].state {
+            SlotState::Running(_) => return Err(CallError::Running),
+            SlotState::Restarting => return Err(CallError::Restarting),
+            SlotState::Stopped => {}
+        }
+        match self.start_slot(i).await {
+            Attempt::Started => Ok(Some(self.running_ref(i))),
+            Attempt::Ignored => Ok(None),
+            Attempt::Failed(reason) => Err(CallError::StartFailed(reason)),
+        }
+    }
+
+    fn delete_child(&mut self, id: &str) -> Result<(), CallError> {
+        let i = self.find(id).ok_or(CallError::NotFound)?;
+        match self.children[i].state {
+            SlotState::Running(_) => Err(CallError::Running),
+            SlotState::Restarting => Err(CallError::Restarting),
+            SlotState::Stopped => {
+                self.children.remove(i);
+                Ok(())
+            }
+        }
+    }
+}
+
+pub(crate) fn child_path(parent: &str, id: &str) -> Arc<str> {
+    let mut path = String::with_capacity(parent.len() + 1 + id.len());
+    path.push_str(parent);
+    path.push('/');
+    path.push_str(id);
+    path.into()
+}
+
+/// S19: the exit reasons that are not a shutdown error for this policy.
+pub(crate) fn expected_at_shutdown(shutdown: Shutdown, restart: Restart, reason: &ExitReason) -> bool {
+    let lenient = restart != Restart::Permanent
+        && matches!(reason, ExitReason::Normal | ExitReason::Shutdown | ExitReason::ShutdownWith(_));
+    match shutdown {
+        Shutdown::BrutalKill => matches!(reason, ExitReason::Killed) || lenient,
+        Shutdown::Timeout(_) | Shutdown::Infinity => {
+            matches!(reason, ExitReason::Shutdown) || lenient
+        }
+    }
+}

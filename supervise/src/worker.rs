@@ -1,0 +1,153 @@
+//! The trait a supervised worker implements, and the context it runs with.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::task::{AbortHandle, JoinSet};
+
+use crate::child::{ChildRef, Incarnation};
+use crate::exit::{Exit, ExitReason};
+
+/// What a worker's [`init`](Worker::init) decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// Initialised: the supervisor goes on and the worker's `run` starts.
+    Ready,
+    /// OTP's `ignore`: the child is not started and this is not an error.
+    /// A temporary child is then forgotten; a permanent or transient one is
+    /// kept, not running, and can be started with `restart_child`.
+    Ignore,
+}
+
+/// A supervised unit of work: built afresh for every start, initialised,
+/// then run as its own tokio task.
+///
+/// `init` runs while the supervisor waits (OTP's synchronous start: the
+/// next sibling starts only after it returns); `run` is the child's life.
+/// `run` returning `Ok(())` is a *normal* exit; an error or a panic is an
+/// *abnormal* one; [`Exit::shutdown`] exits as OTP's `shutdown`.
+///
+/// A worker that does not [handle shutdown](Worker::handles_shutdown) is
+/// aborted at once when its supervisor stops it (reason `shutdown`), like a
+/// process that does not trap exits. One that does is told through
+/// [`Context::shutdown_requested`] and has its shutdown timeout to finish.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{ChildSpec, Context, Exit, Supervisor, Worker};
+///
+/// #[derive(Clone)]
+/// struct Ticker { every_ms: u64 }
+///
+/// impl Worker for Ticker {
+///     fn handles_shutdown(&self) -> bool { true }
+///
+///     async fn run(self, ctx: Context) -> Result<(), Exit> {
+///         loop {
+///             tokio::select! {
+///                 _ = ctx.shutdown_requested() => return Err(Exit::shutdown()),
+///                 _ = tokio::time::sleep(std::time::Duration::from_millis(self.every_ms)) => {}
+///             }
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let ticker = Ticker { every_ms: 10 };
+/// let sup = Supervisor::builder("app")
+///     .child(ChildSpec::worker("ticker", move || ticker.clone()))
+///     .build()
+///     .unwrap()
+///     .start()
+///     .await
+///     .unwrap();
+/// sup.stop().await.unwrap();
+/// # }
+/// ```
+pub trait Worker: Send + Sized + 'static {
+    /// Whether the worker handles shutdown itself (OTP's `trap_exit`).
+    /// Defaults to `false`: the worker is aborted at once when stopped.
+    fn handles_shutdown(&self) -> bool {
+        false
+    }
+
+    /// Initialises the worker before its supervisor starts the next child.
+    /// Defaults to [`Init::Ready`]. An error fails the start.
+    fn init(&mut self, ctx: &mut Context) -> impl Future<Output = Result<Init, Exit>> + Send {
+        let _ = ctx;
+        async { Ok(Init::Ready) }
+    }
+
+    /// Runs the worker until it exits.
+    fn run(self, ctx: Context) -> impl Future<Output = Result<(), Exit>> + Send;
+}
+
+/// What a worker gets from its supervisor: who it is, the shutdown signal,
+/// and a place to spawn tasks that die with it.
+#[derive(Debug)]
+pub struct Context {
+    inc: Arc<Incarnation>,
+    tasks: Option<JoinSet<()>>,
+}
+
+impl Context {
+    pub(crate) fn new(inc: Arc<Incarnation>) -> Self {
+        Context { inc, tasks: None }
+    }
+
+    /// The child's path in the tree, e.g. `app/payments/processor`.
+    pub fn path(&self) -> &str {
+        self.inc.path()
+    }
+
+    /// The child's id (the last component of its path).
+    pub fn id(&self) -> &str {
+        self.inc.id()
+    }
+
+    /// Which start of this child this is: 1 for the first, counting failed
+    /// starts too.
+    pub fn incarnation(&self) -> u64 {
+        self.inc.number()
+    }
+
+    /// A reference to this incarnation, as its supervisor reports it.
+    pub fn child_ref(&self) -> ChildRef {
+        ChildRef::from_inner(self.inc.clone())
+    }
+
+    /// True once the supervisor has asked this worker to stop.
+    pub fn is_shutdown_requested(&self) -> bool {
+        self.inc.is_stop_requested()
+    }
+
+    /// Completes when the supervisor asks this worker to stop. Only a
+    /// worker that [handles shutdown](Worker::handles_shutdown) is asked;
+    /// any other is aborted instead.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future loses nothing, and a later call
+    /// completes at once if the request came in between.
+    pub async fn shutdown_requested(&self) {
+        self.inc.stop_requested().await
+    }
+
+    /// Spawns a task that belongs to this incarnation: it is aborted when
+    /// the worker exits, and a panic in it crashes the worker (as a linked
+    /// process would), with the panic as the exit reason.
+    pub fn spawn<F>(&mut self, task: F) -> AbortHandle
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let inc = self.inc.clone();
+        let tasks = self.tasks.get_or_insert_with(JoinSet::new);
+        tasks.spawn(async move {
+            use futures_util::FutureExt;
+            if let Err(panic) = std::panic::AssertUnwindSafe(task).catch_unwind().await {
+                inc.crash(ExitReason::from_panic(panic));
+            }
+        })
+    }
+}
