@@ -276,7 +276,14 @@ pub(crate) async fn start(
                 let _ = inc.supervisor.set(handle.clone());
                 handle.shared.bind(&inc);
             }
-            let task = run_to_exit(run, inc.clone(), parent);
+            // The guard exists before the task is first polled, so that a
+            // child aborted before it ever ran still reports its exit.
+            let guard = ExitGuard {
+                inc: inc.clone(),
+                parent,
+                done: false,
+            };
+            let task = run_to_exit(run, guard);
             let join = tokio::spawn(task.instrument(span));
             let _ = inc.abort.set(join.abort_handle());
             let child = ChildRef::from_inner(inc.clone());
@@ -310,16 +317,7 @@ pub(crate) async fn start(
 
 /// The child's task: its life, with the panic caught and the exit reported
 /// however it ends (returned, panicked, or aborted).
-async fn run_to_exit(
-    run: BoxFuture<ExitReason>,
-    inc: Arc<Incarnation>,
-    parent: Option<Parent>,
-) -> ExitReason {
-    let mut guard = ExitGuard {
-        inc,
-        parent,
-        done: false,
-    };
+async fn run_to_exit(run: BoxFuture<ExitReason>, mut guard: ExitGuard) -> ExitReason {
     if let Some(reason) = guard.inc.take_pending_crash() {
         guard.finish(reason.clone());
         return reason;

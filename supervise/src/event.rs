@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::child::ChildRef;
 use crate::exit::ExitReason;
@@ -131,7 +132,7 @@ pub enum Event {
 /// ```
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::UnboundedReceiver<Event>,
+    rx: mpsc::UnboundedReceiver<(Instant, Event)>,
 }
 
 impl EventStream {
@@ -142,11 +143,26 @@ impl EventStream {
     ///
     /// Cancel safe: an event is never lost by dropping this future.
     pub async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await.map(|(_, event)| event)
+    }
+
+    /// Receives the next event with the time it happened (tokio's clock,
+    /// so paused-clock tests see simulated time).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn recv_timed(&mut self) -> Option<(Instant, Event)> {
         self.rx.recv().await
     }
 
     /// Receives an event if one is ready.
     pub fn try_recv(&mut self) -> Option<Event> {
+        self.try_recv_timed().map(|(_, event)| event)
+    }
+
+    /// Receives an event, with its time, if one is ready.
+    pub fn try_recv_timed(&mut self) -> Option<(Instant, Event)> {
         self.rx.try_recv().ok()
     }
 }
@@ -156,7 +172,7 @@ impl EventStream {
 #[derive(Debug, Default)]
 pub(crate) struct EventBus {
     active: AtomicBool,
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<Event>>>,
+    subscribers: Mutex<Vec<mpsc::UnboundedSender<(Instant, Event)>>>,
 }
 
 impl EventBus {
@@ -172,7 +188,7 @@ impl EventBus {
         EventStream { rx }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<Event>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<(Instant, Event)>>> {
         self.subscribers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -186,7 +202,8 @@ impl EventBus {
         }
         let event = make();
         let mut subs = self.lock();
-        subs.retain(|tx| tx.send(event.clone()).is_ok());
+        let at = Instant::now();
+        subs.retain(|tx| tx.send((at, event.clone())).is_ok());
         if subs.is_empty() {
             self.active.store(false, Ordering::Release);
         }

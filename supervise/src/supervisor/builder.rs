@@ -1,3 +1,4 @@
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -123,7 +124,11 @@ impl SupervisorBuilder {
             inner: Arc::new(SpecInner {
                 name: self.name,
                 flags: self.flags,
-                children: self.children,
+                children: self
+                    .children
+                    .into_iter()
+                    .map(|c| (c, Arc::default()))
+                    .collect(),
             }),
             bus: EventBus::new(),
         })
@@ -164,7 +169,10 @@ pub struct SupervisorSpec {
 struct SpecInner {
     name: Arc<str>,
     flags: Flags,
-    children: Vec<ChildSpec>,
+    /// Each child with its start counter, which every incarnation of this
+    /// supervisor shares: a child's incarnation number keeps counting when
+    /// its supervisor is restarted, as OTP's per-path count does.
+    children: Vec<(ChildSpec, Arc<AtomicU64>)>,
 }
 
 impl SupervisorSpec {

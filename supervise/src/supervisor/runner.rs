@@ -1,5 +1,6 @@
 //! The supervisor's task: OTP's `supervisor.erl` for static children.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -19,8 +20,10 @@ use super::{Call, ChildCounts, ChildInfo, ChildStatus, Msg, SupervisorHandle};
 struct Slot {
     spec: ChildSpec,
     path: Arc<str>,
-    /// Start attempts so far (the incarnation number of the last one).
-    attempts: u64,
+    /// Start attempts so far (the incarnation number of the last one),
+    /// shared with the spec so that it keeps counting when this supervisor
+    /// itself is restarted.
+    attempts: Arc<AtomicU64>,
     /// The serial of the running incarnation, to recognise its exit.
     serial: u64,
     state: SlotState,
@@ -58,17 +61,17 @@ impl Core {
     pub(crate) fn new(
         path: Arc<str>,
         flags: Flags,
-        children: Vec<ChildSpec>,
+        children: Vec<(ChildSpec, Arc<AtomicU64>)>,
         bus: Arc<EventBus>,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let handle = SupervisorHandle::new(path.clone(), tx.clone(), &bus);
         let children = children
             .into_iter()
-            .map(|spec| Slot {
+            .map(|(spec, attempts)| Slot {
                 path: child_path(&path, &spec.id),
                 spec,
-                attempts: 0,
+                attempts,
                 serial: 0,
                 state: SlotState::Stopped,
             })
@@ -124,7 +127,7 @@ impl Core {
         self.next_serial += 1;
         let serial = self.next_serial;
         let slot = &mut self.children[i];
-        slot.attempts += 1;
+        let number = slot.attempts.fetch_add(1, Ordering::Relaxed) + 1;
         let parent = Parent {
             inbox: self.tx.clone(),
             serial,
@@ -132,7 +135,7 @@ impl Core {
         let started = child::start(
             &slot.spec,
             slot.path.clone(),
-            slot.attempts,
+            number,
             &self.bus,
             Some(parent),
         )
@@ -443,7 +446,7 @@ impl Core {
         self.children.push(Slot {
             path: child_path(&self.path, &spec.id),
             spec,
-            attempts: 0,
+            attempts: Arc::default(),
             serial: 0,
             state: SlotState::Stopped,
         });

@@ -1,0 +1,498 @@
+//! Builds a scenario's tree with the public builder API, plays its
+//! timeline on tokio's paused clock, and records the trace from the
+//! runtime's event stream and control API.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use supervise::{
+    parse_max_restarts, parse_period, parse_significant, AutoShutdown, ChildKind, ChildRef,
+    ChildSpec, Context, EventStream, Exit, ExitReason, Init, Restart, Shutdown, Strategy,
+    SupervisorHandle, SupervisorSpec, Worker,
+};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::render;
+use crate::scn::{basename, parent_of, Attrs, ChildOp, Ev, Scenario};
+
+type CrashTx = mpsc::UnboundedSender<String>;
+type CrashRx = mpsc::UnboundedReceiver<String>;
+
+/// Everything the driver, the call tasks and the scripted workers share.
+struct Shared {
+    t0: Instant,
+    rec: Mutex<Recorder>,
+    /// The crash channel of each running scripted worker, by path.
+    crash: Mutex<HashMap<String, CrashTx>>,
+    scenario: Scenario,
+}
+
+struct Recorder {
+    stream: Option<EventStream>,
+    lines: Vec<(u64, String)>,
+    /// The latest incarnation reported started, by path (the oracle's
+    /// `whereis_path`).
+    current: HashMap<String, ChildRef>,
+    root: Option<SupervisorHandle>,
+}
+
+impl Shared {
+    fn ms(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.t0).as_millis() as u64
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recorder> {
+        self.rec.lock().unwrap()
+    }
+
+    /// Moves the events emitted so far into the trace.
+    fn sync(&self) {
+        let mut rec = self.lock();
+        let rec = &mut *rec;
+        let Some(stream) = rec.stream.as_mut() else {
+            return;
+        };
+        while let Some((at, event)) = stream.try_recv_timed() {
+            if let supervise::Event::Started { child } = &event {
+                rec.current.insert(child.path().to_string(), child.clone());
+            }
+            if let Some(line) = render::event(&event) {
+                rec.lines.push((self.ms(at), line));
+            }
+        }
+    }
+
+    /// Appends a line of the driver's own, after the events before it.
+    fn line(&self, line: String) {
+        self.sync();
+        let now = self.ms(Instant::now());
+        self.lock().lines.push((now, line));
+    }
+
+    fn current(&self, path: &str) -> Option<ChildRef> {
+        self.sync();
+        self.lock().current.get(path).cloned()
+    }
+
+    fn supervisor(&self, path: &str) -> Option<SupervisorHandle> {
+        if path == "root" {
+            return self.lock().root.clone();
+        }
+        self.current(path).and_then(|c| c.supervisor())
+    }
+
+    fn is_sup(&self, path: &str) -> bool {
+        self.scenario
+            .nodes
+            .iter()
+            .any(|n| n.path == path && n.is_sup)
+    }
+}
+
+pub(crate) fn run(scenario: &Scenario) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
+    let lines = rt.block_on(drive(scenario));
+    rt.shutdown_background();
+    lines
+}
+
+async fn drive(scenario: &Scenario) -> Vec<String> {
+    let sh = Arc::new(Shared {
+        t0: Instant::now(),
+        rec: Mutex::new(Recorder {
+            stream: None,
+            lines: Vec::new(),
+            current: HashMap::new(),
+            root: None,
+        }),
+        crash: Mutex::new(HashMap::new()),
+        scenario: scenario.clone(),
+    });
+
+    match build_supervisor(&sh, "root") {
+        Err(rendered) => sh.line(format!("start_failed root#1 {rendered}")),
+        Ok(spec) => {
+            sh.lock().stream = Some(spec.subscribe());
+            if let Ok(root) = spec.start().await {
+                sh.lock().root = Some(root);
+            }
+        }
+    }
+
+    for timed in &scenario.events {
+        tokio::time::sleep_until(sh.t0 + Duration::from_millis(timed.at)).await;
+        play(&sh, &timed.event);
+    }
+    tokio::time::sleep_until(sh.t0 + Duration::from_millis(scenario.end)).await;
+    sh.sync();
+
+    let rec = sh.lock();
+    let step = scenario.step;
+    let rounded: Vec<(u64, String)> = rec
+        .lines
+        .iter()
+        .filter(|(t, _)| *t <= scenario.end)
+        .map(|(t, l)| ((t + step / 2) / step * step, l.clone()))
+        .collect();
+    canonicalise(scenario, rounded)
+}
+
+/// Sorts each maximal run of same-time `exit` lines of the dynamic children
+/// of one `simple_one_for_one` / `dynamic` supervisor (FORMAT.md, rule 2).
+fn canonicalise(scenario: &Scenario, lines: Vec<(u64, String)>) -> Vec<String> {
+    let dyn_parent = |line: &str| -> Option<String> {
+        let label = line.strip_prefix("exit ")?.split(' ').next()?;
+        let path = label.split('#').next()?;
+        let parent = parent_of(path)?;
+        let node = scenario.nodes.iter().find(|n| n.path == parent)?;
+        matches!(node.attrs.get("strategy"), Some("simple_one_for_one" | "dynamic"))
+            .then(|| parent.to_string())
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let (t, l) = &lines[i];
+        let mut j = i + 1;
+        if let Some(parent) = dyn_parent(l) {
+            while j < lines.len()
+                && lines[j].0 == *t
+                && dyn_parent(&lines[j].1).as_deref() == Some(parent.as_str())
+            {
+                j += 1;
+            }
+        }
+        let mut run: Vec<String> = lines[i..j].iter().map(|(t, l)| format!("{t} {l}")).collect();
+        run.sort();
+        out.extend(run);
+        i = j;
+    }
+    out
+}
+
+// ===== the timeline =====
+
+fn play(sh: &Arc<Shared>, event: &Ev) {
+    match event {
+        Ev::Crash { path, reason } => {
+            sh.line(format!("inject crash {path} {reason}"));
+            let Some(target) = sh.current(path).filter(|c| !c.has_exited()) else {
+                sh.line("inject_note not_running".into());
+                return;
+            };
+            if reason == "kill" {
+                target.kill();
+            } else if sh.is_sup(path) {
+                if let Some(handle) = target.supervisor() {
+                    let reason = exit_reason(reason);
+                    tokio::spawn(async move { handle.stop_with(reason).await });
+                }
+            } else if let Some(tx) = sh.crash.lock().unwrap().get(path) {
+                let _ = tx.send(reason.clone());
+            }
+        }
+        Ev::StopSupervisor { path } => {
+            sh.line(format!("inject stop_supervisor {path}"));
+            if let Some(handle) = sh.supervisor(path) {
+                tokio::spawn(async move { handle.stop().await });
+            }
+        }
+        Ev::WhichChildren { path } => {
+            call(sh, "which_children", path, path, |h, _| async move {
+                match h.which_children().await {
+                    Ok(list) => render::which_children(&list),
+                    Err(e) => render::call_error(&e),
+                }
+            })
+        }
+        Ev::CountChildren { path } => {
+            call(sh, "count_children", path, path, |h, _| async move {
+                match h.count_children().await {
+                    Ok(c) => render::count_children(&c),
+                    Err(e) => render::call_error(&e),
+                }
+            })
+        }
+        Ev::ChildOp { op, path } => {
+            let sup = parent_of(path).unwrap_or("root");
+            let id = basename(path).to_string();
+            match op {
+                ChildOp::Terminate | ChildOp::TerminateById => {
+                    call(sh, "terminate_child", path, sup, move |h, _| async move {
+                        unit(h.terminate_child(&id).await)
+                    })
+                }
+                ChildOp::Restart => call(sh, "restart_child", path, sup, move |h, _| async move {
+                    match h.restart_child(&id).await {
+                        Ok(c) => render::ok_child(&c),
+                        Err(e) => render::call_error(&e),
+                    }
+                }),
+                ChildOp::Delete => call(sh, "delete_child", path, sup, move |h, _| async move {
+                    unit(h.delete_child(&id).await)
+                }),
+                ChildOp::GetChildspec => {
+                    call(sh, "get_childspec", path, sup, move |h, _| async move {
+                        match h.get_childspec(&id).await {
+                            Ok(s) => render::childspec(&s),
+                            Err(e) => render::call_error(&e),
+                        }
+                    })
+                }
+            }
+        }
+        Ev::StartChild { path, attrs } => {
+            let sup = parent_of(path).unwrap_or("root").to_string();
+            let spec = child_spec(sh, path, attrs, false);
+            call(sh, "start_child", path, &sup, move |h, _| async move {
+                let spec = match spec {
+                    Ok(spec) => spec,
+                    Err(rendered) => return format!("{{error,{rendered}}}"),
+                };
+                match h.start_child(spec).await {
+                    Ok(c) => render::ok_child(&c),
+                    // OTP returns {error, {Reason, ChildRecord}} here (S23.3).
+                    Err(supervise::CallError::StartFailed(r)) => {
+                        format!("{{error,{{{},childrec}}}}", render::reason(&r))
+                    }
+                    Err(e) => render::call_error(&e),
+                }
+            })
+        }
+    }
+}
+
+fn unit(result: Result<(), supervise::CallError>) -> String {
+    match result {
+        Ok(()) => "ok".into(),
+        Err(e) => render::call_error(&e),
+    }
+}
+
+/// Runs an API call in its own task, as the oracle does, and records its
+/// result when the reply arrives.
+fn call<F, Fut>(sh: &Arc<Shared>, op: &str, path: &str, sup: &str, f: F)
+where
+    F: FnOnce(SupervisorHandle, ()) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = String> + Send + 'static,
+{
+    let label = format!("call {op} {path} -> ");
+    let handle = sh.supervisor(sup);
+    let sh = sh.clone();
+    tokio::spawn(async move {
+        let result = match handle {
+            Some(h) => f(h, ()).await,
+            None => "{exit,noproc}".into(),
+        };
+        sh.line(label + &result);
+    });
+}
+
+fn exit_reason(name: &str) -> ExitReason {
+    match name {
+        "normal" => ExitReason::Normal,
+        "shutdown" => ExitReason::Shutdown,
+        "shutdown_tuple" => ExitReason::shutdown_with("tuple"),
+        other => ExitReason::error(other.to_string()),
+    }
+}
+
+fn exit_result(name: &str) -> Result<(), Exit> {
+    match exit_reason(name) {
+        ExitReason::Normal => Ok(()),
+        other => Err(Exit::with_reason(other)),
+    }
+}
+
+// ===== building the tree =====
+
+/// The supervisor at `path`, or its rejection rendered as OTP renders it.
+fn build_supervisor(sh: &Arc<Shared>, path: &str) -> Result<SupervisorSpec, String> {
+    let node = sh
+        .scenario
+        .nodes
+        .iter()
+        .find(|n| n.path == path)
+        .expect("a declared supervisor");
+    let a = &node.attrs;
+    let flags = (|| {
+        let strategy = match a.get("strategy") {
+            None => Strategy::OneForOne,
+            Some(s) => s.parse::<Strategy>()?,
+        };
+        // Absent keys take OTP's defaults, not the library's.
+        let max_restarts = a.get("intensity").map_or(Ok(1), parse_max_restarts)?;
+        let period = a.get("period").map_or(Ok(Duration::from_secs(5)), parse_period)?;
+        let auto_shutdown = match a.get("auto_shutdown") {
+            None => AutoShutdown::Never,
+            Some(s) => s.parse::<AutoShutdown>()?,
+        };
+        Ok((strategy, max_restarts, period, auto_shutdown))
+    })()
+    .map_err(|e| format!("{{supervisor_data,{}}}", render::parse_error(&e)))?;
+    let (strategy, max_restarts, period, auto_shutdown) = flags;
+    let mut builder = supervise::Supervisor::builder(basename(path))
+        .strategy(strategy)
+        .max_restarts(max_restarts)
+        .period(period)
+        .auto_shutdown(auto_shutdown);
+    // The flags are checked before any child (S1.3).
+    if let Err(supervise::SpecError::ZeroPeriod) = builder.validate() {
+        return Err("{supervisor_data,{invalid_period,0}}".into());
+    }
+    let kids: Vec<_> = sh
+        .scenario
+        .nodes
+        .iter()
+        .filter(|n| parent_of(&n.path) == Some(path))
+        .collect();
+    for kid in kids {
+        let spec = child_spec(sh, &kid.path, &kid.attrs, kid.is_sup)
+            .map_err(|e| format!("{{start_spec,{e}}}"))?;
+        builder = builder.child(spec);
+        builder
+            .validate()
+            .map_err(|e| format!("{{start_spec,{}}}", render::spec_error(&e)))?;
+    }
+    builder
+        .build()
+        .map_err(|e| format!("{{start_spec,{}}}", render::spec_error(&e)))
+}
+
+/// A child spec from scenario attributes, through the runtime's parsers,
+/// checked in OTP's order (S8); the error is rendered without a wrapper.
+fn child_spec(sh: &Arc<Shared>, path: &str, a: &Attrs, is_sup: bool) -> Result<ChildSpec, String> {
+    let restart = a
+        .get("restart")
+        .map_or(Ok(Restart::Permanent), str::parse::<Restart>)
+        .map_err(|e| render::parse_error(&e))?;
+    let significant = a
+        .get("significant")
+        .map_or(Ok(false), parse_significant)
+        .map_err(|e| render::parse_error(&e))?;
+    if let Some(t) = a.get("type") {
+        t.parse::<ChildKind>().map_err(|e| render::parse_error(&e))?;
+    }
+    let shutdown = a
+        .get("shutdown")
+        .map(str::parse::<Shutdown>)
+        .transpose()
+        .map_err(|e| render::parse_error(&e))?;
+    let id = a.get("id").unwrap_or(basename(path)).to_string();
+    let spec = if is_sup {
+        match build_supervisor(sh, path) {
+            Ok(nested) => ChildSpec::supervisor(id, nested),
+            // A nested supervisor whose own spec the runtime rejected fails
+            // its start with that rejection, as OTP's init does.
+            Err(rendered) => ChildSpec::worker(id, move || Rejected(rendered.clone())),
+        }
+    } else {
+        let behaviour = Arc::new(a.clone());
+        let sh = sh.clone();
+        let path = path.to_string();
+        ChildSpec::worker(id, move || Scripted {
+            path: path.clone(),
+            behaviour: behaviour.clone(),
+            sh: sh.clone(),
+            crash: None,
+        })
+    };
+    let mut spec = spec.restart(restart).significant(significant);
+    if let Some(shutdown) = shutdown {
+        spec = spec.shutdown(shutdown);
+    }
+    Ok(spec)
+}
+
+// ===== scripted workers =====
+
+/// A worker that does what its scenario line says.
+struct Scripted {
+    path: String,
+    behaviour: Arc<Attrs>,
+    sh: Arc<Shared>,
+    crash: Option<CrashRx>,
+}
+
+impl Scripted {
+    fn ms(&self, key: &str) -> Option<u64> {
+        self.behaviour.get(key).and_then(|v| v.parse().ok())
+    }
+
+    fn stop(&self) -> &str {
+        self.behaviour.get("stop").unwrap_or("0")
+    }
+}
+
+impl Worker for Scripted {
+    fn handles_shutdown(&self) -> bool {
+        self.stop() != "0"
+    }
+
+    async fn init(&mut self, ctx: &mut Context) -> Result<Init, Exit> {
+        // OTP starts a child in a process of its own and waits for its init
+        // to answer: a scheduling point where other processes (the clients
+        // of calls among them) run. A scripted init yields once to match.
+        tokio::task::yield_now().await;
+        if let Some(ms) = self.ms("init").filter(|&ms| ms > 0) {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        let results: Vec<&str> = self.behaviour.get("start").unwrap_or("ok").split(',').collect();
+        let n = ctx.incarnation() as usize;
+        match results.get(n - 1).or(results.last()).copied().unwrap_or("ok") {
+            "error" => Err(Exit::from("init_failed")),
+            "ignore" => Ok(Init::Ignore),
+            _ => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                self.sh.crash.lock().unwrap().insert(self.path.clone(), tx);
+                self.crash = Some(rx);
+                Ok(Init::Ready)
+            }
+        }
+    }
+
+    async fn run(mut self, ctx: Context) -> Result<(), Exit> {
+        let mut crash = self.crash.take().expect("registered at init");
+        let crash_after = self.ms("crash_after").map(Duration::from_millis);
+        let crash_reason = self.behaviour.get("crash_reason").unwrap_or("abnormal");
+        let traps = self.handles_shutdown();
+        tokio::select! {
+            Some(reason) = crash.recv() => exit_result(&reason),
+            _ = tokio::time::sleep(crash_after.unwrap_or(Duration::MAX / 4)), if crash_after.is_some() => {
+                exit_result(crash_reason)
+            }
+            _ = ctx.shutdown_requested(), if traps => {
+                match self.stop() {
+                    "never" => std::future::pending::<()>().await,
+                    ms => {
+                        let ms = ms.parse().unwrap_or(0);
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                    }
+                }
+                match self.behaviour.get("stop_exit") {
+                    Some(reason) => exit_result(reason),
+                    None => Err(Exit::shutdown()),
+                }
+            }
+        }
+    }
+}
+
+/// A nested supervisor whose spec was rejected: its start fails with the
+/// rejection.
+struct Rejected(String);
+
+impl Worker for Rejected {
+    async fn init(&mut self, _ctx: &mut Context) -> Result<Init, Exit> {
+        Err(Exit::from(self.0.clone()))
+    }
+
+    async fn run(self, _ctx: Context) -> Result<(), Exit> {
+        Ok(())
+    }
+}
