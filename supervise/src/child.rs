@@ -190,7 +190,10 @@ pub(crate) trait StartChild: Send + Sync + 'static {
 }
 
 pub(crate) enum StartOutcome {
-    Started { run: BoxFuture<ExitReason>, stop: Stopper },
+    Started {
+        run: BoxFuture<ExitReason>,
+        stop: Stopper,
+    },
     Ignored,
     Failed(ExitReason),
 }

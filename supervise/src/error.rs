@@ -82,9 +82,9 @@ pub enum SpecError {
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SpecError::ZeroPeriod => f.write_str(
-                "the restart period (`max_seconds`) must be greater than zero",
-            ),
+            SpecError::ZeroPeriod => {
+                f.write_str("the restart period (`max_seconds`) must be greater than zero")
+            }
             SpecError::DuplicateChildId { id } => {
                 write!(f, "duplicate child id `{id}`: give each child its own id")
             }

@@ -83,7 +83,9 @@ impl ExitReason {
     pub fn is_shutdown(&self) -> bool {
         matches!(
             self,
-            ExitReason::Shutdown | ExitReason::ShutdownWith(_) | ExitReason::FailedToStartChild { .. }
+            ExitReason::Shutdown
+                | ExitReason::ShutdownWith(_)
+                | ExitReason::FailedToStartChild { .. }
         )
     }
 

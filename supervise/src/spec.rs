@@ -342,7 +342,10 @@ mod tests {
 
     #[test]
     fn shutdown_accepts_otp_and_unit_forms() {
-        assert_eq!("0".parse::<Shutdown>().unwrap(), Shutdown::Timeout(Duration::ZERO));
+        assert_eq!(
+            "0".parse::<Shutdown>().unwrap(),
+            Shutdown::Timeout(Duration::ZERO)
+        );
         assert_eq!(
             "500ms".parse::<Shutdown>().unwrap(),
             Shutdown::Timeout(Duration::from_millis(500))

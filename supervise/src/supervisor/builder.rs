@@ -248,6 +248,11 @@ impl ChildSpec {
     /// A nested supervisor child. Defaults: permanent, shutdown `infinity`
     /// (it stops its own children first, however long that takes).
     pub fn supervisor(id: impl Into<Arc<str>>, spec: SupervisorSpec) -> Self {
-        ChildSpec::from_start(id, ChildKind::Supervisor, Shutdown::Infinity, Arc::new(spec))
+        ChildSpec::from_start(
+            id,
+            ChildKind::Supervisor,
+            Shutdown::Infinity,
+            Arc::new(spec),
+        )
     }
 }

@@ -240,7 +240,11 @@ impl SupervisorHandle {
     /// # Errors
     ///
     /// [`CallError::Stopped`], [`CallError::Timeout`].
-    pub async fn stop_timeout(&self, reason: ExitReason, timeout: Duration) -> Result<(), CallError> {
+    pub async fn stop_timeout(
+        &self,
+        reason: ExitReason,
+        timeout: Duration,
+    ) -> Result<(), CallError> {
         tokio::time::timeout(timeout, self.stop_with(reason))
             .await
             .map_err(|_| CallError::Timeout)?

@@ -185,11 +185,13 @@ impl Core {
     async fn handle_exit(&mut self, serial: u64, reason: ExitReason) -> Option<ExitReason> {
         // An exit from an incarnation we no longer hold (terminated on
         // purpose, or replaced) is stale: ignore it (S10.1, S18.5).
-        let i = self.children.iter().position(|s| {
-            s.serial == serial && matches!(s.state, SlotState::Running(_))
-        })?;
+        let i = self
+            .children
+            .iter()
+            .position(|s| s.serial == serial && matches!(s.state, SlotState::Running(_)))?;
         let slot = &mut self.children[i];
-        if let SlotState::Running(running) = std::mem::replace(&mut slot.state, SlotState::Stopped) {
+        if let SlotState::Running(running) = std::mem::replace(&mut slot.state, SlotState::Stopped)
+        {
             running.detach();
         }
         let restart = slot.spec.restart;
@@ -220,9 +222,10 @@ impl Core {
             AutoShutdown::Never => None,
             AutoShutdown::AnySignificant => Some(ExitReason::Shutdown),
             AutoShutdown::AllSignificant => {
-                let any_left = self.children.iter().any(|s| {
-                    s.spec.significant && matches!(s.state, SlotState::Running(_))
-                });
+                let any_left = self
+                    .children
+                    .iter()
+                    .any(|s| s.spec.significant && matches!(s.state, SlotState::Running(_)));
                 (!any_left).then_some(ExitReason::Shutdown)
             }
         }
@@ -520,9 +523,16 @@ pub(crate) fn child_path(parent: &str, id: &str) -> Arc<str> {
 }
 
 /// S19: the exit reasons that are not a shutdown error for this policy.
-pub(crate) fn expected_at_shutdown(shutdown: Shutdown, restart: Restart, reason: &ExitReason) -> bool {
+pub(crate) fn expected_at_shutdown(
+    shutdown: Shutdown,
+    restart: Restart,
+    reason: &ExitReason,
+) -> bool {
     let lenient = restart != Restart::Permanent
-        && matches!(reason, ExitReason::Normal | ExitReason::Shutdown | ExitReason::ShutdownWith(_));
+        && matches!(
+            reason,
+            ExitReason::Normal | ExitReason::Shutdown | ExitReason::ShutdownWith(_)
+        );
     match shutdown {
         Shutdown::BrutalKill => matches!(reason, ExitReason::Killed) || lenient,
         Shutdown::Timeout(_) | Shutdown::Infinity => {

@@ -151,8 +151,11 @@ fn canonicalise(scenario: &Scenario, lines: Vec<(u64, String)>) -> Vec<String> {
         let path = label.split('#').next()?;
         let parent = parent_of(path)?;
         let node = scenario.nodes.iter().find(|n| n.path == parent)?;
-        matches!(node.attrs.get("strategy"), Some("simple_one_for_one" | "dynamic"))
-            .then(|| parent.to_string())
+        matches!(
+            node.attrs.get("strategy"),
+            Some("simple_one_for_one" | "dynamic")
+        )
+        .then(|| parent.to_string())
     };
     let mut out = Vec::new();
     let mut i = 0;
@@ -167,7 +170,10 @@ fn canonicalise(scenario: &Scenario, lines: Vec<(u64, String)>) -> Vec<String> {
                 j += 1;
             }
         }
-        let mut run: Vec<String> = lines[i..j].iter().map(|(t, l)| format!("{t} {l}")).collect();
+        let mut run: Vec<String> = lines[i..j]
+            .iter()
+            .map(|(t, l)| format!("{t} {l}"))
+            .collect();
         run.sort();
         out.extend(run);
         i = j;
@@ -202,22 +208,18 @@ fn play(sh: &Arc<Shared>, event: &Ev) {
                 tokio::spawn(async move { handle.stop().await });
             }
         }
-        Ev::WhichChildren { path } => {
-            call(sh, "which_children", path, path, |h, _| async move {
-                match h.which_children().await {
-                    Ok(list) => render::which_children(&list),
-                    Err(e) => render::call_error(&e),
-                }
-            })
-        }
-        Ev::CountChildren { path } => {
-            call(sh, "count_children", path, path, |h, _| async move {
-                match h.count_children().await {
-                    Ok(c) => render::count_children(&c),
-                    Err(e) => render::call_error(&e),
-                }
-            })
-        }
+        Ev::WhichChildren { path } => call(sh, "which_children", path, path, |h, _| async move {
+            match h.which_children().await {
+                Ok(list) => render::which_children(&list),
+                Err(e) => render::call_error(&e),
+            }
+        }),
+        Ev::CountChildren { path } => call(sh, "count_children", path, path, |h, _| async move {
+            match h.count_children().await {
+                Ok(c) => render::count_children(&c),
+                Err(e) => render::call_error(&e),
+            }
+        }),
         Ev::ChildOp { op, path } => {
             let sup = parent_of(path).unwrap_or("root");
             let id = basename(path).to_string();
@@ -327,7 +329,9 @@ fn build_supervisor(sh: &Arc<Shared>, path: &str) -> Result<SupervisorSpec, Stri
         };
         // Absent keys take OTP's defaults, not the library's.
         let max_restarts = a.get("intensity").map_or(Ok(1), parse_max_restarts)?;
-        let period = a.get("period").map_or(Ok(Duration::from_secs(5)), parse_period)?;
+        let period = a
+            .get("period")
+            .map_or(Ok(Duration::from_secs(5)), parse_period)?;
         let auto_shutdown = match a.get("auto_shutdown") {
             None => AutoShutdown::Never,
             Some(s) => s.parse::<AutoShutdown>()?,
@@ -376,7 +380,8 @@ fn child_spec(sh: &Arc<Shared>, path: &str, a: &Attrs, is_sup: bool) -> Result<C
         .map_or(Ok(false), parse_significant)
         .map_err(|e| render::parse_error(&e))?;
     if let Some(t) = a.get("type") {
-        t.parse::<ChildKind>().map_err(|e| render::parse_error(&e))?;
+        t.parse::<ChildKind>()
+            .map_err(|e| render::parse_error(&e))?;
     }
     let shutdown = a
         .get("shutdown")
@@ -442,9 +447,19 @@ impl Worker for Scripted {
         if let Some(ms) = self.ms("init").filter(|&ms| ms > 0) {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        let results: Vec<&str> = self.behaviour.get("start").unwrap_or("ok").split(',').collect();
+        let results: Vec<&str> = self
+            .behaviour
+            .get("start")
+            .unwrap_or("ok")
+            .split(',')
+            .collect();
         let n = ctx.incarnation() as usize;
-        match results.get(n - 1).or(results.last()).copied().unwrap_or("ok") {
+        match results
+            .get(n - 1)
+            .or(results.last())
+            .copied()
+            .unwrap_or("ok")
+        {
             "error" => Err(Exit::from("init_failed")),
             "ignore" => Ok(Init::Ignore),
             _ => {

@@ -12,7 +12,10 @@ pub(crate) fn child(c: &ChildRef) -> String {
 pub(crate) fn reason(r: &ExitReason) -> String {
     match r {
         ExitReason::FailedToStartChild { id, reason: inner } => {
-            format!("{{shutdown,{{failed_to_start_child,{id},{}}}}}", reason(inner))
+            format!(
+                "{{shutdown,{{failed_to_start_child,{id},{}}}}}",
+                reason(inner)
+            )
         }
         ExitReason::Panic(p) => format!("{{panic,{}}}", p.message),
         // normal, shutdown, {shutdown,tuple}, killed, and the scripted
@@ -161,7 +164,10 @@ pub(crate) fn event(e: &Event) -> Option<String> {
             } else {
                 child.to_string()
             };
-            format!("report {supervisor} shutdown_error {offender} {}", reason(r))
+            format!(
+                "report {supervisor} shutdown_error {offender} {}",
+                reason(r)
+            )
         }
         _ => return None,
     })

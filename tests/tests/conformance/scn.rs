@@ -43,14 +43,29 @@ pub(crate) struct Timed {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Ev {
-    Crash { path: String, reason: String },
-    StopSupervisor { path: String },
+    Crash {
+        path: String,
+        reason: String,
+    },
+    StopSupervisor {
+        path: String,
+    },
     /// `terminate_child`, `terminate_child_id`, `restart_child`,
     /// `delete_child`, `get_childspec`: an operation on a child path.
-    ChildOp { op: ChildOp, path: String },
-    StartChild { path: String, attrs: Attrs },
-    WhichChildren { path: String },
-    CountChildren { path: String },
+    ChildOp {
+        op: ChildOp,
+        path: String,
+    },
+    StartChild {
+        path: String,
+        attrs: Attrs,
+    },
+    WhichChildren {
+        path: String,
+    },
+    CountChildren {
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
