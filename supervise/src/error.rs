@@ -77,6 +77,9 @@ pub enum SpecError {
         /// The ids of the templates that were given.
         ids: Vec<Arc<str>>,
     },
+    /// `auto_shutdown` on a dynamic supervisor without a template: only
+    /// `simple_one_for_one` children can be significant.
+    AutoShutdownWithoutTemplate,
 }
 
 impl fmt::Display for SpecError {
@@ -107,6 +110,10 @@ impl fmt::Display for SpecError {
                 f,
                 "a simple_one_for_one supervisor needs exactly one child template, got {}",
                 ids.len()
+            ),
+            SpecError::AutoShutdownWithoutTemplate => f.write_str(
+                "auto_shutdown needs significant children: give the dynamic supervisor a \
+                 template, or leave auto_shutdown at `never`",
             ),
         }
     }

@@ -93,13 +93,13 @@ pub enum Event {
         /// The supervisor's path.
         supervisor: Arc<str>,
         /// The child's path (for a `simple_one_for_one` supervisor, its
-        /// template's path, with `count` children behind it).
+        /// template's path, with `children` children behind it).
         child: Arc<str>,
         /// The unexpected reason.
         reason: ExitReason,
-        /// How many children exited with this reason (1 but for
-        /// `simple_one_for_one`, which reports once per distinct reason).
-        count: usize,
+        /// For a `simple_one_for_one` supervisor, which reports once per
+        /// distinct reason: how many children exited with it.
+        children: Option<usize>,
     },
 }
 

@@ -81,7 +81,7 @@ pub use crate::spec::{
     Restart, Shutdown, Strategy,
 };
 pub use crate::supervisor::{
-    ChildCounts, ChildInfo, ChildStatus, Supervisor, SupervisorBuilder, SupervisorHandle,
-    SupervisorSpec,
+    ChildCounts, ChildInfo, ChildStatus, DynamicSupervisor, DynamicSupervisorBuilder,
+    DynamicSupervisorSpec, Supervisor, SupervisorBuilder, SupervisorHandle, SupervisorSpec,
 };
 pub use crate::worker::{Context, Init, Worker};

@@ -205,18 +205,28 @@ impl SupervisorSpec {
         let bus = self.bus.clone();
         let path = self.inner.name.clone();
         let spec = ChildSpec::supervisor(path.clone(), self);
-        match child::start(&spec, path, 1, &bus, None).await {
-            Started::Running(running) => {
-                let handle = running
-                    .child_ref()
-                    .supervisor()
-                    .expect("a started supervisor has a handle");
-                running.detach();
-                Ok(handle)
-            }
-            Started::Failed(reason) => Err(StartError::new(reason)),
-            Started::Ignored => unreachable!("a supervisor's init never ignores"),
+        start_root(&spec, path, &bus).await
+    }
+}
+
+/// Starts a supervisor spec as the root of a tree: nobody supervises it,
+/// so its running record is detached rather than kept.
+pub(crate) async fn start_root(
+    spec: &ChildSpec,
+    path: Arc<str>,
+    bus: &Arc<EventBus>,
+) -> Result<SupervisorHandle, StartError> {
+    match child::start(spec, path, 1, bus, None).await {
+        Started::Running(running) => {
+            let handle = running
+                .child_ref()
+                .supervisor()
+                .expect("a started supervisor has a handle");
+            running.detach();
+            Ok(handle)
         }
+        Started::Failed(reason) => Err(StartError::new(reason)),
+        Started::Ignored => unreachable!("a supervisor's init never ignores"),
     }
 }
 

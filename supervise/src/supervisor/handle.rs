@@ -189,6 +189,19 @@ impl SupervisorHandle {
         self.call(|tx| Call::TerminateChild(id.into(), tx)).await?
     }
 
+    /// Stops the child incarnation `child` (the way to name a child of a
+    /// dynamic supervisor). Returns once it has exited.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::NotFound`] when `child` is not a running child of this
+    /// supervisor; a `simple_one_for_one` supervisor, as OTP's, answers
+    /// `Ok` for a child that has already exited.
+    pub async fn terminate_child_ref(&self, child: &ChildRef) -> Result<(), CallError> {
+        let child = child.clone();
+        self.call(|tx| Call::TerminateChildRef(child, tx)).await?
+    }
+
     /// Starts the child `id` again after `terminate_child`. Not counted
     /// toward the restart intensity.
     ///

@@ -1,10 +1,12 @@
 //! Static supervisors: the builder, the handle, and the task that runs them.
 
 mod builder;
+mod dynamic;
 mod handle;
 mod runner;
 
 pub use self::builder::{SupervisorBuilder, SupervisorSpec};
+pub use self::dynamic::{DynamicSupervisor, DynamicSupervisorBuilder, DynamicSupervisorSpec};
 pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle};
 
 use std::sync::Arc;
@@ -61,10 +63,20 @@ impl Supervisor {
 /// What a supervisor's inbox carries: child exits, control calls, stop
 /// requests and its own retries, served one at a time in arrival order.
 pub(crate) enum Msg {
-    Exited { serial: u64, reason: ExitReason },
-    TryAgain { id: Arc<str> },
+    Exited {
+        serial: u64,
+        reason: ExitReason,
+    },
+    /// A failed restart to retry: by id in a static supervisor, by key in
+    /// a dynamic one.
+    TryAgain {
+        id: Arc<str>,
+        key: u64,
+    },
     Call(Call),
-    Stop { reason: ExitReason },
+    Stop {
+        reason: ExitReason,
+    },
 }
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, CallError>>;
@@ -75,6 +87,7 @@ pub(crate) enum Call {
     GetChildspec(Arc<str>, Reply<ChildSpecInfo>),
     StartChild(ChildSpec, Reply<Option<ChildRef>>),
     TerminateChild(Arc<str>, Reply<()>),
+    TerminateChildRef(ChildRef, Reply<()>),
     RestartChild(Arc<str>, Reply<Option<ChildRef>>),
     DeleteChild(Arc<str>, Reply<()>),
 }

@@ -165,7 +165,7 @@ impl Core {
             };
             let stop = match msg {
                 Msg::Exited { serial, reason } => self.handle_exit(serial, reason).await,
-                Msg::TryAgain { id } => self.try_again(&id).await,
+                Msg::TryAgain { id, .. } => self.try_again(&id).await,
                 Msg::Call(call) => {
                     self.handle_call(call).await;
                     None
@@ -306,6 +306,7 @@ impl Core {
         self.children[i].state = SlotState::Restarting;
         let _ = self.tx.send(Msg::TryAgain {
             id: self.children[i].spec.id.clone(),
+            key: 0,
         });
     }
 
@@ -336,7 +337,7 @@ impl Core {
                 supervisor: self.path.clone(),
                 child,
                 reason,
-                count: 1,
+                children: None,
             });
         }
     }
@@ -399,6 +400,11 @@ impl Core {
             }
             Call::DeleteChild(id, reply) => {
                 let _ = reply.send(self.delete_child(&id));
+            }
+            // A static supervisor looks a reference up as an id: there is
+            // none (S24.4).
+            Call::TerminateChildRef(_, reply) => {
+                let _ = reply.send(Err(CallError::NotFound));
             }
         }
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use supervise::{
     parse_max_restarts, parse_period, parse_significant, AutoShutdown, ChildKind, ChildRef,
-    ChildSpec, Context, EventStream, Exit, ExitReason, Init, Restart, Shutdown, Strategy,
-    SupervisorHandle, SupervisorSpec, Worker,
+    ChildSpec, Context, DynamicSupervisorSpec, EventStream, Exit, ExitReason, Init, Restart,
+    Shutdown, Strategy, SupervisorHandle, SupervisorSpec, Worker,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -81,6 +81,14 @@ impl Shared {
             return self.lock().root.clone();
         }
         self.current(path).and_then(|c| c.supervisor())
+    }
+
+    /// `simple_one_for_one`, `dynamic`, or `None` for a static supervisor.
+    fn flavour(&self, sup: &str) -> Option<&str> {
+        let node = self.scenario.nodes.iter().find(|n| n.path == sup)?;
+        node.attrs
+            .get("strategy")
+            .filter(|s| matches!(*s, "simple_one_for_one" | "dynamic"))
     }
 
     fn is_sup(&self, path: &str) -> bool {
@@ -224,6 +232,18 @@ fn play(sh: &Arc<Shared>, event: &Ev) {
             let sup = parent_of(path).unwrap_or("root");
             let id = basename(path).to_string();
             match op {
+                ChildOp::Terminate if sh.flavour(sup).is_some() => {
+                    // The pid of the path's latest incarnation, as the oracle.
+                    let target = sh.current(path);
+                    let simple = sh.flavour(sup) == Some("simple_one_for_one");
+                    call(sh, "terminate_child", path, sup, move |h, _| async move {
+                        match target {
+                            Some(child) => unit(h.terminate_child_ref(&child).await),
+                            None if simple => unit(h.terminate_child(&id).await),
+                            None => "{error,not_found}".into(),
+                        }
+                    })
+                }
                 ChildOp::Terminate | ChildOp::TerminateById => {
                     call(sh, "terminate_child", path, sup, move |h, _| async move {
                         unit(h.terminate_child(&id).await)
@@ -250,19 +270,38 @@ fn play(sh: &Arc<Shared>, event: &Ev) {
         }
         Ev::StartChild { path, attrs } => {
             let sup = parent_of(path).unwrap_or("root").to_string();
-            let spec = child_spec(sh, path, attrs, false);
+            let flavour = sh.flavour(&sup).map(str::to_string);
+            let spec = match flavour.as_deref() {
+                Some("simple_one_for_one") => {
+                    // The instance inherits the template's behaviour.
+                    let template = sh
+                        .scenario
+                        .nodes
+                        .iter()
+                        .find(|n| parent_of(&n.path) == Some(sup.as_str()))
+                        .map(|n| n.attrs.clone())
+                        .unwrap_or_default();
+                    let mut merged = template;
+                    merged.0.extend(attrs.0.iter().cloned());
+                    Ok(scripted(sh, path, basename(path).to_string(), &merged))
+                }
+                _ => child_spec(sh, path, attrs, false),
+            };
             call(sh, "start_child", path, &sup, move |h, _| async move {
                 let spec = match spec {
                     Ok(spec) => spec,
                     Err(rendered) => return format!("{{error,{rendered}}}"),
                 };
-                match h.start_child(spec).await {
-                    Ok(c) => render::ok_child(&c),
-                    // OTP returns {error, {Reason, ChildRecord}} here (S23.3).
-                    Err(supervise::CallError::StartFailed(r)) => {
+                match (h.start_child(spec).await, flavour.as_deref()) {
+                    // Elixir's DynamicSupervisor returns a bare `ignore` (S30.4).
+                    (Ok(None), Some("dynamic")) => "ignore".into(),
+                    (Ok(c), _) => render::ok_child(&c),
+                    // OTP returns {error, {Reason, ChildRecord}} for a static
+                    // supervisor (S23.3), the bare reason otherwise.
+                    (Err(supervise::CallError::StartFailed(r)), None) => {
                         format!("{{error,{{{},childrec}}}}", render::reason(&r))
                     }
-                    Err(e) => render::call_error(&e),
+                    (Err(e), _) => render::call_error(&e),
                 }
             })
         }
@@ -313,8 +352,37 @@ fn exit_result(name: &str) -> Result<(), Exit> {
 
 // ===== building the tree =====
 
+/// A supervisor spec of either kind.
+enum Built {
+    Static(SupervisorSpec),
+    Dynamic(DynamicSupervisorSpec),
+}
+
+impl Built {
+    fn subscribe(&self) -> EventStream {
+        match self {
+            Built::Static(s) => s.subscribe(),
+            Built::Dynamic(s) => s.subscribe(),
+        }
+    }
+
+    async fn start(self) -> Result<SupervisorHandle, supervise::StartError> {
+        match self {
+            Built::Static(s) => s.start().await,
+            Built::Dynamic(s) => s.start().await,
+        }
+    }
+
+    fn into_child(self, id: String) -> ChildSpec {
+        match self {
+            Built::Static(s) => ChildSpec::supervisor(id, s),
+            Built::Dynamic(s) => ChildSpec::dynamic_supervisor(id, s),
+        }
+    }
+}
+
 /// The supervisor at `path`, or its rejection rendered as OTP renders it.
-fn build_supervisor(sh: &Arc<Shared>, path: &str) -> Result<SupervisorSpec, String> {
+fn build_supervisor(sh: &Arc<Shared>, path: &str) -> Result<Built, String> {
     let node = sh
         .scenario
         .nodes
@@ -322,13 +390,20 @@ fn build_supervisor(sh: &Arc<Shared>, path: &str) -> Result<SupervisorSpec, Stri
         .find(|n| n.path == path)
         .expect("a declared supervisor");
     let a = &node.attrs;
+    let flavour = a
+        .get("strategy")
+        .filter(|s| matches!(*s, "simple_one_for_one" | "dynamic"));
     let flags = (|| {
-        let strategy = match a.get("strategy") {
-            None => Strategy::OneForOne,
-            Some(s) => s.parse::<Strategy>()?,
+        let strategy = match (a.get("strategy"), flavour) {
+            (_, Some(_)) | (None, _) => Strategy::OneForOne,
+            (Some(s), None) => s.parse::<Strategy>()?,
         };
-        // Absent keys take OTP's defaults, not the library's.
-        let max_restarts = a.get("intensity").map_or(Ok(1), parse_max_restarts)?;
+        // Absent keys take OTP's defaults (Elixir's for `dynamic`), not the
+        // library's.
+        let default_intensity = if flavour == Some("dynamic") { 3 } else { 1 };
+        let max_restarts = a
+            .get("intensity")
+            .map_or(Ok(default_intensity), parse_max_restarts)?;
         let period = a
             .get("period")
             .map_or(Ok(Duration::from_secs(5)), parse_period)?;
@@ -340,13 +415,8 @@ fn build_supervisor(sh: &Arc<Shared>, path: &str) -> Result<SupervisorSpec, Stri
     })()
     .map_err(|e| format!("{{supervisor_data,{}}}", render::parse_error(&e)))?;
     let (strategy, max_restarts, period, auto_shutdown) = flags;
-    let mut builder = supervise::Supervisor::builder(basename(path))
-        .strategy(strategy)
-        .max_restarts(max_restarts)
-        .period(period)
-        .auto_shutdown(auto_shutdown);
-    // The flags are checked before any child (S1.3).
-    if let Err(supervise::SpecError::ZeroPeriod) = builder.validate() {
+    if period.is_zero() {
+        // The runtime's builders reject it too; the flags come first (S1.3).
         return Err("{supervisor_data,{invalid_period,0}}".into());
     }
     let kids: Vec<_> = sh
@@ -355,6 +425,39 @@ fn build_supervisor(sh: &Arc<Shared>, path: &str) -> Result<SupervisorSpec, Stri
         .iter()
         .filter(|n| parent_of(&n.path) == Some(path))
         .collect();
+
+    if let Some(flavour) = flavour {
+        let mut builder = supervise::DynamicSupervisor::builder(basename(path))
+            .max_restarts(max_restarts)
+            .period(period)
+            .auto_shutdown(auto_shutdown);
+        if let Some(max) = a.get("max_children").filter(|m| *m != "infinity") {
+            let max = max
+                .parse()
+                .map_err(|_| format!("{{supervisor_data,{{invalid_max_children,{max}}}}}"))?;
+            builder = builder.max_children(max);
+        }
+        if flavour == "simple_one_for_one" {
+            for kid in &kids {
+                let spec = child_spec(sh, &kid.path, &kid.attrs, kid.is_sup)
+                    .map_err(|e| format!("{{start_spec,{e}}}"))?;
+                builder = builder.template(spec);
+            }
+        }
+        return builder.build().map(Built::Dynamic).map_err(|e| match e {
+            supervise::SpecError::BadTemplateCount { .. } => {
+                let specs: Vec<String> = kids.iter().map(|k| template_term(path, k)).collect();
+                format!("{{bad_start_spec,[{}]}}", specs.join(","))
+            }
+            other => format!("{{start_spec,{}}}", render::spec_error(&other)),
+        });
+    }
+
+    let mut builder = supervise::Supervisor::builder(basename(path))
+        .strategy(strategy)
+        .max_restarts(max_restarts)
+        .period(period)
+        .auto_shutdown(auto_shutdown);
     for kid in kids {
         let spec = child_spec(sh, &kid.path, &kid.attrs, kid.is_sup)
             .map_err(|e| format!("{{start_spec,{e}}}"))?;
@@ -365,7 +468,37 @@ fn build_supervisor(sh: &Arc<Shared>, path: &str) -> Result<SupervisorSpec, Stri
     }
     builder
         .build()
+        .map(Built::Static)
         .map_err(|e| format!("{{start_spec,{}}}", render::spec_error(&e)))
+}
+
+/// The oracle's `simple_one_for_one` template spec, as OTP prints it in
+/// `bad_start_spec`: the map's keys sorted.
+fn template_term(sup: &str, kid: &crate::scn::Node) -> String {
+    let mut entries = vec![
+        (
+            "id".to_string(),
+            kid.attrs
+                .get("id")
+                .unwrap_or(basename(&kid.path))
+                .to_string(),
+        ),
+        (
+            "start".to_string(),
+            format!("{{oracle,dyn_start,[\"{sup}\"]}}"),
+        ),
+    ];
+    for key in ["restart", "shutdown", "significant", "type"] {
+        if let Some(v) = kid.attrs.get(key) {
+            entries.push((key.to_string(), v.to_string()));
+        }
+    }
+    if kid.is_sup && kid.attrs.get("type").is_none() {
+        entries.push(("type".into(), "supervisor".into()));
+    }
+    entries.sort();
+    let body: Vec<String> = entries.iter().map(|(k, v)| format!("{k}=>{v}")).collect();
+    format!("#{{{}}}", body.join(","))
 }
 
 /// A child spec from scenario attributes, through the runtime's parsers,
@@ -391,21 +524,13 @@ fn child_spec(sh: &Arc<Shared>, path: &str, a: &Attrs, is_sup: bool) -> Result<C
     let id = a.get("id").unwrap_or(basename(path)).to_string();
     let spec = if is_sup {
         match build_supervisor(sh, path) {
-            Ok(nested) => ChildSpec::supervisor(id, nested),
+            Ok(nested) => nested.into_child(id),
             // A nested supervisor whose own spec the runtime rejected fails
             // its start with that rejection, as OTP's init does.
             Err(rendered) => ChildSpec::worker(id, move || Rejected(rendered.clone())),
         }
     } else {
-        let behaviour = Arc::new(a.clone());
-        let sh = sh.clone();
-        let path = path.to_string();
-        ChildSpec::worker(id, move || Scripted {
-            path: path.clone(),
-            behaviour: behaviour.clone(),
-            sh: sh.clone(),
-            crash: None,
-        })
+        scripted(sh, path, id, a)
     };
     let mut spec = spec.restart(restart).significant(significant);
     if let Some(shutdown) = shutdown {
@@ -415,6 +540,18 @@ fn child_spec(sh: &Arc<Shared>, path: &str, a: &Attrs, is_sup: bool) -> Result<C
 }
 
 // ===== scripted workers =====
+
+fn scripted(sh: &Arc<Shared>, path: &str, id: String, behaviour: &Attrs) -> ChildSpec {
+    let behaviour = Arc::new(behaviour.clone());
+    let sh = sh.clone();
+    let path = path.to_string();
+    ChildSpec::worker(id, move || Scripted {
+        path: path.clone(),
+        behaviour: behaviour.clone(),
+        sh: sh.clone(),
+        crash: None,
+    })
+}
 
 /// A worker that does what its scenario line says.
 struct Scripted {

@@ -157,12 +157,11 @@ pub(crate) fn event(e: &Event) -> Option<String> {
             supervisor,
             child,
             reason: r,
-            count,
+            children,
         } => {
-            let offender = if *count > 1 {
-                format!("{child}*{count}")
-            } else {
-                child.to_string()
+            let offender = match children {
+                Some(n) => format!("{child}*{n}"),
+                None => child.to_string(),
             };
             format!(
                 "report {supervisor} shutdown_error {offender} {}",

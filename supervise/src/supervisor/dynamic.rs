@@ -1,0 +1,613 @@
+//! Dynamic supervisors: Elixir's `DynamicSupervisor` and OTP's
+//! `simple_one_for_one`, children started at run time, one_for_one only.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::child::{
+    self, BoxFuture, ChildRef, ChildSpec, Incarnation, Parent, Running, StartChild, StartOutcome,
+    Started,
+};
+use crate::error::{CallError, SpecError, StartError};
+use crate::event::{Event, EventBus, EventStream};
+use crate::exit::ExitReason;
+use crate::intensity::RestartWindow;
+use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Shutdown};
+
+use super::builder::check_child;
+use super::runner::{child_path, expected_at_shutdown};
+use super::{Call, ChildCounts, ChildInfo, ChildStatus, Msg, SupervisorHandle};
+
+/// Entry point for declaring a dynamic supervisor: one whose children are
+/// started at run time with [`SupervisorHandle::start_child`], each
+/// restarted on its own (one_for_one), all stopped together.
+///
+/// Two flavours, as in Erlang and Elixir:
+///
+/// * without a template, Elixir's `DynamicSupervisor`: every
+///   `start_child` brings its own [`ChildSpec`], `max_children` caps the
+///   number of children, a shutdown timeout must be above zero;
+/// * with a [`template`](DynamicSupervisorBuilder::template), OTP's
+///   `simple_one_for_one`: every child takes the template's restart type,
+///   shutdown and significance, and the supervisor may shut itself down
+///   with `auto_shutdown` when its significant children are gone.
+///
+/// A child's id names it in paths and events (`sessions/user-42`); it need
+/// not be unique and the control API does not look children up by it: a
+/// child is named by its [`ChildRef`].
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{ChildSpec, Context, DynamicSupervisor, Exit, Worker};
+///
+/// struct Session { user: u32 }
+/// impl Worker for Session {
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+///         std::future::pending::<()>().await;
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let sessions = DynamicSupervisor::builder("sessions")
+///     .max_children(10_000)
+///     .build()
+///     .unwrap()
+///     .start()
+///     .await
+///     .unwrap();
+/// for user in [1, 2] {
+///     let spec = ChildSpec::worker(format!("user-{user}"), move || Session { user });
+///     sessions.start_child(spec).await.unwrap();
+/// }
+/// assert_eq!(sessions.count_children().await.unwrap().active, 2);
+/// sessions.stop().await.unwrap();
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct DynamicSupervisor {
+    _private: (),
+}
+
+impl DynamicSupervisor {
+    /// A builder for a dynamic supervisor named `name`.
+    pub fn builder(name: impl Into<Arc<str>>) -> DynamicSupervisorBuilder {
+        DynamicSupervisorBuilder {
+            name: name.into(),
+            intensity: Intensity::default(),
+            max_children: None,
+            templates: Vec::new(),
+            auto_shutdown: AutoShutdown::Never,
+        }
+    }
+}
+
+/// Declares a dynamic supervisor; see [`DynamicSupervisor`].
+#[derive(Debug, Clone)]
+pub struct DynamicSupervisorBuilder {
+    name: Arc<str>,
+    intensity: Intensity,
+    max_children: Option<usize>,
+    templates: Vec<ChildSpec>,
+    auto_shutdown: AutoShutdown,
+}
+
+impl DynamicSupervisorBuilder {
+    /// Restarts tolerated within the period. Default: 3.
+    pub fn max_restarts(mut self, max_restarts: u32) -> Self {
+        self.intensity.max_restarts = max_restarts;
+        self
+    }
+
+    /// The restart period in whole seconds. Default: 5.
+    pub fn max_seconds(mut self, seconds: u64) -> Self {
+        self.intensity.period = Duration::from_secs(seconds);
+        self
+    }
+
+    /// The restart period as any duration.
+    pub fn period(mut self, period: Duration) -> Self {
+        self.intensity.period = period;
+        self
+    }
+
+    /// The most children it holds, running or restarting; a `start_child`
+    /// beyond it returns [`CallError::MaxChildren`]. Default: no limit.
+    pub fn max_children(mut self, max_children: usize) -> Self {
+        self.max_children = Some(max_children);
+        self
+    }
+
+    /// Makes this an OTP `simple_one_for_one` supervisor: every child takes
+    /// this template's restart type, shutdown, kind and significance.
+    /// Exactly one template may be given.
+    pub fn template(mut self, template: ChildSpec) -> Self {
+        self.templates.push(template);
+        self
+    }
+
+    /// When significant children stop the supervisor (with a template only).
+    pub fn auto_shutdown(mut self, auto_shutdown: AutoShutdown) -> Self {
+        self.auto_shutdown = auto_shutdown;
+        self
+    }
+
+    /// Validates the spec and freezes it.
+    ///
+    /// # Errors
+    ///
+    /// A zero period; more than one template
+    /// ([`SpecError::BadTemplateCount`]); a template that breaks the child
+    /// rules; `auto_shutdown` without a template.
+    pub fn build(self) -> Result<DynamicSupervisorSpec, SpecError> {
+        if self.intensity.period.is_zero() {
+            return Err(SpecError::ZeroPeriod);
+        }
+        if self.templates.len() > 1 {
+            return Err(SpecError::BadTemplateCount {
+                ids: self.templates.iter().map(|t| t.id.clone()).collect(),
+            });
+        }
+        let template = self.templates.into_iter().next();
+        match &template {
+            Some(t) => check_child(t, Some(self.auto_shutdown))?,
+            None if self.auto_shutdown != AutoShutdown::Never => {
+                return Err(SpecError::AutoShutdownWithoutTemplate)
+            }
+            None => {}
+        }
+        Ok(DynamicSupervisorSpec {
+            inner: Arc::new(DynInner {
+                name: self.name,
+                intensity: self.intensity,
+                max_children: self.max_children,
+                template,
+                auto_shutdown: self.auto_shutdown,
+            }),
+            bus: EventBus::new(),
+        })
+    }
+}
+
+/// A validated dynamic supervisor spec: start it as a root, or nest it with
+/// [`ChildSpec::dynamic_supervisor`].
+#[derive(Debug, Clone)]
+pub struct DynamicSupervisorSpec {
+    inner: Arc<DynInner>,
+    bus: Arc<EventBus>,
+}
+
+#[derive(Debug)]
+struct DynInner {
+    name: Arc<str>,
+    intensity: Intensity,
+    max_children: Option<usize>,
+    template: Option<ChildSpec>,
+    auto_shutdown: AutoShutdown,
+}
+
+impl DynamicSupervisorSpec {
+    /// Subscribes to the events of the tree this spec starts as a root.
+    pub fn subscribe(&self) -> EventStream {
+        self.bus.subscribe()
+    }
+
+    /// Starts the supervisor, with no children.
+    ///
+    /// # Errors
+    ///
+    /// Never in practice (a dynamic supervisor starts no child at init);
+    /// the type is the one every start has.
+    pub async fn start(self) -> Result<SupervisorHandle, StartError> {
+        let bus = self.bus.clone();
+        let path = self.inner.name.clone();
+        let spec = ChildSpec::dynamic_supervisor(path.clone(), self);
+        super::builder::start_root(&spec, path, &bus).await
+    }
+}
+
+impl StartChild for DynamicSupervisorSpec {
+    fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
+        let core = DynCore::new(
+            inc.path_arc().clone(),
+            self.inner.clone(),
+            inc.bus().clone(),
+        );
+        let handle = core.handle.clone();
+        Box::pin(async move {
+            StartOutcome::Started {
+                run: Box::pin(core.run()),
+                stop: child::Stopper::Supervisor(handle),
+            }
+        })
+    }
+}
+
+impl ChildSpec {
+    /// A nested dynamic supervisor child. Defaults: permanent, shutdown
+    /// `infinity`.
+    pub fn dynamic_supervisor(id: impl Into<Arc<str>>, spec: DynamicSupervisorSpec) -> Self {
+        ChildSpec::from_start(
+            id,
+            ChildKind::Supervisor,
+            Shutdown::Infinity,
+            Arc::new(spec),
+        )
+    }
+}
+
+// ===== the task =====
+
+struct DynChild {
+    spec: ChildSpec,
+    path: Arc<str>,
+    attempts: u64,
+    /// Serial of the current incarnation, or of the failed attempt.
+    serial: u64,
+    /// `None` while a failed restart is being retried.
+    running: Option<Running>,
+}
+
+struct DynCore {
+    path: Arc<str>,
+    inner: Arc<DynInner>,
+    /// By the serial of their current incarnation.
+    children: HashMap<u64, DynChild>,
+    window: RestartWindow,
+    bus: Arc<EventBus>,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    handle: SupervisorHandle,
+    next_serial: u64,
+}
+
+impl DynCore {
+    fn new(path: Arc<str>, inner: Arc<DynInner>, bus: Arc<EventBus>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = SupervisorHandle::new(path.clone(), tx.clone(), &bus);
+        DynCore {
+            window: RestartWindow::new(inner.intensity),
+            path,
+            inner,
+            children: HashMap::new(),
+            bus,
+            tx,
+            rx,
+            handle,
+            next_serial: 0,
+        }
+    }
+
+    fn is_simple(&self) -> bool {
+        self.inner.template.is_some()
+    }
+
+    /// The child's policy: the template's for `simple_one_for_one`.
+    fn policy<'a>(&'a self, spec: &'a ChildSpec) -> &'a ChildSpec {
+        self.inner.template.as_ref().unwrap_or(spec)
+    }
+
+    async fn run(mut self) -> ExitReason {
+        let reason = loop {
+            let Some(msg) = self.rx.recv().await else {
+                break ExitReason::Shutdown;
+            };
+            let stop = match msg {
+                Msg::Exited { serial, reason } => self.handle_exit(serial, reason).await,
+                Msg::TryAgain { key, .. } => match self.children.remove(&key) {
+                    Some(child) if child.running.is_none() => self.restart(child).await,
+                    Some(child) => {
+                        self.children.insert(key, child);
+                        None
+                    }
+                    None => None,
+                },
+                Msg::Call(call) => {
+                    self.handle_call(call).await;
+                    None
+                }
+                Msg::Stop { reason } => Some(reason),
+            };
+            if let Some(reason) = stop {
+                break reason;
+            }
+        };
+        self.terminate_all().await;
+        reason
+    }
+
+    /// Starts one incarnation of `child` and files it under its new serial.
+    /// Returns the outcome; on failure the child is not filed.
+    async fn start(&mut self, mut child: DynChild) -> (Option<DynChild>, StartResult) {
+        self.next_serial += 1;
+        let serial = self.next_serial;
+        child.attempts += 1;
+        child.serial = serial;
+        let parent = Parent {
+            inbox: self.tx.clone(),
+            serial,
+        };
+        match child::start(
+            &child.spec,
+            child.path.clone(),
+            child.attempts,
+            &self.bus,
+            Some(parent),
+        )
+        .await
+        {
+            Started::Running(running) => {
+                let child_ref = running.child_ref();
+                child.running = Some(running);
+                self.children.insert(serial, child);
+                (None, StartResult::Started(child_ref))
+            }
+            Started::Ignored => (None, StartResult::Ignored),
+            Started::Failed(reason) => (Some(child), StartResult::Failed(reason)),
+        }
+    }
+
+    // ===== exits =====
+
+    async fn handle_exit(&mut self, serial: u64, reason: ExitReason) -> Option<ExitReason> {
+        let child = self.children.get_mut(&serial)?;
+        child.running.take()?.detach();
+        let mut child = self.children.remove(&serial).expect("found above");
+        let policy = self.policy(&child.spec);
+        let (restart, significant) = (policy.restart, policy.significant);
+        if restart == Restart::Permanent || !reason.is_normal() {
+            tracing::warn!(supervisor = %self.path, child = %child.path, %reason, "child terminated");
+            self.bus.emit(|| Event::ChildTerminated {
+                supervisor: self.path.clone(),
+                child: child.path.clone(),
+                reason: reason.clone(),
+            });
+        }
+        if restart == Restart::Temporary || (restart == Restart::Transient && reason.is_normal()) {
+            return self.auto_shutdown(significant);
+        }
+        child.running = None;
+        self.restart(child).await
+    }
+
+    fn auto_shutdown(&self, significant: bool) -> Option<ExitReason> {
+        if !significant {
+            return None;
+        }
+        match self.inner.auto_shutdown {
+            AutoShutdown::Never => None,
+            AutoShutdown::AnySignificant => Some(ExitReason::Shutdown),
+            AutoShutdown::AllSignificant => {
+                self.children.is_empty().then_some(ExitReason::Shutdown)
+            }
+        }
+    }
+
+    /// Counts the restart and starts the child again; a failure is retried
+    /// through the inbox (S17), an ignore drops the child (S30.5).
+    async fn restart(&mut self, child: DynChild) -> Option<ExitReason> {
+        if !self.window.add(Instant::now()) {
+            tracing::error!(
+                supervisor = %self.path,
+                child = %child.path,
+                "reached max restart intensity; shutting down"
+            );
+            self.bus.emit(|| Event::GaveUp {
+                supervisor: self.path.clone(),
+                child: child.path.clone(),
+            });
+            return Some(ExitReason::Shutdown);
+        }
+        self.bus.emit(|| Event::Restarting {
+            supervisor: self.path.clone(),
+            child: child.path.clone(),
+        });
+        if let (Some(failed), StartResult::Failed(reason)) = self.start(child).await {
+            tracing::error!(supervisor = %self.path, child = %failed.path, %reason, "child failed to start");
+            self.bus.emit(|| Event::StartError {
+                supervisor: self.path.clone(),
+                child: failed.path.clone(),
+                reason,
+            });
+            let key = failed.serial;
+            let id = failed.spec.id.clone();
+            self.children.insert(key, failed);
+            let _ = self.tx.send(Msg::TryAgain { id, key });
+        }
+        None
+    }
+
+    // ===== shutdown (S21) =====
+
+    /// Tells every child to stop at once; each is killed when its own
+    /// shutdown timeout runs out (one deadline per distinct timeout, all
+    /// started together). Shutdown errors are reported at the end: one per
+    /// child, or one per distinct reason for `simple_one_for_one`.
+    async fn terminate_all(&mut self) {
+        let mut children: Vec<DynChild> = self.children.drain().map(|(_, c)| c).collect();
+        children.sort_by_key(|c| c.serial);
+        let stops = children.iter_mut().filter_map(|c| {
+            let running = c.running.take()?;
+            let policy = self.inner.template.as_ref().unwrap_or(&c.spec);
+            let (shutdown, restart) = (policy.shutdown, policy.restart);
+            let path = c.path.clone();
+            Some(async move {
+                let reason = running.terminate(shutdown).await;
+                (!expected_at_shutdown(shutdown, restart, &reason)).then_some((path, reason))
+            })
+        });
+        let errors: Vec<(Arc<str>, ExitReason)> =
+            join_all(stops).await.into_iter().flatten().collect();
+        match &self.inner.template {
+            None => {
+                for (child, reason) in errors {
+                    self.report_shutdown_error(child, reason, None);
+                }
+            }
+            Some(template) => {
+                let mut by_reason: Vec<(ExitReason, usize)> = Vec::new();
+                for (_, reason) in errors {
+                    match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+                        Some((_, n)) => *n += 1,
+                        None => by_reason.push((reason, 1)),
+                    }
+                }
+                let child = child_path(&self.path, &template.id);
+                for (reason, n) in by_reason {
+                    self.report_shutdown_error(child.clone(), reason, Some(n));
+                }
+            }
+        }
+    }
+
+    fn report_shutdown_error(&self, child: Arc<str>, reason: ExitReason, children: Option<usize>) {
+        tracing::error!(supervisor = %self.path, child = %child, %reason, "shutdown error");
+        self.bus.emit(|| Event::ShutdownError {
+            supervisor: self.path.clone(),
+            child,
+            reason,
+            children,
+        });
+    }
+
+    // ===== control calls =====
+
+    async fn handle_call(&mut self, call: Call) {
+        match call {
+            Call::WhichChildren(reply) => {
+                let list = self
+                    .children
+                    .values()
+                    .map(|c| ChildInfo {
+                        id: None,
+                        status: match &c.running {
+                            Some(r) => ChildStatus::Running(r.child_ref()),
+                            None => ChildStatus::Restarting,
+                        },
+                        kind: self.policy(&c.spec).kind,
+                    })
+                    .collect();
+                let _ = reply.send(list);
+            }
+            Call::CountChildren(reply) => {
+                let _ = reply.send(self.count_children());
+            }
+            Call::GetChildspec(id, reply) => {
+                let found = self
+                    .inner
+                    .template
+                    .as_ref()
+                    .filter(|t| t.id == id)
+                    .map(ChildSpec::info);
+                let _ = reply.send(found.ok_or(CallError::NotFound));
+            }
+            Call::StartChild(spec, reply) => {
+                let result = self.start_child(spec).await;
+                let _ = reply.send(result);
+            }
+            Call::TerminateChildRef(child, reply) => {
+                let result = self.terminate_child(&child).await;
+                let _ = reply.send(result);
+            }
+            Call::TerminateChild(_, reply) | Call::DeleteChild(_, reply) => {
+                let _ = reply.send(Err(CallError::SimpleOneForOne));
+            }
+            Call::RestartChild(_, reply) => {
+                let _ = reply.send(Err(CallError::SimpleOneForOne));
+            }
+        }
+    }
+
+    fn count_children(&self) -> ChildCounts {
+        let mut counts = ChildCounts::default();
+        for c in self.children.values() {
+            if c.running
+                .as_ref()
+                .is_some_and(|r| !r.child_ref().has_exited())
+            {
+                counts.active += 1;
+            }
+            match self.policy(&c.spec).kind {
+                ChildKind::Worker => counts.workers += 1,
+                ChildKind::Supervisor => counts.supervisors += 1,
+            }
+        }
+        // OTP's simple_one_for_one counts its one template as the specs.
+        counts.specs = if self.is_simple() {
+            1
+        } else {
+            self.children.len()
+        };
+        counts
+    }
+
+    async fn start_child(&mut self, spec: ChildSpec) -> Result<Option<ChildRef>, CallError> {
+        if !self.is_simple() {
+            if let Shutdown::Timeout(d) = spec.shutdown {
+                if d.is_zero() {
+                    return Err(CallError::InvalidSpec(SpecError::InvalidShutdown {
+                        id: spec.id.clone(),
+                        millis: 0,
+                    }));
+                }
+            }
+            if self
+                .inner
+                .max_children
+                .is_some_and(|max| self.children.len() >= max)
+            {
+                return Err(CallError::MaxChildren);
+            }
+        }
+        let child = DynChild {
+            path: child_path(&self.path, &spec.id),
+            spec,
+            attempts: 0,
+            serial: 0,
+            running: None,
+        };
+        match self.start(child).await {
+            (_, StartResult::Started(child_ref)) => Ok(Some(child_ref)),
+            (_, StartResult::Ignored) => Ok(None),
+            (_, StartResult::Failed(reason)) => Err(CallError::StartFailed(reason)),
+        }
+    }
+
+    async fn terminate_child(&mut self, target: &ChildRef) -> Result<(), CallError> {
+        let key = self
+            .children
+            .iter()
+            .find(|(_, c)| c.running.as_ref().is_some_and(|r| r.child_ref() == *target))
+            .map(|(k, _)| *k);
+        let Some(key) = key else {
+            // OTP's simple_one_for_one answers ok for a child that is gone
+            // (S24.3); Elixir's DynamicSupervisor does not (S30.6).
+            return if self.is_simple() && target.has_exited() {
+                Ok(())
+            } else {
+                Err(CallError::NotFound)
+            };
+        };
+        let mut child = self.children.remove(&key).expect("found above");
+        let policy = self.inner.template.as_ref().unwrap_or(&child.spec);
+        let (shutdown, restart) = (policy.shutdown, policy.restart);
+        let running = child.running.take().expect("a running child");
+        let reason = running.terminate(shutdown).await;
+        if !expected_at_shutdown(shutdown, restart, &reason) {
+            self.report_shutdown_error(child.path.clone(), reason, None);
+        }
+        Ok(())
+    }
+}
+
+enum StartResult {
+    Started(ChildRef),
+    Ignored,
+    Failed(ExitReason),
+}
