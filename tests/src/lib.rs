@@ -24,7 +24,9 @@
 //! | `restarting app/a`                      | [`Event::Restarting`]                    |
 //! | `start_error app/a <reason>`            | [`Event::StartError`]                    |
 //! | `gave_up app app/a`                     | [`Event::GaveUp`] (supervisor, child)    |
-//! | `shutdown_error app/a <reason>`         | [`Event::ShutdownError`] (count 1)       |
+//! | `shutdown_error app/a <reason>`         | [`Event::ShutdownError`]                 |
+//!
+//! A shutdown error that counts `N` children ends in ` xN`.
 //!
 //! Reasons are rendered with [`ExitReason`]'s `Display`: `normal`,
 //! `shutdown`, `{shutdown,x}`, `killed`, the error's message, `panicked: msg`,
@@ -402,6 +404,13 @@ impl Probe {
         timeline.entries[taken..].to_vec()
     }
 
+    /// Lets the tree [`settle`], then returns the entries not taken yet
+    /// and takes them.
+    pub async fn settled(&self) -> Vec<String> {
+        settle().await;
+        self.take()
+    }
+
     /// Every event seen so far, as the tree emitted it.
     pub fn raw_events(&self) -> Vec<Event> {
         let mut timeline = lock(&self.inner.timeline);
@@ -490,15 +499,12 @@ pub fn render_event(event: &Event) -> String {
         Event::ShutdownError {
             child,
             reason,
-            count,
+            children,
             ..
-        } => {
-            if *count == 1 {
-                format!("shutdown_error {child} {reason}")
-            } else {
-                format!("shutdown_error {child} {reason} x{count}")
-            }
-        }
+        } => match children {
+            None => format!("shutdown_error {child} {reason}"),
+            Some(n) => format!("shutdown_error {child} {reason} x{n}"),
+        },
         other => format!("{other:?}"),
     }
 }
@@ -543,9 +549,9 @@ pub fn reason_of(outcome: &Outcome) -> ExitReason {
         Outcome::Shutdown => ExitReason::Shutdown,
         Outcome::ShutdownWith(r) => ExitReason::shutdown_with(r.as_str()),
         Outcome::Error(m) => ExitReason::error(m.clone()),
-        Outcome::Panic(m) => ExitReason::Panic(Arc::new(supervise::PanicReason {
-            message: m.clone(),
-        })),
+        Outcome::Panic(m) => {
+            ExitReason::Panic(Arc::new(supervise::PanicReason { message: m.clone() }))
+        }
     }
 }
 
