@@ -25,6 +25,7 @@ use supervise::{
 struct Service;
 
 impl Worker for Service {
+    type Message = ();
     async fn run(self, _ctx: Context) -> Result<(), Exit> {
         std::future::pending::<()>().await;
         Ok(())

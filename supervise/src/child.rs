@@ -15,6 +15,7 @@ use tracing::Instrument;
 
 use crate::event::{Event, EventBus};
 use crate::exit::ExitReason;
+use crate::handle::{Cell, WorkerHandle};
 use crate::spec::{ChildKind, Restart, Shutdown};
 use crate::supervisor::{Msg, SupervisorHandle};
 use crate::worker::{Context, Init, Worker};
@@ -43,6 +44,7 @@ pub(crate) const KILL_GRACE: Duration = Duration::from_millis(100);
 ///
 /// struct Job;
 /// impl Worker for Job {
+///     type Message = ();
 ///     async fn run(self, _ctx: Context) -> Result<(), Exit> { Ok(()) }
 /// }
 ///
@@ -74,8 +76,31 @@ impl ChildSpec {
             id,
             ChildKind::Worker,
             Shutdown::DEFAULT_WORKER,
-            Arc::new(WorkerStart(factory)),
+            Arc::new(WorkerStart {
+                factory,
+                cell: None,
+            }),
         )
+    }
+
+    /// A worker child and a [`WorkerHandle`] that reaches whichever of its
+    /// incarnations is running (each start gets a fresh mailbox).
+    pub fn worker_with_handle<W, F>(id: impl Into<Arc<str>>, factory: F) -> (Self, WorkerHandle<W>)
+    where
+        W: Worker,
+        F: Fn() -> W + Send + Sync + 'static,
+    {
+        let cell = Cell::new();
+        let spec = ChildSpec::from_start(
+            id,
+            ChildKind::Worker,
+            Shutdown::DEFAULT_WORKER,
+            Arc::new(WorkerStart {
+                factory,
+                cell: Some(cell.clone()),
+            }),
+        );
+        (spec, WorkerHandle::new(cell))
     }
 
     pub(crate) fn from_start(
@@ -187,6 +212,10 @@ pub struct ChildSpecInfo {
 /// task and hands back the future of the child's life.
 pub(crate) trait StartChild: Send + Sync + 'static {
     fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome>;
+
+    /// The supervisor forgot the child (deleted, or a temporary child that
+    /// exited): its handles now answer "not found".
+    fn forget(&self) {}
 }
 
 pub(crate) enum StartOutcome {
@@ -208,17 +237,28 @@ pub(crate) enum Stopper {
     Supervisor(SupervisorHandle),
 }
 
-struct WorkerStart<F>(F);
+struct WorkerStart<W: Worker, F> {
+    factory: F,
+    cell: Option<Arc<Cell<W::Message>>>,
+}
 
-impl<W, F> StartChild for WorkerStart<F>
+impl<W, F> StartChild for WorkerStart<W, F>
 where
     W: Worker,
     F: Fn() -> W + Send + Sync + 'static,
 {
     fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
-        let mut worker = (self.0)();
+        let mut worker = (self.factory)();
+        let cell = self.cell.clone();
         Box::pin(async move {
-            let mut ctx = Context::new(inc);
+            let (tx, rx) = match cell {
+                Some(_) => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    (Some(tx), Some(rx))
+                }
+                None => (None, None),
+            };
+            let mut ctx = Context::new(inc.clone(), rx);
             match worker.init(&mut ctx).await {
                 Ok(Init::Ready) => {
                     let stop = if worker.handles_shutdown() {
@@ -226,7 +266,13 @@ where
                     } else {
                         Stopper::Abort
                     };
+                    let guard = cell.zip(tx).map(|(cell, tx)| {
+                        let child = ChildRef::from_inner(inc);
+                        cell.up(tx, child.clone());
+                        CellGuard { cell, child }
+                    });
                     let run = Box::pin(async move {
+                        let _guard = guard;
                         match worker.run(ctx).await {
                             Ok(()) => ExitReason::Normal,
                             Err(exit) => exit.into_reason(),
@@ -238,6 +284,25 @@ where
                 Err(exit) => StartOutcome::Failed(exit.into_reason()),
             }
         })
+    }
+
+    fn forget(&self) {
+        if let Some(cell) = &self.cell {
+            cell.gone();
+        }
+    }
+}
+
+/// Marks the handle's cell down when the incarnation's life ends, however
+/// it ends.
+struct CellGuard<M> {
+    cell: Arc<Cell<M>>,
+    child: ChildRef,
+}
+
+impl<M> Drop for CellGuard<M> {
+    fn drop(&mut self) {
+        self.cell.down(&self.child);
     }
 }
 
@@ -514,6 +579,7 @@ impl fmt::Debug for Incarnation {
 ///
 /// struct Idle;
 /// impl Worker for Idle {
+///     type Message = ();
 ///     async fn run(self, ctx: Context) -> Result<(), Exit> {
 ///         std::future::pending::<()>().await;
 ///         Ok(())

@@ -115,6 +115,7 @@ pub enum Event {
 ///
 /// struct Quick;
 /// impl Worker for Quick {
+///     type Message = ();
 ///     async fn run(self, _ctx: Context) -> Result<(), Exit> { Ok(()) }
 /// }
 ///

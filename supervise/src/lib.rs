@@ -15,6 +15,7 @@
 //!
 //! struct Pool;
 //! impl Worker for Pool {
+//!     type Message = ();
 //!     async fn run(self, _ctx: Context) -> Result<(), Exit> {
 //!         std::future::pending::<()>().await;
 //!         Ok(())
@@ -23,6 +24,7 @@
 //!
 //! struct Payments;
 //! impl Worker for Payments {
+//!     type Message = ();
 //!     async fn run(self, _ctx: Context) -> Result<(), Exit> {
 //!         std::future::pending::<()>().await;
 //!         Ok(())
@@ -67,21 +69,36 @@ mod child;
 mod error;
 mod event;
 mod exit;
+mod handle;
 mod intensity;
 mod spec;
+mod supervised;
 mod supervisor;
 mod worker;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 
 pub use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
 pub use crate::error::{CallError, ParseSpecError, SpecError, StartError};
 pub use crate::event::{Event, EventStream};
 pub use crate::exit::{BoxError, Exit, ExitReason, PanicReason};
+pub use crate::handle::{HandleError, Reply, SendError, SupervisorRef, WorkerHandle};
 pub use crate::spec::{
     parse_max_restarts, parse_period, parse_significant, AutoShutdown, ChildKind, Intensity,
     Restart, Shutdown, Strategy,
 };
+pub use crate::supervised::Child;
 pub use crate::supervisor::{
     ChildCounts, ChildInfo, ChildStatus, DynamicSupervisor, DynamicSupervisorBuilder,
     DynamicSupervisorSpec, Supervisor, SupervisorBuilder, SupervisorHandle, SupervisorSpec,
 };
 pub use crate::worker::{Context, Init, Worker};
+
+#[cfg(feature = "macros")]
+pub use supervise_macros::{supervision_tree, worker, Supervisor};
+
+// Lets the macros' `::supervise::` paths resolve inside this crate too.
+#[allow(unused_extern_crates)]
+extern crate self as supervise;

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::child::{ChildRef, Incarnation};
@@ -41,6 +42,8 @@ pub enum Init {
 /// struct Ticker { every_ms: u64 }
 ///
 /// impl Worker for Ticker {
+///     type Message = ();
+///
 ///     fn handles_shutdown(&self) -> bool { true }
 ///
 ///     async fn run(self, ctx: Context) -> Result<(), Exit> {
@@ -66,6 +69,10 @@ pub enum Init {
 /// # }
 /// ```
 pub trait Worker: Send + Sized + 'static {
+    /// The messages its [`WorkerHandle`](crate::WorkerHandle) sends it;
+    /// `()` for a worker that takes none.
+    type Message: Send + 'static;
+
     /// Whether the worker handles shutdown itself (OTP's `trap_exit`).
     /// Defaults to `false`: the worker is aborted at once when stopped.
     fn handles_shutdown(&self) -> bool {
@@ -74,26 +81,63 @@ pub trait Worker: Send + Sized + 'static {
 
     /// Initialises the worker before its supervisor starts the next child.
     /// Defaults to [`Init::Ready`]. An error fails the start.
-    fn init(&mut self, ctx: &mut Context) -> impl Future<Output = Result<Init, Exit>> + Send {
+    fn init(
+        &mut self,
+        ctx: &mut Context<Self::Message>,
+    ) -> impl Future<Output = Result<Init, Exit>> + Send {
         let _ = ctx;
         async { Ok(Init::Ready) }
     }
 
     /// Runs the worker until it exits.
-    fn run(self, ctx: Context) -> impl Future<Output = Result<(), Exit>> + Send;
+    fn run(self, ctx: Context<Self::Message>) -> impl Future<Output = Result<(), Exit>> + Send;
 }
 
 /// What a worker gets from its supervisor: who it is, the shutdown signal,
-/// and a place to spawn tasks that die with it.
-#[derive(Debug)]
-pub struct Context {
+/// its mailbox, and a place to spawn tasks that die with it.
+pub struct Context<M = ()> {
     inc: Arc<Incarnation>,
+    mailbox: Option<mpsc::UnboundedReceiver<M>>,
     tasks: Option<JoinSet<()>>,
 }
 
-impl Context {
-    pub(crate) fn new(inc: Arc<Incarnation>) -> Self {
-        Context { inc, tasks: None }
+impl<M> std::fmt::Debug for Context<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("child", &self.inc)
+            .field("mailbox", &self.mailbox.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M> Context<M> {
+    pub(crate) fn new(inc: Arc<Incarnation>, mailbox: Option<mpsc::UnboundedReceiver<M>>) -> Self {
+        Context {
+            inc,
+            mailbox,
+            tasks: None,
+        }
+    }
+
+    /// Receives the next message sent through the child's
+    /// [`WorkerHandle`](crate::WorkerHandle). Never completes for a worker
+    /// started without a handle (it has no mailbox), nor while no message
+    /// comes: select it with [`shutdown_requested`](Self::shutdown_requested)
+    /// to stop cleanly.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: no message is lost by dropping this future.
+    pub async fn recv(&mut self) -> Option<M> {
+        match self.mailbox.as_mut() {
+            Some(rx) => rx.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Receives a message if one is waiting.
+    pub fn try_recv(&mut self) -> Option<M> {
+        self.mailbox.as_mut().and_then(|rx| rx.try_recv().ok())
     }
 
     /// The child's path in the tree, e.g. `app/payments/processor`.

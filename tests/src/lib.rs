@@ -569,6 +569,7 @@ struct RunState {
 }
 
 impl Worker for TestWorker {
+    type Message = ();
     fn handles_shutdown(&self) -> bool {
         self.state
             .as_ref()

@@ -149,6 +149,7 @@ async fn s16_1_reports_name_the_supervisor_and_the_child() {
 struct Quick;
 
 impl Worker for Quick {
+    type Message = ();
     async fn run(self, _ctx: Context) -> Result<(), Exit> {
         std::future::pending::<()>().await;
         Ok(())

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::child::{self, BoxFuture, ChildSpec, Incarnation, StartChild, StartOutcome, Started};
 use crate::error::{SpecError, StartError};
 use crate::event::{EventBus, EventStream};
+use crate::handle::SupervisorRef;
 use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Shutdown, Strategy};
 
 use super::runner::Core;
@@ -129,6 +130,7 @@ impl SupervisorBuilder {
                     .into_iter()
                     .map(|c| (c, Arc::default()))
                     .collect(),
+                sup_ref: SupervisorRef::default(),
             }),
             bus: EventBus::new(),
         })
@@ -173,12 +175,20 @@ struct SpecInner {
     /// supervisor shares: a child's incarnation number keeps counting when
     /// its supervisor is restarted, as OTP's per-path count does.
     children: Vec<(ChildSpec, Arc<AtomicU64>)>,
+    /// Follows whichever incarnation of this supervisor is running.
+    sup_ref: SupervisorRef,
 }
 
 impl SupervisorSpec {
     /// The supervisor's name.
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// A handle that follows whichever incarnation of this supervisor is
+    /// running, wherever the spec is started (as a root or nested).
+    pub fn supervisor_ref(&self) -> SupervisorRef {
+        self.inner.sup_ref.clone()
     }
 
     /// Subscribes to the events of the tree this spec starts as a root,
@@ -243,6 +253,7 @@ impl StartChild for SupervisorSpec {
             match core.init().await {
                 Ok(()) => {
                     let handle = core.handle();
+                    inner.sup_ref.set(handle.clone());
                     StartOutcome::Started {
                         run: Box::pin(core.run()),
                         stop: child::Stopper::Supervisor(handle),

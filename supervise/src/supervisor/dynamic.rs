@@ -48,6 +48,7 @@ use super::{Call, ChildCounts, ChildInfo, ChildStatus, Msg, SupervisorHandle};
 ///
 /// struct Session { user: u32 }
 /// impl Worker for Session {
+///     type Message = ();
 ///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
 ///         std::future::pending::<()>().await;
 ///         Ok(())
@@ -323,7 +324,7 @@ impl DynCore {
     }
 
     /// Starts one incarnation of `child` and files it under its new serial.
-    /// Returns the outcome; on failure the child is not filed.
+    /// Returns the outcome; a child that did not start is handed back.
     async fn start(&mut self, mut child: DynChild) -> (Option<DynChild>, StartResult) {
         self.next_serial += 1;
         let serial = self.next_serial;
@@ -348,7 +349,7 @@ impl DynCore {
                 self.children.insert(serial, child);
                 (None, StartResult::Started(child_ref))
             }
-            Started::Ignored => (None, StartResult::Ignored),
+            Started::Ignored => (Some(child), StartResult::Ignored),
             Started::Failed(reason) => (Some(child), StartResult::Failed(reason)),
         }
     }
@@ -370,6 +371,7 @@ impl DynCore {
             });
         }
         if restart == Restart::Temporary || (restart == Restart::Transient && reason.is_normal()) {
+            child.spec.start.forget();
             return self.auto_shutdown(significant);
         }
         child.running = None;
@@ -408,7 +410,9 @@ impl DynCore {
             supervisor: self.path.clone(),
             child: child.path.clone(),
         });
-        if let (Some(failed), StartResult::Failed(reason)) = self.start(child).await {
+        let (child, result) = self.start(child).await;
+        let failed = child?;
+        if let StartResult::Failed(reason) = result {
             tracing::error!(supervisor = %self.path, child = %failed.path, %reason, "child failed to start");
             self.bus.emit(|| Event::StartError {
                 supervisor: self.path.clone(),
@@ -419,6 +423,9 @@ impl DynCore {
             let id = failed.spec.id.clone();
             self.children.insert(key, failed);
             let _ = self.tx.send(Msg::TryAgain { id, key });
+        } else {
+            // An ignored restart drops the child (S30.5).
+            failed.spec.start.forget();
         }
         None
     }
@@ -572,10 +579,14 @@ impl DynCore {
             serial: 0,
             running: None,
         };
-        match self.start(child).await {
-            (_, StartResult::Started(child_ref)) => Ok(Some(child_ref)),
-            (_, StartResult::Ignored) => Ok(None),
-            (_, StartResult::Failed(reason)) => Err(CallError::StartFailed(reason)),
+        let (not_started, result) = self.start(child).await;
+        if let Some(child) = not_started {
+            child.spec.start.forget();
+        }
+        match result {
+            StartResult::Started(child_ref) => Ok(Some(child_ref)),
+            StartResult::Ignored => Ok(None),
+            StartResult::Failed(reason) => Err(CallError::StartFailed(reason)),
         }
     }
 
@@ -599,6 +610,7 @@ impl DynCore {
         let (shutdown, restart) = (policy.shutdown, policy.restart);
         let running = child.running.take().expect("a running child");
         let reason = running.terminate(shutdown).await;
+        child.spec.start.forget();
         if !expected_at_shutdown(shutdown, restart, &reason) {
             self.report_shutdown_error(child.path.clone(), reason, None);
         }

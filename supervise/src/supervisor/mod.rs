@@ -26,6 +26,7 @@ use crate::exit::ExitReason;
 ///
 /// struct Db;
 /// impl Worker for Db {
+///     type Message = ();
 ///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
 ///         std::future::pending::<()>().await;
 ///         Ok(())

@@ -104,7 +104,7 @@ impl Core {
                 Attempt::Started => i += 1,
                 Attempt::Ignored => {
                     if self.children[i].spec.restart == Restart::Temporary {
-                        self.children.remove(i);
+                        self.forget(i);
                     } else {
                         i += 1;
                     }
@@ -205,7 +205,7 @@ impl Core {
         }
         match restart {
             Restart::Temporary => {
-                self.children.remove(i);
+                self.forget(i);
                 self.auto_shutdown(significant)
             }
             Restart::Transient if reason.is_normal() => self.auto_shutdown(significant),
@@ -284,7 +284,7 @@ impl Core {
                 self.terminate_slot(j).await;
             }
             if self.children[j].spec.restart == Restart::Temporary {
-                self.children.remove(j);
+                self.forget(j);
             }
         }
         let mut j = from;
@@ -369,6 +369,12 @@ impl Core {
     }
 
     // ===== control calls (S23-S27) =====
+
+    /// Removes the child at `i` for good: its handles answer "not found".
+    fn forget(&mut self, i: usize) {
+        let slot = self.children.remove(i);
+        slot.spec.start.forget();
+    }
 
     fn find(&self, id: &str) -> Option<usize> {
         self.children.iter().position(|s| &*s.spec.id == id)
@@ -464,12 +470,12 @@ impl Core {
             Attempt::Started => Ok(Some(self.running_ref(i))),
             Attempt::Ignored => {
                 if self.children[i].spec.restart == Restart::Temporary {
-                    self.children.remove(i);
+                    self.forget(i);
                 }
                 Ok(None)
             }
             Attempt::Failed(reason) => {
-                self.children.remove(i);
+                self.forget(i);
                 Err(CallError::StartFailed(reason))
             }
         }
@@ -486,7 +492,7 @@ impl Core {
         let i = self.find(id).ok_or(CallError::NotFound)?;
         self.terminate_slot(i).await;
         if self.children[i].spec.restart == Restart::Temporary {
-            self.children.remove(i);
+            self.forget(i);
         } else {
             self.children[i].state = SlotState::Stopped;
         }
@@ -513,7 +519,7 @@ impl Core {
             SlotState::Running(_) => Err(CallError::Running),
             SlotState::Restarting => Err(CallError::Restarting),
             SlotState::Stopped => {
-                self.children.remove(i);
+                self.forget(i);
                 Ok(())
             }
         }

@@ -572,6 +572,7 @@ impl Scripted {
 }
 
 impl Worker for Scripted {
+    type Message = ();
     fn handles_shutdown(&self) -> bool {
         self.stop() != "0"
     }
@@ -640,6 +641,7 @@ impl Worker for Scripted {
 struct Rejected(String);
 
 impl Worker for Rejected {
+    type Message = ();
     async fn init(&mut self, _ctx: &mut Context) -> Result<Init, Exit> {
         Err(Exit::from(self.0.clone()))
     }

@@ -1,0 +1,191 @@
+//! The model of a supervision tree that the derive and the DSL both build,
+//! check and expand.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, ToTokens};
+use syn::spanned::Spanned;
+
+use super::attr::{ChildAttrs, SupAttrs};
+use super::ctxt::Ctxt;
+use super::symbol::{CHILD, SUPERVISOR};
+
+/// A supervisor: its flags and its children, in declaration order.
+pub(crate) struct Tree {
+    pub(crate) ident: syn::Ident,
+    pub(crate) vis: syn::Visibility,
+    pub(crate) attrs: SupAttrs,
+    pub(crate) children: Vec<ChildNode>,
+    /// Other attributes (docs, derives) of a struct the DSL generates.
+    pub(crate) pass_attrs: Vec<syn::Attribute>,
+}
+
+/// One child: a field of the supervisor struct.
+pub(crate) struct ChildNode {
+    pub(crate) ident: syn::Ident,
+    pub(crate) vis: syn::Visibility,
+    pub(crate) ty: ChildType,
+    pub(crate) attrs: ChildAttrs,
+    /// Other attributes (docs) of a field the DSL generates.
+    pub(crate) pass_attrs: Vec<syn::Attribute>,
+}
+
+pub(crate) enum ChildType {
+    /// A worker or a supervisor type declared elsewhere.
+    Type(Box<syn::Type>),
+    /// A supervisor written inline in `supervision_tree!`.
+    Inline(Box<Tree>),
+}
+
+impl ChildNode {
+    /// The child's id: `id = ...` or the field's name.
+    pub(crate) fn id(&self) -> String {
+        self.attrs
+            .id
+            .get()
+            .cloned()
+            .unwrap_or_else(|| self.ident.to_string())
+    }
+
+    /// The tokens where the id was written.
+    pub(crate) fn id_tokens(&self) -> TokenStream {
+        self.attrs
+            .id
+            .tokens()
+            .cloned()
+            .unwrap_or_else(|| self.ident.to_token_stream())
+    }
+
+    /// The field's type.
+    pub(crate) fn ty_tokens(&self) -> TokenStream {
+        match &self.ty {
+            ChildType::Type(ty) => ty.to_token_stream(),
+            ChildType::Inline(tree) => tree.ident.to_token_stream(),
+        }
+    }
+
+    pub(crate) fn ty_span(&self) -> Span {
+        match &self.ty {
+            ChildType::Type(ty) => ty.span(),
+            ChildType::Inline(tree) => tree.ident.span(),
+        }
+    }
+}
+
+impl Tree {
+    /// The model of a `#[derive(Supervisor)]` input, or `None` (with the
+    /// errors recorded) when its shape cannot be a supervisor.
+    pub(crate) fn from_derive(cx: &Ctxt, input: &syn::DeriveInput) -> Option<Tree> {
+        let mut attrs = SupAttrs::new();
+        for attr in &input.attrs {
+            if attr.path().is_ident(SUPERVISOR) {
+                attrs.parse(cx, attr);
+            } else if attr.path().is_ident(CHILD) {
+                cx.error_spanned_by(
+                    attr,
+                    "`#[child(...)]` goes on a field; the struct takes `#[supervisor(...)]`",
+                );
+            }
+        }
+        if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
+            cx.error_spanned_by(
+                &input.generics,
+                "a supervisor struct cannot be generic: its children are its field types",
+            );
+        }
+        let fields = match &input.data {
+            syn::Data::Struct(data) => match &data.fields {
+                syn::Fields::Named(named) => named.named.iter().collect::<Vec<_>>(),
+                syn::Fields::Unit => Vec::new(),
+                syn::Fields::Unnamed(unnamed) => {
+                    cx.error_spanned_by(
+                        unnamed,
+                        "a supervisor needs named fields, one per child (the field's name is the \
+                         child's id): write `struct Name { child: Type }`, not a tuple struct",
+                    );
+                    return None;
+                }
+            },
+            syn::Data::Enum(data) => {
+                cx.error_spanned_by(
+                    data.enum_token,
+                    "`#[derive(Supervisor)]` needs a struct with named fields, one per child; \
+                     an enum cannot be a supervisor",
+                );
+                return None;
+            }
+            syn::Data::Union(data) => {
+                cx.error_spanned_by(
+                    data.union_token,
+                    "`#[derive(Supervisor)]` needs a struct with named fields, one per child; \
+                     a union cannot be a supervisor",
+                );
+                return None;
+            }
+        };
+        let children = fields
+            .into_iter()
+            .filter_map(|field| {
+                let ident = field.ident.clone()?;
+                let mut child_attrs = ChildAttrs::new();
+                for attr in &field.attrs {
+                    if attr.path().is_ident(CHILD) {
+                        child_attrs.parse(cx, attr);
+                    } else if attr.path().is_ident(SUPERVISOR) {
+                        cx.error_spanned_by(
+                            attr,
+                            "`#[supervisor(...)]` goes on the struct; a field takes `#[child(...)]` \
+                             (a nested supervisor's flags go on its own struct)",
+                        );
+                    }
+                }
+                Some(ChildNode {
+                    ident,
+                    vis: field.vis.clone(),
+                    ty: ChildType::Type(Box::new(field.ty.clone())),
+                    attrs: child_attrs,
+                    pass_attrs: Vec::new(),
+                })
+            })
+            .collect();
+        Some(Tree {
+            ident: input.ident.clone(),
+            vis: input.vis.clone(),
+            attrs,
+            children,
+            pass_attrs: Vec::new(),
+        })
+    }
+
+    /// The supervisor's name as a root: `name = ...` or the struct's name
+    /// in snake_case.
+    pub(crate) fn root_name(&self) -> String {
+        self.attrs
+            .name
+            .get()
+            .cloned()
+            .unwrap_or_else(|| snake_case(&self.ident.to_string()))
+    }
+
+    /// The path of the runtime crate.
+    pub(crate) fn krate(&self) -> TokenStream {
+        match self.attrs.krate.get() {
+            Some(path) => path.to_token_stream(),
+            None => quote!(::supervise),
+        }
+    }
+}
+
+pub(crate) fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,600 @@
+//! Parses `#[supervisor(...)]`, `#[child(...)]` and `#[worker(...)]` into
+//! values that remember their tokens.
+//!
+//! None of these functions returns early: an unknown, malformed or repeated
+//! key is recorded in the [`Ctxt`] and parsing goes on, so that the user
+//! sees every mistake at once.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
+use syn::{Expr, ExprLit, Lit};
+
+use super::ctxt::Ctxt;
+use super::symbol::*;
+
+/// A value set at most once, with the tokens where it was set.
+pub(crate) struct Attr<T> {
+    name: &'static str,
+    value: Option<(T, TokenStream)>,
+}
+
+impl<T> Attr<T> {
+    pub(crate) fn none(name: &'static str) -> Self {
+        Attr { name, value: None }
+    }
+
+    pub(crate) fn set<O: ToTokens>(&mut self, cx: &Ctxt, obj: O, value: T) {
+        let tokens = obj.into_token_stream();
+        if self.value.is_some() {
+            cx.error_spanned_by(
+                tokens,
+                format!("duplicate key `{}`: give it once", self.name),
+            );
+        } else {
+            self.value = Some((value, tokens));
+        }
+    }
+
+    pub(crate) fn get(&self) -> Option<&T> {
+        self.value.as_ref().map(|(v, _)| v)
+    }
+
+    /// The tokens of the value, for errors about it.
+    pub(crate) fn tokens(&self) -> Option<&TokenStream> {
+        self.value.as_ref().map(|(_, t)| t)
+    }
+}
+
+// ===== values =====
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strategy {
+    OneForOne,
+    OneForAll,
+    RestForOne,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Restart {
+    Permanent,
+    Transient,
+    Temporary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AutoShutdown {
+    Never,
+    AnySignificant,
+    AllSignificant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shutdown {
+    BrutalKill,
+    Infinity,
+    Millis(u64),
+}
+
+/// `#[supervisor(...)]`: a supervisor's flags.
+pub(crate) struct SupAttrs {
+    pub(crate) strategy: Attr<Strategy>,
+    pub(crate) max_restarts: Attr<u32>,
+    /// The period in milliseconds, from `max_seconds` or `period`.
+    pub(crate) period_ms: Attr<u64>,
+    pub(crate) auto_shutdown: Attr<AutoShutdown>,
+    pub(crate) name: Attr<String>,
+    pub(crate) krate: Attr<syn::Path>,
+}
+
+/// `#[child(...)]`: a field's overrides of its child spec.
+pub(crate) struct ChildAttrs {
+    pub(crate) restart: Attr<Restart>,
+    pub(crate) shutdown: Attr<Shutdown>,
+    pub(crate) significant: Attr<bool>,
+    pub(crate) id: Attr<String>,
+    pub(crate) depends_on: Attr<Vec<syn::Ident>>,
+    pub(crate) factory: Attr<Expr>,
+}
+
+/// `#[worker(...)]`: a worker's default child spec.
+pub(crate) struct WorkerAttrs {
+    pub(crate) restart: Attr<Restart>,
+    pub(crate) shutdown: Attr<Shutdown>,
+    pub(crate) significant: Attr<bool>,
+    pub(crate) krate: Attr<syn::Path>,
+}
+
+impl SupAttrs {
+    pub(crate) fn new() -> Self {
+        SupAttrs {
+            strategy: Attr::none(STRATEGY),
+            max_restarts: Attr::none(MAX_RESTARTS),
+            period_ms: Attr::none(PERIOD),
+            auto_shutdown: Attr::none(AUTO_SHUTDOWN),
+            name: Attr::none(NAME),
+            krate: Attr::none(CRATE),
+        }
+    }
+
+    /// Reads one `#[supervisor(...)]` attribute into these flags.
+    pub(crate) fn parse(&mut self, cx: &Ctxt, attr: &syn::Attribute) {
+        let result = attr.parse_nested_meta(|meta| {
+            let Some(key) = key_of(&meta) else {
+                return skip_unknown(cx, &meta, SUPERVISOR, SUPERVISOR_KEYS);
+            };
+            match key.as_str() {
+                // #[supervisor(strategy = one_for_all)]
+                STRATEGY => {
+                    let expr = value(&meta)?;
+                    if let Some(v) = choice(cx, &expr, STRATEGY, STRATEGIES) {
+                        let v = match v {
+                            "one_for_one" => Strategy::OneForOne,
+                            "one_for_all" => Strategy::OneForAll,
+                            _ => Strategy::RestForOne,
+                        };
+                        self.strategy.set(cx, &expr, v);
+                    }
+                }
+                // #[supervisor(max_restarts = 3)]
+                MAX_RESTARTS => {
+                    let expr = value(&meta)?;
+                    if let Some(n) = whole_number(cx, &expr, MAX_RESTARTS, "0 or more") {
+                        match u32::try_from(n) {
+                            Ok(n) => self.max_restarts.set(cx, &expr, n),
+                            Err(_) => cx.error_spanned_by(&expr, "max_restarts is too large"),
+                        }
+                    }
+                }
+                // #[supervisor(max_seconds = 5)]
+                MAX_SECONDS => {
+                    let expr = value(&meta)?;
+                    if let Some(n) = whole_number(cx, &expr, MAX_SECONDS, "above 0") {
+                        if n == 0 {
+                            cx.error_spanned_by(
+                                &expr,
+                                "max_seconds must be greater than zero; for a window shorter than \
+                                 a second, write `period = \"500ms\"`",
+                            );
+                        } else {
+                            self.period_ms.set(cx, &meta.path, n.saturating_mul(1000));
+                        }
+                    }
+                }
+                // #[supervisor(period = "500ms")]
+                PERIOD => {
+                    let expr = value(&meta)?;
+                    if let Some(ms) = duration(cx, &expr, PERIOD) {
+                        if ms == 0 {
+                            cx.error_spanned_by(&expr, "the period must be greater than zero");
+                        } else {
+                            self.period_ms.set(cx, &meta.path, ms);
+                        }
+                    }
+                }
+                // #[supervisor(auto_shutdown = any_significant)]
+                AUTO_SHUTDOWN => {
+                    let expr = value(&meta)?;
+                    if let Some(v) = choice(cx, &expr, AUTO_SHUTDOWN, AUTO_SHUTDOWNS) {
+                        let v = match v {
+                            "never" => AutoShutdown::Never,
+                            "any_significant" => AutoShutdown::AnySignificant,
+                            _ => AutoShutdown::AllSignificant,
+                        };
+                        self.auto_shutdown.set(cx, &expr, v);
+                    }
+                }
+                // #[supervisor(name = "app")]
+                NAME => {
+                    let expr = value(&meta)?;
+                    if let Some(name) = string_or_ident(cx, &expr, NAME) {
+                        self.name.set(cx, &expr, name);
+                    }
+                }
+                // #[supervisor(crate = my_supervise)]
+                CRATE => {
+                    let path: syn::Path = meta.value()?.parse()?;
+                    self.krate.set(cx, &path, path.clone());
+                }
+                _ => return skip_unknown(cx, &meta, SUPERVISOR, SUPERVISOR_KEYS),
+            }
+            Ok(())
+        });
+        if let Err(err) = result {
+            cx.syn_error(err);
+        }
+    }
+}
+
+impl ChildAttrs {
+    pub(crate) fn new() -> Self {
+        ChildAttrs {
+            restart: Attr::none(RESTART),
+            shutdown: Attr::none(SHUTDOWN),
+            significant: Attr::none(SIGNIFICANT),
+            id: Attr::none(ID),
+            depends_on: Attr::none(DEPENDS_ON),
+            factory: Attr::none(FACTORY),
+        }
+    }
+
+    /// Reads one `#[child(...)]` attribute into these overrides.
+    pub(crate) fn parse(&mut self, cx: &Ctxt, attr: &syn::Attribute) {
+        let result = attr.parse_nested_meta(|meta| {
+            let Some(key) = key_of(&meta) else {
+                return skip_unknown(cx, &meta, CHILD, CHILD_KEYS);
+            };
+            match key.as_str() {
+                // #[child(restart = transient)]
+                RESTART => {
+                    let expr = value(&meta)?;
+                    if let Some(r) = restart(cx, &expr) {
+                        self.restart.set(cx, &expr, r);
+                    }
+                }
+                // #[child(shutdown = brutal_kill)], = 5000, = "30s", = infinity
+                SHUTDOWN => {
+                    let expr = value(&meta)?;
+                    if let Some(s) = shutdown(cx, &expr) {
+                        self.shutdown.set(cx, &expr, s);
+                    }
+                }
+                // #[child(significant)] or #[child(significant = true)]
+                SIGNIFICANT => {
+                    let v = flag(cx, &meta)?;
+                    if let Some(v) = v {
+                        self.significant.set(cx, &meta.path, v);
+                    }
+                }
+                // #[child(id = "processor")]
+                ID => {
+                    let expr = value(&meta)?;
+                    if let Some(id) = string_or_ident(cx, &expr, ID) {
+                        if id.is_empty() || id.contains('/') {
+                            cx.error_spanned_by(
+                                &expr,
+                                "a child id must be non-empty and without `/`",
+                            );
+                        } else {
+                            self.id.set(cx, &expr, id);
+                        }
+                    }
+                }
+                // #[child(depends_on = [db, cache])] or = db
+                DEPENDS_ON => {
+                    let expr = value(&meta)?;
+                    if let Some(deps) = idents(cx, &expr) {
+                        self.depends_on.set(cx, &meta.path, deps);
+                    }
+                }
+                // #[child(factory = Connection::open)]
+                FACTORY => {
+                    let expr = value(&meta)?;
+                    self.factory.set(cx, &meta.path, expr);
+                }
+                _ => return skip_unknown(cx, &meta, CHILD, CHILD_KEYS),
+            }
+            Ok(())
+        });
+        if let Err(err) = result {
+            cx.syn_error(err);
+        }
+    }
+}
+
+impl WorkerAttrs {
+    pub(crate) fn new() -> Self {
+        WorkerAttrs {
+            restart: Attr::none(RESTART),
+            shutdown: Attr::none(SHUTDOWN),
+            significant: Attr::none(SIGNIFICANT),
+            krate: Attr::none(CRATE),
+        }
+    }
+
+    /// Reads the arguments of `#[worker(...)]`.
+    pub(crate) fn parse(&mut self, cx: &Ctxt, args: TokenStream) {
+        let parser = syn::meta::parser(|meta| {
+            let Some(key) = key_of(&meta) else {
+                return skip_unknown(cx, &meta, WORKER, WORKER_KEYS);
+            };
+            match key.as_str() {
+                // #[worker(restart = temporary)]
+                RESTART => {
+                    let expr = value(&meta)?;
+                    if let Some(r) = restart(cx, &expr) {
+                        self.restart.set(cx, &expr, r);
+                    }
+                }
+                // #[worker(shutdown = "30s")]
+                SHUTDOWN => {
+                    let expr = value(&meta)?;
+                    if let Some(s) = shutdown(cx, &expr) {
+                        self.shutdown.set(cx, &expr, s);
+                    }
+                }
+                // #[worker(significant)]
+                SIGNIFICANT => {
+                    if let Some(v) = flag(cx, &meta)? {
+                        self.significant.set(cx, &meta.path, v);
+                    }
+                }
+                // #[worker(crate = my_supervise)]
+                CRATE => {
+                    let path: syn::Path = meta.value()?.parse()?;
+                    self.krate.set(cx, &path, path.clone());
+                }
+                _ => return skip_unknown(cx, &meta, WORKER, WORKER_KEYS),
+            }
+            Ok(())
+        });
+        if let Err(err) = syn::parse::Parser::parse2(parser, args) {
+            cx.syn_error(err);
+        }
+    }
+}
+
+// ===== value parsers: record semantic errors, return None =====
+
+fn key_of(meta: &ParseNestedMeta<'_>) -> Option<String> {
+    meta.path.get_ident().map(|i| i.to_string())
+}
+
+fn value(meta: &ParseNestedMeta<'_>) -> syn::Result<Expr> {
+    meta.value()?.parse()
+}
+
+/// An unknown key: report it with the accepted keys (and the closest one),
+/// skip its value, and go on.
+fn skip_unknown(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    attr: &str,
+    keys: &[&str],
+) -> syn::Result<()> {
+    let name = meta.path.to_token_stream().to_string().replace(' ', "");
+    let mut msg = format!("unknown {attr} attribute `{name}`");
+    if let Some(close) = closest(&name, keys) {
+        msg.push_str(&format!("; did you mean `{close}`?"));
+    }
+    msg.push_str(&format!(" Expected one of {}", list(keys)));
+    cx.error_spanned_by(&meta.path, msg);
+    if meta.input.peek(syn::Token![=]) {
+        let _: Expr = meta.value()?.parse()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let _ = meta.parse_nested_meta(|inner| {
+            if inner.input.peek(syn::Token![=]) {
+                let _: Expr = inner.value()?.parse()?;
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    quoted.join(", ")
+}
+
+/// The accepted value closest to `given`, if it is close enough to be a typo.
+pub(crate) fn closest<'a>(given: &str, choices: &[&'a str]) -> Option<&'a str> {
+    choices
+        .iter()
+        .map(|c| (levenshtein(given, c), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn word(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+/// One of a fixed set of words, written bare or quoted.
+fn choice(cx: &Ctxt, expr: &Expr, key: &str, choices: &[&'static str]) -> Option<&'static str> {
+    let Some(w) = word(expr) else {
+        cx.error_spanned_by(expr, format!("expected a {key}: one of {}", list(choices)));
+        return None;
+    };
+    if let Some(c) = choices.iter().find(|c| **c == w) {
+        return Some(c);
+    }
+    let mut msg = format!("unknown {key} `{w}`; expected one of {}", list(choices));
+    if let Some(close) = closest(&w, choices) {
+        msg = format!(
+            "unknown {key} `{w}`; did you mean `{close}`? Expected one of {}",
+            list(choices)
+        );
+    }
+    if key == STRATEGY && w == "simple_one_for_one" {
+        msg = "`simple_one_for_one` is not a strategy of a static supervisor: use a field of type \
+               `DynamicSupervisor`; expected one of `one_for_one`, `one_for_all`, `rest_for_one`"
+            .into();
+    }
+    cx.error_spanned_by(expr, msg);
+    None
+}
+
+fn restart(cx: &Ctxt, expr: &Expr) -> Option<Restart> {
+    choice(cx, expr, RESTART, RESTARTS).map(|v| match v {
+        "permanent" => Restart::Permanent,
+        "transient" => Restart::Transient,
+        _ => Restart::Temporary,
+    })
+}
+
+fn whole_number(cx: &Ctxt, expr: &Expr, key: &str, range: &str) -> Option<u64> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => match i.base10_parse::<u64>() {
+            Ok(n) => Some(n),
+            Err(e) => {
+                cx.syn_error(e);
+                None
+            }
+        },
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
+            cx.error_spanned_by(
+                expr,
+                format!("{key} must be a whole number {range}, not negative"),
+            );
+            None
+        }
+        _ => {
+            cx.error_spanned_by(expr, format!("{key} must be a whole number {range}"));
+            None
+        }
+    }
+}
+
+/// `500ms`, `5s`, `2m` in a string, or a whole number of milliseconds.
+fn duration(cx: &Ctxt, expr: &Expr, key: &str) -> Option<u64> {
+    let expected =
+        "a duration: a string such as \"500ms\", \"5s\" or \"2m\", or a whole number of \
+                    milliseconds";
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => match parse_duration(&s.value()) {
+            Some(ms) => Some(ms),
+            None => {
+                cx.error_spanned_by(
+                    expr,
+                    format!("malformed {key} `{}`; expected {expected}", s.value()),
+                );
+                None
+            }
+        },
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(_), ..
+        }) => whole_number(cx, expr, key, "of milliseconds"),
+        _ => {
+            cx.error_spanned_by(expr, format!("malformed {key}; expected {expected}"));
+            None
+        }
+    }
+}
+
+fn parse_duration(s: &str) -> Option<u64> {
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(n),
+        "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        _ => None,
+    }
+}
+
+fn shutdown(cx: &Ctxt, expr: &Expr) -> Option<Shutdown> {
+    match word(expr).as_deref() {
+        Some("brutal_kill") => return Some(Shutdown::BrutalKill),
+        Some("infinity") => return Some(Shutdown::Infinity),
+        _ => {}
+    }
+    let malformed = |cx: &Ctxt| {
+        cx.error_spanned_by(
+            expr,
+            "malformed shutdown; expected `brutal_kill`, `infinity`, a whole number of \
+             milliseconds (`5000`) or a duration string (`\"30s\"`)",
+        )
+    };
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => match parse_duration(&s.value()) {
+            Some(ms) => Some(Shutdown::Millis(ms)),
+            None => {
+                malformed(cx);
+                None
+            }
+        },
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i
+            .base10_parse::<u64>()
+            .ok()
+            .map(Shutdown::Millis)
+            .or_else(|| {
+                malformed(cx);
+                None
+            }),
+        _ => {
+            malformed(cx);
+            None
+        }
+    }
+}
+
+fn flag(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<bool>> {
+    if !meta.input.peek(syn::Token![=]) {
+        return Ok(Some(true));
+    }
+    let expr = value(meta)?;
+    match &expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok(Some(b.value)),
+        _ => {
+            cx.error_spanned_by(&expr, "expected `true` or `false`");
+            Ok(None)
+        }
+    }
+}
+
+fn string_or_ident(cx: &Ctxt, expr: &Expr, key: &str) -> Option<String> {
+    let w = word(expr);
+    if w.is_none() {
+        cx.error_spanned_by(expr, format!("expected a {key}: a string or an identifier"));
+    }
+    w
+}
+
+fn idents(cx: &Ctxt, expr: &Expr) -> Option<Vec<syn::Ident>> {
+    let one = |e: &Expr| match e {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
+        _ => None,
+    };
+    let items: Vec<&Expr> = match expr {
+        Expr::Array(a) => a.elems.iter().collect(),
+        other => vec![other],
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items {
+        match one(item) {
+            Some(i) => out.push(i),
+            None => {
+                cx.error_spanned_by(
+                    item,
+                    "expected the name of a sibling field, e.g. `depends_on = [db]`",
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}

@@ -1,0 +1,393 @@
+//! Typed handles that keep reaching a child across its restarts, as a
+//! registered name does in OTP.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::child::ChildRef;
+use crate::supervisor::SupervisorHandle;
+use crate::worker::Worker;
+
+/// Why a message or a call through a [`WorkerHandle`] did not get through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandleError {
+    /// The child is not running now (it is being restarted, was terminated,
+    /// or its supervisor has stopped). It may run again.
+    NotRunning,
+    /// The child is gone for good: deleted, or a temporary child that
+    /// exited. It will not run again under this handle.
+    NotFound,
+    /// The incarnation that had the request exited before it replied: the
+    /// request was lost with it (its queued messages die with it, as a
+    /// process's mailbox does in OTP).
+    Lost,
+    /// The caller's deadline ran out.
+    Timeout,
+}
+
+impl fmt::Display for HandleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HandleError::NotRunning => "the child is not running",
+            HandleError::NotFound => "the child is gone: it was deleted or has exited for good",
+            HandleError::Lost => "the child exited before it replied; the request was lost",
+            HandleError::Timeout => "the deadline ran out before the child replied",
+        })
+    }
+}
+
+impl std::error::Error for HandleError {}
+
+/// A message that could not be sent, handed back with the reason.
+pub struct SendError<M> {
+    /// Why it was not sent.
+    pub error: HandleError,
+    /// The message.
+    pub message: M,
+}
+
+impl<M> fmt::Debug for SendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendError")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M> fmt::Display for SendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "message not sent: {}", self.error)
+    }
+}
+
+impl<M> std::error::Error for SendError<M> {}
+
+/// The reply half of a call: the worker answers through it.
+pub struct Reply<R>(oneshot::Sender<R>);
+
+impl<R> Reply<R> {
+    /// Answers the call. Returns the value back if the caller stopped
+    /// waiting.
+    ///
+    /// # Errors
+    ///
+    /// The value, when the caller has gone.
+    pub fn send(self, value: R) -> Result<(), R> {
+        self.0.send(value)
+    }
+}
+
+impl<R> fmt::Debug for Reply<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Reply")
+    }
+}
+
+// ===== the cell a handle and the incarnations of its child share =====
+
+pub(crate) struct Cell<M> {
+    state: Mutex<State<M>>,
+    changed: Notify,
+}
+
+enum State<M> {
+    Down,
+    Up {
+        tx: mpsc::UnboundedSender<M>,
+        child: ChildRef,
+    },
+    Gone,
+}
+
+impl<M> Cell<M> {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Cell {
+            state: Mutex::new(State::Down),
+            changed: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<M>> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn up(&self, tx: mpsc::UnboundedSender<M>, child: ChildRef) {
+        *self.lock() = State::Up { tx, child };
+        self.changed.notify_waiters();
+    }
+
+    /// The incarnation `child` exited: down, unless a newer one is up.
+    pub(crate) fn down(&self, child: &ChildRef) {
+        let mut state = self.lock();
+        if matches!(&*state, State::Up { child: c, .. } if c == child) {
+            *state = State::Down;
+        }
+    }
+
+    pub(crate) fn gone(&self) {
+        *self.lock() = State::Gone;
+        self.changed.notify_waiters();
+    }
+
+    fn current(&self) -> Result<(mpsc::UnboundedSender<M>, ChildRef), HandleError> {
+        match &*self.lock() {
+            State::Up { tx, child } if !child.has_exited() => Ok((tx.clone(), child.clone())),
+            State::Gone => Err(HandleError::NotFound),
+            _ => Err(HandleError::NotRunning),
+        }
+    }
+
+    async fn wait_up(&self) -> Result<(mpsc::UnboundedSender<M>, ChildRef), HandleError> {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.current() {
+                Err(HandleError::NotRunning) => notified.await,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// The handle of a supervised worker: sends it messages and calls it,
+/// whichever incarnation is running.
+///
+/// A handle taken before a crash reaches the new incarnation after the
+/// restart. Messages queued for an incarnation that crashed are dropped
+/// with it, as OTP drops a dead process's mailbox: a poison message cannot
+/// crash every later incarnation. A call whose request was lost so returns
+/// [`HandleError::Lost`], never silence.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{ChildSpec, Context, Exit, Reply, Supervisor, Worker};
+///
+/// enum CounterMsg { Add(u64), Get(Reply<u64>) }
+///
+/// #[derive(Clone)]
+/// struct Counter;
+///
+/// impl Worker for Counter {
+///     type Message = CounterMsg;
+///     async fn run(self, mut ctx: Context<CounterMsg>) -> Result<(), Exit> {
+///         let mut count = 0;
+///         while let Some(msg) = ctx.recv().await {
+///             match msg {
+///                 CounterMsg::Add(n) => count += n,
+///                 CounterMsg::Get(reply) => { let _ = reply.send(count); }
+///             }
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (spec, counter) = ChildSpec::worker_with_handle("counter", || Counter);
+/// let sup = Supervisor::builder("app").child(spec).build().unwrap().start().await.unwrap();
+/// counter.send(CounterMsg::Add(2)).unwrap();
+/// assert_eq!(counter.call(CounterMsg::Get).await.unwrap(), 2);
+///
+/// // After a crash, the same handle reaches the new incarnation (a call
+/// // that reached the dying one would get `HandleError::Lost`).
+/// counter.child().unwrap().kill();
+/// tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+/// let n = counter.call_timeout(CounterMsg::Get, std::time::Duration::from_secs(1)).await;
+/// assert_eq!(n.unwrap(), 0);
+/// sup.stop().await.unwrap();
+/// # }
+/// ```
+pub struct WorkerHandle<W: Worker> {
+    cell: Arc<Cell<W::Message>>,
+    _worker: PhantomData<fn() -> W>,
+}
+
+impl<W: Worker> Clone for WorkerHandle<W> {
+    fn clone(&self) -> Self {
+        WorkerHandle {
+            cell: self.cell.clone(),
+            _worker: PhantomData,
+        }
+    }
+}
+
+impl<W: Worker> fmt::Debug for WorkerHandle<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerHandle")
+            .field("child", &self.child())
+            .finish()
+    }
+}
+
+impl<W: Worker> WorkerHandle<W> {
+    pub(crate) fn new(cell: Arc<Cell<W::Message>>) -> Self {
+        WorkerHandle {
+            cell,
+            _worker: PhantomData,
+        }
+    }
+
+    /// The running incarnation, if any.
+    pub fn child(&self) -> Option<ChildRef> {
+        self.cell.current().ok().map(|(_, child)| child)
+    }
+
+    /// Sends a message to the running incarnation, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`HandleError::NotRunning`] or [`HandleError::NotFound`], with the
+    /// message handed back.
+    pub fn send(&self, message: W::Message) -> Result<(), SendError<W::Message>> {
+        match self.cell.current() {
+            Ok((tx, _)) => tx.send(message).map_err(|e| SendError {
+                error: HandleError::NotRunning,
+                message: e.0,
+            }),
+            Err(error) => Err(SendError { error, message }),
+        }
+    }
+
+    /// Calls the running incarnation: `make` builds the message around the
+    /// reply half, and this waits for the answer.
+    ///
+    /// # Errors
+    ///
+    /// [`HandleError::NotRunning`], [`HandleError::NotFound`] (at once), or
+    /// [`HandleError::Lost`] if the incarnation exits before replying.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future after the message was sent does not withdraw
+    /// it; the worker's reply is then discarded.
+    pub async fn call<R>(
+        &self,
+        make: impl FnOnce(Reply<R>) -> W::Message,
+    ) -> Result<R, HandleError> {
+        let (tx, _) = self.cell.current()?;
+        Self::call_on(tx, make).await
+    }
+
+    /// Like [`call`](Self::call), but waits for the child to be running
+    /// (through a restart) and for the answer, all within `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`HandleError::Timeout`], [`HandleError::NotFound`],
+    /// [`HandleError::Lost`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`call`](Self::call).
+    pub async fn call_timeout<R>(
+        &self,
+        make: impl FnOnce(Reply<R>) -> W::Message,
+        timeout: Duration,
+    ) -> Result<R, HandleError> {
+        tokio::time::timeout(timeout, async {
+            let (tx, _) = self.cell.wait_up().await?;
+            Self::call_on(tx, make).await
+        })
+        .await
+        .map_err(|_| HandleError::Timeout)?
+    }
+
+    /// Waits until an incarnation is running, at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`HandleError::Timeout`], [`HandleError::NotFound`].
+    pub async fn wait_running(&self, timeout: Duration) -> Result<ChildRef, HandleError> {
+        tokio::time::timeout(timeout, self.cell.wait_up())
+            .await
+            .map_err(|_| HandleError::Timeout)?
+            .map(|(_, child)| child)
+    }
+
+    async fn call_on<R>(
+        tx: mpsc::UnboundedSender<W::Message>,
+        make: impl FnOnce(Reply<R>) -> W::Message,
+    ) -> Result<R, HandleError> {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        tx.send(make(Reply(reply_tx)))
+            .map_err(|_| HandleError::Lost)?;
+        reply_rx.await.map_err(|_| HandleError::Lost)
+    }
+}
+
+/// A handle to a supervisor that follows it across its restarts (the
+/// [`SupervisorHandle`] of one incarnation stops working when it exits).
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{ChildSpec, Context, Exit, Supervisor, Worker};
+///
+/// struct Idle;
+/// impl Worker for Idle {
+///     type Message = ();
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+///         std::future::pending::<()>().await;
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let inner = Supervisor::builder("inner")
+///     .child(ChildSpec::worker("idle", || Idle))
+///     .build()
+///     .unwrap();
+/// let inner_ref = inner.supervisor_ref();
+/// let root = Supervisor::builder("root")
+///     .child(ChildSpec::supervisor("inner", inner))
+///     .build().unwrap().start().await.unwrap();
+/// let now = inner_ref.current().unwrap();
+/// assert_eq!(now.path(), "root/inner");
+/// root.stop().await.unwrap();
+/// assert!(inner_ref.current().is_err());
+/// # }
+/// ```
+#[derive(Clone, Default)]
+pub struct SupervisorRef {
+    cell: Arc<Mutex<Option<SupervisorHandle>>>,
+}
+
+impl fmt::Debug for SupervisorRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SupervisorRef")
+            .field(&self.current().ok())
+            .finish()
+    }
+}
+
+impl SupervisorRef {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<SupervisorHandle>> {
+        self.cell
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn set(&self, handle: SupervisorHandle) {
+        *self.lock() = Some(handle);
+    }
+
+    /// The handle of the running incarnation.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Stopped`](crate::CallError::Stopped) when none is running.
+    pub fn current(&self) -> Result<SupervisorHandle, crate::CallError> {
+        self.lock()
+            .clone()
+            .filter(|h| !h.is_stopped())
+            .ok_or(crate::CallError::Stopped)
+    }
+}

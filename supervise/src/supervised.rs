@@ -1,0 +1,35 @@
+//! What can be a child of a derived supervisor: the `Child` trait.
+
+use crate::child::ChildSpec;
+use crate::spec::{ChildKind, Restart, Shutdown};
+
+/// A type that can be a field of a `#[derive(Supervisor)]` struct: a
+/// worker annotated with `#[worker]`, or a derived supervisor.
+///
+/// It carries the child's default spec (OTP's `child_spec/1`, Elixir's
+/// `use GenServer, restart: ...`) and the type of its typed handle. The
+/// macros implement it; implement it by hand only for a kind of child of
+/// your own.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be supervised: it is neither a worker nor a supervisor",
+    label = "not a worker or a supervisor",
+    note = "annotate a worker's struct with `#[supervise::worker]` (and implement `supervise::Worker` for it), or derive `supervise::Supervisor` for a supervisor"
+)]
+pub trait Child: Send + Sized + 'static {
+    /// What the rest of the program holds to talk to the child.
+    type Handle: Clone + Send + Sync + 'static;
+    /// Worker or supervisor.
+    const KIND: ChildKind;
+    /// The default restart type.
+    const RESTART: Restart;
+    /// The default shutdown policy.
+    const SHUTDOWN: Shutdown;
+    /// Whether the child is significant by default.
+    const SIGNIFICANT: bool;
+
+    /// The child spec, with this type's defaults, of a child started from
+    /// `factory` at every start, and its handle.
+    fn child_spec<F>(id: &str, factory: F) -> (ChildSpec, Self::Handle)
+    where
+        F: Fn() -> Self + Send + Sync + 'static;
+}
