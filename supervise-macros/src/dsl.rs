@@ -19,7 +19,7 @@ use syn::punctuated::Punctuated;
 use syn::{braced, Token};
 
 use crate::expand;
-use crate::internals::ast::{ChildNode, ChildType, Tree};
+use crate::internals::ast::{misplaced_supervisor_attr, ChildNode, ChildType, Tree};
 use crate::internals::attr::{ChildAttrs, SupAttrs};
 use crate::internals::check;
 use crate::internals::ctxt::Ctxt;
@@ -184,11 +184,7 @@ fn to_child(
     let ty = match raw.ty {
         RawType::Type(ty) => {
             for attr in &sup_attrs {
-                cx.error_spanned_by(
-                    attr,
-                    "`#[supervisor(...)]` configures a supervisor written inline \
-                     (`name: Name { ... }`); the flags of a supervisor type go on its own struct",
-                );
+                misplaced_supervisor_attr(cx, attr, &ty, false);
             }
             ChildType::Type(Box::new(ty))
         }

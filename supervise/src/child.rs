@@ -119,6 +119,12 @@ impl ChildSpec {
         }
     }
 
+    /// A child whose every start fails with `reason`: how an invalid spec
+    /// that could not be reported earlier fails its supervisor's start.
+    pub(crate) fn failing(id: impl Into<Arc<str>>, kind: ChildKind, reason: ExitReason) -> Self {
+        ChildSpec::from_start(id, kind, Shutdown::Infinity, Arc::new(FailStart(reason)))
+    }
+
     /// Sets the restart type.
     pub fn restart(mut self, restart: Restart) -> Self {
         self.restart = restart;
@@ -303,6 +309,15 @@ struct CellGuard<M> {
 impl<M> Drop for CellGuard<M> {
     fn drop(&mut self) {
         self.cell.down(&self.child);
+    }
+}
+
+struct FailStart(ExitReason);
+
+impl StartChild for FailStart {
+    fn start(&self, _inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
+        let reason = self.0.clone();
+        Box::pin(async move { StartOutcome::Failed(reason) })
     }
 }
 

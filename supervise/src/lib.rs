@@ -91,13 +91,224 @@ pub use crate::spec::{
 };
 pub use crate::supervised::Child;
 pub use crate::supervisor::{
-    ChildCounts, ChildInfo, ChildStatus, DynamicSupervisor, DynamicSupervisorBuilder,
-    DynamicSupervisorSpec, Supervisor, SupervisorBuilder, SupervisorHandle, SupervisorSpec,
+    ChildCounts, ChildInfo, ChildStatus, DynamicHandle, DynamicSupervisor,
+    DynamicSupervisorBuilder, DynamicSupervisorSpec, Supervisor, SupervisorBuilder,
+    SupervisorHandle, SupervisorSpec,
 };
 pub use crate::worker::{Context, Init, Worker};
 
+/// Derives a supervisor from a struct whose named fields are its children.
+///
+/// The fields are the children, in start order (unless `depends_on` says
+/// otherwise); each field's name is the child's id, and its value is what
+/// the child is started from, cloned for every start. A field's type is a
+/// worker annotated with [`#[worker]`](macro@worker), or another derived
+/// supervisor, which becomes a nested supervisor (shutdown `infinity`).
+///
+/// The derive generates `NameHandle`, a struct of typed handles (one field
+/// per child, a nested supervisor's being its own handle struct), and on
+/// `Name`: `start(self)`, `spec(self)` (to subscribe to events before
+/// starting), and an impl of [`Child`].
+///
+/// | `#[supervisor(...)]` key | values | default |
+/// |---|---|---|
+/// | `strategy` | `one_for_one`, `one_for_all`, `rest_for_one` | `one_for_one` |
+/// | `max_restarts` | a whole number | 3 |
+/// | `max_seconds` | a whole number above 0 | 5 |
+/// | `period` | a duration string (`"500ms"`), instead of `max_seconds` | |
+/// | `auto_shutdown` | `never`, `any_significant`, `all_significant` | `never` |
+/// | `name` | the root's name | the struct's name in snake_case |
+/// | `crate` | the path of this crate | `::supervise` |
+///
+/// | `#[child(...)]` key | values |
+/// |---|---|
+/// | `restart` | `permanent`, `transient`, `temporary` |
+/// | `shutdown` | `brutal_kill`, `infinity`, milliseconds (`5000`), a duration string (`"30s"`) |
+/// | `significant` | `significant`, `significant = true` |
+/// | `id` | the child's id, instead of the field's name |
+/// | `depends_on` | siblings it must start after (`[db, cache]`); needs `rest_for_one` or `one_for_all`, which restart it when they restart |
+/// | `factory` | a function building the child for every restart (the field's value starts the first incarnation): for arguments that are not `Clone` |
+///
+/// A supervisor child keeps its `shutdown = infinity` default (it stops its
+/// own children first, each by its own policy); any other shutdown is
+/// allowed, as in OTP, and kills the whole subtree when it runs out.
+///
+/// Every mistake is a compile error at the offending token, all of them in
+/// one compile: unknown keys and values (with the accepted ones), repeated
+/// keys, malformed durations, `max_seconds = 0`, duplicate ids, significant
+/// children that are permanent or under `auto_shutdown = never`, unknown,
+/// self or cyclic dependencies, a dependency under `one_for_one`, and a
+/// field whose type cannot be supervised.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use supervise::{worker, Context, Exit, Reply, Supervisor, Worker};
+///
+/// #[worker]
+/// #[derive(Clone)]
+/// struct DatabasePool { size: usize }
+///
+/// impl Worker for DatabasePool {
+///     type Message = Reply<usize>;
+///     async fn run(self, mut ctx: Context<Reply<usize>>) -> Result<(), Exit> {
+///         while let Some(reply) = ctx.recv().await {
+///             let _ = reply.send(self.size);
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// #[worker(restart = transient, shutdown = "30s")]
+/// #[derive(Clone)]
+/// struct Payments;
+///
+/// impl Worker for Payments {
+///     type Message = ();
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+///         std::future::pending::<()>().await;
+///         Ok(())
+///     }
+/// }
+///
+/// #[derive(Clone, Supervisor)]
+/// #[supervisor(strategy = rest_for_one, max_restarts = 3, max_seconds = 5)]
+/// struct App {
+///     db: DatabasePool,
+///     #[child(depends_on = [db])]
+///     payments: Payments,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let app = App { db: DatabasePool { size: 10 }, payments: Payments }.start().await.unwrap();
+/// let size = app.db.call_timeout(|reply| reply, Duration::from_secs(1)).await.unwrap();
+/// assert_eq!(size, 10);
+/// app.supervisor().current().unwrap().stop().await.unwrap();
+/// # }
+/// ```
+///
+/// Equivalent code without the macro, with the builder:
+///
+/// ```
+/// # use supervise::{Context, Exit, Reply, Worker};
+/// # #[derive(Clone)] struct DatabasePool { size: usize }
+/// # impl Worker for DatabasePool {
+/// #     type Message = Reply<usize>;
+/// #     async fn run(self, _ctx: Context<Reply<usize>>) -> Result<(), Exit> { Ok(()) }
+/// # }
+/// # #[derive(Clone)] struct Payments;
+/// # impl Worker for Payments {
+/// #     type Message = ();
+/// #     async fn run(self, _ctx: Context) -> Result<(), Exit> { Ok(()) }
+/// # }
+/// use std::time::Duration;
+/// use supervise::{ChildSpec, Restart, Shutdown, Strategy, Supervisor};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let db = DatabasePool { size: 10 };
+/// let (db_spec, db_handle) = ChildSpec::worker_with_handle("db", move || db.clone());
+/// let (payments_spec, _payments_handle) = ChildSpec::worker_with_handle("payments", || Payments);
+/// let app = Supervisor::builder("app")
+///     .strategy(Strategy::RestForOne)
+///     .max_restarts(3)
+///     .max_seconds(5)
+///     .child(db_spec)
+///     .child(
+///         payments_spec
+///             .restart(Restart::Transient)
+///             .shutdown(Shutdown::Timeout(Duration::from_secs(30))),
+///     )
+///     .build()
+///     .unwrap()
+///     .start()
+///     .await
+///     .unwrap();
+/// # let _ = db_handle;
+/// # app.stop().await.unwrap();
+/// # }
+/// ```
 #[cfg(feature = "macros")]
-pub use supervise_macros::{supervision_tree, worker, Supervisor};
+#[doc(inline)]
+pub use supervise_macros::Supervisor;
+
+/// Declares a worker's default child spec, as `use GenServer, restart: ...`
+/// does in Elixir: the struct can then be a field of a derived supervisor.
+///
+/// Keys: `restart` (`permanent`, `transient`, `temporary`; default
+/// `permanent`), `shutdown` (`brutal_kill`, `infinity`, milliseconds or a
+/// duration string; default 5 s), `significant` (only with `transient` or
+/// `temporary`), `crate`. The struct implements [`Worker`] itself.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{worker, Child, Context, Exit, Restart, Worker};
+///
+/// #[worker(restart = temporary, shutdown = brutal_kill)]
+/// #[derive(Clone)]
+/// struct Job;
+///
+/// impl Worker for Job {
+///     type Message = ();
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> { Ok(()) }
+/// }
+///
+/// assert_eq!(<Job as Child>::RESTART, Restart::Temporary);
+/// ```
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use supervise_macros::worker;
+
+/// Declares a whole supervision tree in one macro: the root and the
+/// supervisors nested in it, written inline as `name: Name { ... }`.
+///
+/// It takes the same `#[supervisor(...)]` and `#[child(...)]` keys as
+/// [`derive(Supervisor)`](derive@Supervisor), goes through the same checks,
+/// and generates the same code, plus the structs themselves (public fields,
+/// `Clone`): the root's value is the tree's start argument.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{supervision_tree, worker, Context, Exit, Worker};
+///
+/// #[worker]
+/// #[derive(Clone)]
+/// struct Service;
+///
+/// impl Worker for Service {
+///     type Message = ();
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+///         std::future::pending::<()>().await;
+///         Ok(())
+///     }
+/// }
+///
+/// supervision_tree! {
+///     #[supervisor(strategy = rest_for_one)]
+///     pub struct Shop {
+///         db: Service,
+///         #[supervisor(strategy = one_for_one, max_restarts = 10)]
+///         orders: Orders {
+///             intake: Service,
+///             billing: Service,
+///         },
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let shop = Shop { db: Service, orders: Orders { intake: Service, billing: Service } }
+///     .start()
+///     .await
+///     .unwrap();
+/// assert!(shop.orders.billing.child().is_some());
+/// shop.supervisor().current().unwrap().stop().await.unwrap();
+/// # }
+/// ```
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use supervise_macros::supervision_tree;
 
 // Lets the macros' `::supervise::` paths resolve inside this crate too.
 #[allow(unused_extern_crates)]

@@ -131,11 +131,7 @@ impl Tree {
                     if attr.path().is_ident(CHILD) {
                         child_attrs.parse(cx, attr);
                     } else if attr.path().is_ident(SUPERVISOR) {
-                        cx.error_spanned_by(
-                            attr,
-                            "`#[supervisor(...)]` goes on the struct; a field takes `#[child(...)]` \
-                             (a nested supervisor's flags go on its own struct)",
-                        );
+                        misplaced_supervisor_attr(cx, attr, &field.ty, true);
                     }
                 }
                 Some(ChildNode {
@@ -172,6 +168,36 @@ impl Tree {
             Some(path) => path.to_token_stream(),
             None => quote!(::supervise),
         }
+    }
+}
+
+/// True for a field typed `DynamicSupervisor<...>`.
+pub(crate) fn is_dynamic(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "DynamicSupervisor"))
+}
+
+/// The error for `#[supervisor(...)]` on a field that is not an inline
+/// supervisor.
+pub(crate) fn misplaced_supervisor_attr(cx: &Ctxt, attr: &syn::Attribute, ty: &syn::Type, derive: bool) {
+    if is_dynamic(ty) {
+        cx.error_spanned_by(
+            attr,
+            "a dynamic supervisor is always `one_for_one` (it restarts each child on its own), \
+             so it takes no `#[supervisor(...)]` flags; set its limits on the field's value: \
+             `DynamicSupervisor::new().max_children(100).max_restarts(5)`",
+        );
+    } else if derive {
+        cx.error_spanned_by(
+            attr,
+            "`#[supervisor(...)]` goes on the struct; a field takes `#[child(...)]` \
+             (a nested supervisor's flags go on its own struct)",
+        );
+    } else {
+        cx.error_spanned_by(
+            attr,
+            "`#[supervisor(...)]` configures a supervisor written inline \
+             (`name: Name { ... }`); the flags of a supervisor type go on its own struct",
+        );
     }
 }
 

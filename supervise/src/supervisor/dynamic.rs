@@ -16,6 +16,7 @@ use crate::child::{
 use crate::error::{CallError, SpecError, StartError};
 use crate::event::{Event, EventBus, EventStream};
 use crate::exit::ExitReason;
+use crate::handle::SupervisorRef;
 use crate::intensity::RestartWindow;
 use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Shutdown};
 
@@ -23,73 +24,7 @@ use super::builder::check_child;
 use super::runner::{child_path, expected_at_shutdown};
 use super::{Call, ChildCounts, ChildInfo, ChildStatus, Msg, SupervisorHandle};
 
-/// Entry point for declaring a dynamic supervisor: one whose children are
-/// started at run time with [`SupervisorHandle::start_child`], each
-/// restarted on its own (one_for_one), all stopped together.
-///
-/// Two flavours, as in Erlang and Elixir:
-///
-/// * without a template, Elixir's `DynamicSupervisor`: every
-///   `start_child` brings its own [`ChildSpec`], `max_children` caps the
-///   number of children, a shutdown timeout must be above zero;
-/// * with a [`template`](DynamicSupervisorBuilder::template), OTP's
-///   `simple_one_for_one`: every child takes the template's restart type,
-///   shutdown and significance, and the supervisor may shut itself down
-///   with `auto_shutdown` when its significant children are gone.
-///
-/// A child's id names it in paths and events (`sessions/user-42`); it need
-/// not be unique and the control API does not look children up by it: a
-/// child is named by its [`ChildRef`].
-///
-/// # Examples
-///
-/// ```
-/// use supervise::{ChildSpec, Context, DynamicSupervisor, Exit, Worker};
-///
-/// struct Session { user: u32 }
-/// impl Worker for Session {
-///     type Message = ();
-///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
-///         std::future::pending::<()>().await;
-///         Ok(())
-///     }
-/// }
-///
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let sessions = DynamicSupervisor::builder("sessions")
-///     .max_children(10_000)
-///     .build()
-///     .unwrap()
-///     .start()
-///     .await
-///     .unwrap();
-/// for user in [1, 2] {
-///     let spec = ChildSpec::worker(format!("user-{user}"), move || Session { user });
-///     sessions.start_child(spec).await.unwrap();
-/// }
-/// assert_eq!(sessions.count_children().await.unwrap().active, 2);
-/// sessions.stop().await.unwrap();
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct DynamicSupervisor {
-    _private: (),
-}
-
-impl DynamicSupervisor {
-    /// A builder for a dynamic supervisor named `name`.
-    pub fn builder(name: impl Into<Arc<str>>) -> DynamicSupervisorBuilder {
-        DynamicSupervisorBuilder {
-            name: name.into(),
-            intensity: Intensity::default(),
-            max_children: None,
-            templates: Vec::new(),
-            auto_shutdown: AutoShutdown::Never,
-        }
-    }
-}
-
-/// Declares a dynamic supervisor; see [`DynamicSupervisor`].
+/// Declares a dynamic supervisor; see [`DynamicSupervisorSpec`].
 #[derive(Debug, Clone)]
 pub struct DynamicSupervisorBuilder {
     name: Arc<str>,
@@ -170,14 +105,64 @@ impl DynamicSupervisorBuilder {
                 max_children: self.max_children,
                 template,
                 auto_shutdown: self.auto_shutdown,
+                sup_ref: SupervisorRef::default(),
             }),
             bus: EventBus::new(),
         })
     }
 }
 
-/// A validated dynamic supervisor spec: start it as a root, or nest it with
-/// [`ChildSpec::dynamic_supervisor`].
+/// A validated dynamic supervisor spec: a supervisor whose children are
+/// started at run time with [`SupervisorHandle::start_child`], each
+/// restarted on its own (one_for_one), all stopped together. Start it as a
+/// root, or nest it with [`ChildSpec::dynamic_supervisor`]. Children of
+/// any types can be mixed (boxed child specs); for one worker type with
+/// typed handles, use [`DynamicSupervisor`](crate::DynamicSupervisor).
+///
+/// Two flavours, as in Erlang and Elixir:
+///
+/// * without a template, Elixir's `DynamicSupervisor`: every
+///   `start_child` brings its own [`ChildSpec`], `max_children` caps the
+///   number of children, a shutdown timeout must be above zero;
+/// * with a [`template`](DynamicSupervisorBuilder::template), OTP's
+///   `simple_one_for_one`: every child takes the template's restart type,
+///   shutdown and significance, and the supervisor may shut itself down
+///   with `auto_shutdown` when its significant children are gone.
+///
+/// A child's id names it in paths and events (`sessions/user-42`); it need
+/// not be unique and the control API does not look children up by it: a
+/// child is named by its [`ChildRef`].
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{ChildSpec, Context, DynamicSupervisorSpec, Exit, Worker};
+///
+/// struct Session { user: u32 }
+/// impl Worker for Session {
+///     type Message = ();
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+///         std::future::pending::<()>().await;
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let sessions = DynamicSupervisorSpec::builder("sessions")
+///     .max_children(10_000)
+///     .build()
+///     .unwrap()
+///     .start()
+///     .await
+///     .unwrap();
+/// for user in [1, 2] {
+///     let spec = ChildSpec::worker(format!("user-{user}"), move || Session { user });
+///     sessions.start_child(spec).await.unwrap();
+/// }
+/// assert_eq!(sessions.count_children().await.unwrap().active, 2);
+/// sessions.stop().await.unwrap();
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct DynamicSupervisorSpec {
     inner: Arc<DynInner>,
@@ -191,9 +176,27 @@ struct DynInner {
     max_children: Option<usize>,
     template: Option<ChildSpec>,
     auto_shutdown: AutoShutdown,
+    sup_ref: SupervisorRef,
 }
 
 impl DynamicSupervisorSpec {
+    /// A builder for a dynamic supervisor named `name`.
+    pub fn builder(name: impl Into<Arc<str>>) -> DynamicSupervisorBuilder {
+        DynamicSupervisorBuilder {
+            name: name.into(),
+            intensity: Intensity::default(),
+            max_children: None,
+            templates: Vec::new(),
+            auto_shutdown: AutoShutdown::Never,
+        }
+    }
+
+    /// A handle that follows whichever incarnation of this supervisor is
+    /// running.
+    pub fn supervisor_ref(&self) -> SupervisorRef {
+        self.inner.sup_ref.clone()
+    }
+
     /// Subscribes to the events of the tree this spec starts as a root.
     pub fn subscribe(&self) -> EventStream {
         self.bus.subscribe()
@@ -221,6 +224,7 @@ impl StartChild for DynamicSupervisorSpec {
             inc.bus().clone(),
         );
         let handle = core.handle.clone();
+        self.inner.sup_ref.set(handle.clone());
         Box::pin(async move {
             StartOutcome::Started {
                 run: Box::pin(core.run()),

@@ -4,9 +4,11 @@ mod builder;
 mod dynamic;
 mod handle;
 mod runner;
+mod typed_dynamic;
 
 pub use self::builder::{SupervisorBuilder, SupervisorSpec};
-pub use self::dynamic::{DynamicSupervisor, DynamicSupervisorBuilder, DynamicSupervisorSpec};
+pub use self::dynamic::{DynamicSupervisorBuilder, DynamicSupervisorSpec};
+pub use self::typed_dynamic::{DynamicHandle, DynamicSupervisor};
 pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle};
 
 use std::sync::Arc;

@@ -427,7 +427,7 @@ fn build_supervisor(sh: &Arc<Shared>, path: &str) -> Result<Built, String> {
         .collect();
 
     if let Some(flavour) = flavour {
-        let mut builder = supervise::DynamicSupervisor::builder(basename(path))
+        let mut builder = supervise::DynamicSupervisorSpec::builder(basename(path))
             .max_restarts(max_restarts)
             .period(period)
             .auto_shutdown(auto_shutdown);
