@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::{AbortHandle, JoinHandle};
 use tracing::Instrument;
 
+use crate::backoff::Backoff;
 use crate::event::{Event, EventBus};
 use crate::exit::ExitReason;
 use crate::handle::{Cell, WorkerHandle};
@@ -61,6 +62,7 @@ pub struct ChildSpec {
     pub(crate) shutdown: Shutdown,
     pub(crate) kind: ChildKind,
     pub(crate) significant: bool,
+    pub(crate) backoff: Option<Backoff>,
     pub(crate) start: Arc<dyn StartChild>,
 }
 
@@ -115,6 +117,7 @@ impl ChildSpec {
             shutdown,
             kind,
             significant: false,
+            backoff: None,
             start,
         }
     }
@@ -123,6 +126,16 @@ impl ChildSpec {
     /// that could not be reported earlier fails its supervisor's start.
     pub(crate) fn failing(id: impl Into<Arc<str>>, kind: ChildKind, reason: ExitReason) -> Self {
         ChildSpec::from_start(id, kind, Shutdown::Infinity, Arc::new(FailStart(reason)))
+    }
+
+    /// Calls `hook` when the supervisor forgets the child for good (it was
+    /// deleted, exited for good, or its dynamic supervisor stopped).
+    pub(crate) fn on_forget(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.start = Arc::new(ForgetHook {
+            inner: self.start,
+            hook,
+        });
+        self
     }
 
     /// Sets the restart type.
@@ -140,6 +153,13 @@ impl ChildSpec {
     /// Marks the child significant for its supervisor's `auto_shutdown`.
     pub fn significant(mut self, significant: bool) -> Self {
         self.significant = significant;
+        self
+    }
+
+    /// A delay before each automatic restart of this child (overrides its
+    /// supervisor's). Default: none.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = Some(backoff);
         self
     }
 
@@ -309,6 +329,22 @@ struct CellGuard<M> {
 impl<M> Drop for CellGuard<M> {
     fn drop(&mut self) {
         self.cell.down(&self.child);
+    }
+}
+
+struct ForgetHook<H> {
+    inner: Arc<dyn StartChild>,
+    hook: H,
+}
+
+impl<H: Fn() + Send + Sync + 'static> StartChild for ForgetHook<H> {
+    fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
+        self.inner.start(inc)
+    }
+
+    fn forget(&self) {
+        self.inner.forget();
+        (self.hook)();
     }
 }
 

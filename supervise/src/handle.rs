@@ -235,6 +235,17 @@ impl<W: Worker> WorkerHandle<W> {
         }
     }
 
+    /// True when both handles reach the same child.
+    pub fn same_child(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.cell, &other.cell)
+    }
+
+    /// True once the child is gone for good (deleted, or exited and not
+    /// to be restarted).
+    pub fn is_gone(&self) -> bool {
+        matches!(self.cell.current(), Err(HandleError::NotFound))
+    }
+
     /// The running incarnation, if any.
     pub fn child(&self) -> Option<ChildRef> {
         self.cell.current().ok().map(|(_, child)| child)

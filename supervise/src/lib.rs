@@ -65,6 +65,7 @@
 
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
+mod backoff;
 mod child;
 mod error;
 mod event;
@@ -80,6 +81,7 @@ mod worker;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use crate::backoff::Backoff;
 pub use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
 pub use crate::error::{CallError, ParseSpecError, SpecError, StartError};
 pub use crate::event::{Event, EventStream};
@@ -92,8 +94,9 @@ pub use crate::spec::{
 pub use crate::supervised::Child;
 pub use crate::supervisor::{
     ChildCounts, ChildInfo, ChildStatus, DynamicHandle, DynamicSupervisor,
-    DynamicSupervisorBuilder, DynamicSupervisorSpec, Supervisor, SupervisorBuilder,
-    SupervisorHandle, SupervisorSpec,
+    DynamicSupervisorBuilder, DynamicSupervisorSpec, DynamicWorker, KeyedStartError,
+    PartitionHandle, PartitionSupervisor, Supervisor, SupervisorBuilder, SupervisorHandle,
+    SupervisorSpec, TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle,
 };
 pub use crate::worker::{Context, Init, Worker};
 

@@ -2,6 +2,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::backoff::Backoff;
 use crate::child::{self, BoxFuture, ChildSpec, Incarnation, StartChild, StartOutcome, Started};
 use crate::error::{SpecError, StartError};
 use crate::event::{EventBus, EventStream};
@@ -27,6 +28,7 @@ pub(crate) struct Flags {
     pub(crate) strategy: Strategy,
     pub(crate) intensity: Intensity,
     pub(crate) auto_shutdown: AutoShutdown,
+    pub(crate) backoff: Option<Backoff>,
 }
 
 impl SupervisorBuilder {
@@ -37,6 +39,7 @@ impl SupervisorBuilder {
                 strategy: Strategy::OneForOne,
                 intensity: Intensity::default(),
                 auto_shutdown: AutoShutdown::Never,
+                backoff: None,
             },
             children: Vec::new(),
         }
@@ -75,6 +78,13 @@ impl SupervisorBuilder {
     /// When significant children stop the supervisor. Default: `never`.
     pub fn auto_shutdown(mut self, auto_shutdown: AutoShutdown) -> Self {
         self.flags.auto_shutdown = auto_shutdown;
+        self
+    }
+
+    /// A delay before every automatic restart of a child that has no
+    /// backoff of its own. Default: none (OTP's immediate restarts).
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.flags.backoff = Some(backoff);
         self
     }
 

@@ -9,6 +9,7 @@ use futures_util::future::join_all;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::backoff::{Backoff, BackoffState, PendingRestart};
 use crate::child::{
     self, BoxFuture, ChildRef, ChildSpec, Incarnation, Parent, Running, StartChild, StartOutcome,
     Started,
@@ -32,9 +33,17 @@ pub struct DynamicSupervisorBuilder {
     max_children: Option<usize>,
     templates: Vec<ChildSpec>,
     auto_shutdown: AutoShutdown,
+    backoff: Option<Backoff>,
 }
 
 impl DynamicSupervisorBuilder {
+    /// A delay before every automatic restart of a child that has no
+    /// backoff of its own. Default: none.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = Some(backoff);
+        self
+    }
+
     /// Restarts tolerated within the period. Default: 3.
     pub fn max_restarts(mut self, max_restarts: u32) -> Self {
         self.intensity.max_restarts = max_restarts;
@@ -105,6 +114,7 @@ impl DynamicSupervisorBuilder {
                 max_children: self.max_children,
                 template,
                 auto_shutdown: self.auto_shutdown,
+                backoff: self.backoff,
                 sup_ref: SupervisorRef::default(),
             }),
             bus: EventBus::new(),
@@ -176,6 +186,7 @@ struct DynInner {
     max_children: Option<usize>,
     template: Option<ChildSpec>,
     auto_shutdown: AutoShutdown,
+    backoff: Option<Backoff>,
     sup_ref: SupervisorRef,
 }
 
@@ -188,6 +199,7 @@ impl DynamicSupervisorSpec {
             max_children: None,
             templates: Vec::new(),
             auto_shutdown: AutoShutdown::Never,
+            backoff: None,
         }
     }
 
@@ -255,8 +267,11 @@ struct DynChild {
     attempts: u64,
     /// Serial of the current incarnation, or of the failed attempt.
     serial: u64,
-    /// `None` while a failed restart is being retried.
+    /// `None` while a restart is due (retried, or waiting on its backoff).
     running: Option<Running>,
+    /// The timer of a restart that waits on its backoff.
+    pending: Option<PendingRestart>,
+    backoff: BackoffState,
 }
 
 struct DynCore {
@@ -305,8 +320,22 @@ impl DynCore {
             };
             let stop = match msg {
                 Msg::Exited { serial, reason } => self.handle_exit(serial, reason).await,
+                Msg::BackoffElapsed { key, .. } => match self.children.remove(&key) {
+                    Some(mut child) if child.pending.is_some() => {
+                        child.pending = None;
+                        self.start_again(child).await;
+                        None
+                    }
+                    Some(child) => {
+                        self.children.insert(key, child);
+                        None
+                    }
+                    None => None,
+                },
                 Msg::TryAgain { key, .. } => match self.children.remove(&key) {
-                    Some(child) if child.running.is_none() => self.restart(child).await,
+                    Some(child) if child.running.is_none() && child.pending.is_none() => {
+                        self.restart(child).await
+                    }
                     Some(child) => {
                         self.children.insert(key, child);
                         None
@@ -350,6 +379,7 @@ impl DynCore {
             Started::Running(running) => {
                 let child_ref = running.child_ref();
                 child.running = Some(running);
+                child.backoff.started(Instant::now());
                 self.children.insert(serial, child);
                 (None, StartResult::Started(child_ref))
             }
@@ -414,8 +444,30 @@ impl DynCore {
             supervisor: self.path.clone(),
             child: child.path.clone(),
         });
+        let mut child = child;
+        if let Some(backoff) = self.policy(&child.spec).backoff.or(self.inner.backoff) {
+            let delay = child.backoff.next_delay(&backoff, Instant::now());
+            if !delay.is_zero() {
+                let key = child.serial;
+                let (tx, id) = (self.tx.clone(), child.spec.id.clone());
+                child.pending = Some(PendingRestart::schedule(delay, move || {
+                    let _ = tx.send(Msg::BackoffElapsed { id, key });
+                }));
+                self.children.insert(key, child);
+                return None;
+            }
+        }
+        self.start_again(child).await;
+        None
+    }
+
+    /// Starts a child again after a counted restart decision; a failure is
+    /// retried through the inbox (S17), an ignore drops the child (S30.5).
+    async fn start_again(&mut self, child: DynChild) {
         let (child, result) = self.start(child).await;
-        let failed = child?;
+        let Some(failed) = child else {
+            return;
+        };
         if let StartResult::Failed(reason) = result {
             tracing::error!(supervisor = %self.path, child = %failed.path, %reason, "child failed to start");
             self.bus.emit(|| Event::StartError {
@@ -431,7 +483,6 @@ impl DynCore {
             // An ignored restart drops the child (S30.5).
             failed.spec.start.forget();
         }
-        None
     }
 
     // ===== shutdown (S21) =====
@@ -443,6 +494,11 @@ impl DynCore {
     async fn terminate_all(&mut self) {
         let mut children: Vec<DynChild> = self.children.drain().map(|(_, c)| c).collect();
         children.sort_by_key(|c| c.serial);
+        // The children are gone for good: a dynamic supervisor that is
+        // started again starts empty.
+        for child in &children {
+            child.spec.start.forget();
+        }
         let stops = children.iter_mut().filter_map(|c| {
             let running = c.running.take()?;
             let policy = self.inner.template.as_ref().unwrap_or(&c.spec);
@@ -582,6 +638,8 @@ impl DynCore {
             attempts: 0,
             serial: 0,
             running: None,
+            pending: None,
+            backoff: BackoffState::default(),
         };
         let (not_started, result) = self.start(child).await;
         if let Some(child) = not_started {
@@ -619,6 +677,15 @@ impl DynCore {
             self.report_shutdown_error(child.path.clone(), reason, None);
         }
         Ok(())
+    }
+}
+
+impl Drop for DynCore {
+    /// Killed: its children die with it and are forgotten.
+    fn drop(&mut self) {
+        for child in self.children.values() {
+            child.spec.start.forget();
+        }
     }
 }
 

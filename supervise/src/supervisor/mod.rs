@@ -3,12 +3,16 @@
 mod builder;
 mod dynamic;
 mod handle;
+mod partition;
 mod runner;
+mod task;
 mod typed_dynamic;
 
 pub use self::builder::{SupervisorBuilder, SupervisorSpec};
 pub use self::dynamic::{DynamicSupervisorBuilder, DynamicSupervisorSpec};
-pub use self::typed_dynamic::{DynamicHandle, DynamicSupervisor};
+pub use self::partition::{PartitionHandle, PartitionSupervisor};
+pub use self::task::{TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle};
+pub use self::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};
 pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle};
 
 use std::sync::Arc;
@@ -73,6 +77,11 @@ pub(crate) enum Msg {
     /// A failed restart to retry: by id in a static supervisor, by key in
     /// a dynamic one.
     TryAgain {
+        id: Arc<str>,
+        key: u64,
+    },
+    /// A backoff delay ran out: start the child now (already counted).
+    BackoffElapsed {
         id: Arc<str>,
         key: u64,
     },

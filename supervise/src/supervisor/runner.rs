@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::backoff::{BackoffState, PendingRestart};
 use crate::child::{self, ChildRef, ChildSpec, Parent, Running, Started};
 use crate::error::CallError;
 use crate::event::{Event, EventBus};
@@ -27,12 +28,14 @@ struct Slot {
     /// The serial of the running incarnation, to recognise its exit.
     serial: u64,
     state: SlotState,
+    backoff: BackoffState,
 }
 
 enum SlotState {
     Running(Running),
-    /// A failed restart is being retried (OTP's `{restarting, Pid}`).
-    Restarting,
+    /// A restart is due (OTP's `{restarting, Pid}`): a failed restart being
+    /// retried, or, with a backoff, the timer of the next attempt.
+    Restarting(Option<PendingRestart>),
     /// Not running (OTP's `undefined`).
     Stopped,
 }
@@ -74,6 +77,7 @@ impl Core {
                 attempts,
                 serial: 0,
                 state: SlotState::Stopped,
+                backoff: BackoffState::default(),
             })
             .collect();
         Core {
@@ -144,6 +148,7 @@ impl Core {
             Started::Running(running) => {
                 slot.serial = serial;
                 slot.state = SlotState::Running(running);
+                slot.backoff.started(Instant::now());
                 Attempt::Started
             }
             Started::Ignored => {
@@ -166,6 +171,10 @@ impl Core {
             let stop = match msg {
                 Msg::Exited { serial, reason } => self.handle_exit(serial, reason).await,
                 Msg::TryAgain { id, .. } => self.try_again(&id).await,
+                Msg::BackoffElapsed { id, .. } => {
+                    self.backoff_elapsed(&id).await;
+                    None
+                }
                 Msg::Call(call) => {
                     self.handle_call(call).await;
                     None
@@ -252,7 +261,8 @@ impl Core {
         Some(ExitReason::Shutdown)
     }
 
-    /// OTP's `restart/2`: count the restart, then restart by strategy.
+    /// OTP's `restart/2`: count the restart, then restart by strategy, at
+    /// once or after the child's backoff.
     async fn restart(&mut self, i: usize) -> Option<ExitReason> {
         if let Some(give_up) = self.add_restart(i) {
             return Some(give_up);
@@ -261,6 +271,20 @@ impl Core {
             supervisor: self.path.clone(),
             child: self.children[i].path.clone(),
         });
+        if let Some(backoff) = self.children[i].spec.backoff.or(self.flags.backoff) {
+            let delay = self.children[i]
+                .backoff
+                .next_delay(&backoff, Instant::now());
+            if !delay.is_zero() {
+                self.restart_later(i, delay).await;
+                return None;
+            }
+        }
+        self.restart_now(i).await;
+        None
+    }
+
+    async fn restart_now(&mut self, i: usize) {
         match self.flags.strategy {
             Strategy::OneForOne => match self.start_slot(i).await {
                 Attempt::Started => {}
@@ -270,23 +294,44 @@ impl Core {
             Strategy::OneForAll => self.restart_from(0).await,
             Strategy::RestForOne => self.restart_from(i).await,
         }
-        None
+    }
+
+    /// Backoff: stop the group now (its members are down while the failed
+    /// child waits), and start it when the timer fires.
+    async fn restart_later(&mut self, i: usize, delay: std::time::Duration) {
+        let id = self.children[i].spec.id.clone();
+        match self.flags.strategy {
+            Strategy::OneForOne => {}
+            Strategy::OneForAll => self.stop_from(0).await,
+            Strategy::RestForOne => self.stop_from(i).await,
+        }
+        let Some(i) = self.find(&id) else {
+            return;
+        };
+        let tx = self.tx.clone();
+        let fire_id = id.clone();
+        let pending = PendingRestart::schedule(delay, move || {
+            let _ = tx.send(Msg::BackoffElapsed { id: fire_id, key: 0 });
+        });
+        tracing::debug!(supervisor = %self.path, child = %self.children[i].path, ?delay, "restart backing off");
+        self.children[i].state = SlotState::Restarting(Some(pending));
+    }
+
+    async fn backoff_elapsed(&mut self, id: &str) {
+        let Some(i) = self.children.iter().position(|s| {
+            &*s.spec.id == id && matches!(s.state, SlotState::Restarting(Some(_)))
+        }) else {
+            return; // cancelled by terminate_child, or superseded
+        };
+        self.children[i].state = SlotState::Restarting(None);
+        self.restart_now(i).await;
     }
 
     /// Group restart: stop the children from `from` on in reverse order
     /// (dropping temporary ones), then start them in order (S12, S13). A
     /// failure leaves the ones started running and retries later (S17.4).
     async fn restart_from(&mut self, from: usize) {
-        let mut j = self.children.len();
-        while j > from {
-            j -= 1;
-            if matches!(self.children[j].state, SlotState::Running(_)) {
-                self.terminate_slot(j).await;
-            }
-            if self.children[j].spec.restart == Restart::Temporary {
-                self.forget(j);
-            }
-        }
+        self.stop_from(from).await;
         let mut j = from;
         while j < self.children.len() {
             match self.start_slot(j).await {
@@ -299,11 +344,24 @@ impl Core {
         }
     }
 
+    async fn stop_from(&mut self, from: usize) {
+        let mut j = self.children.len();
+        while j > from {
+            j -= 1;
+            if matches!(self.children[j].state, SlotState::Running(_)) {
+                self.terminate_slot(j).await;
+            }
+            if self.children[j].spec.restart == Restart::Temporary {
+                self.forget(j);
+            }
+        }
+    }
+
     /// S17: mark the child restarting and queue a retry behind whatever is
     /// already in the inbox.
     fn retry_later(&mut self, i: usize, reason: &ExitReason) {
         self.report_start_error(i, reason);
-        self.children[i].state = SlotState::Restarting;
+        self.children[i].state = SlotState::Restarting(None);
         let _ = self.tx.send(Msg::TryAgain {
             id: self.children[i].spec.id.clone(),
             key: 0,
@@ -314,7 +372,7 @@ impl Core {
         let i = self
             .children
             .iter()
-            .position(|s| &*s.spec.id == id && matches!(s.state, SlotState::Restarting))?;
+            .position(|s| &*s.spec.id == id && matches!(s.state, SlotState::Restarting(None)))?;
         self.restart(i).await
     }
 
@@ -423,7 +481,7 @@ impl Core {
                 id: Some(s.spec.id.clone()),
                 status: match &s.state {
                     SlotState::Running(r) => ChildStatus::Running(r.child_ref()),
-                    SlotState::Restarting => ChildStatus::Restarting,
+                    SlotState::Restarting(_) => ChildStatus::Restarting,
                     SlotState::Stopped => ChildStatus::Undefined,
                 },
                 kind: s.spec.kind,
@@ -464,6 +522,7 @@ impl Core {
             attempts: Arc::default(),
             serial: 0,
             state: SlotState::Stopped,
+            backoff: BackoffState::default(),
         });
         let i = self.children.len() - 1;
         match self.start_slot(i).await {
@@ -503,7 +562,7 @@ impl Core {
         let i = self.find(id).ok_or(CallError::NotFound)?;
         match self.children[i].state {
             SlotState::Running(_) => return Err(CallError::Running),
-            SlotState::Restarting => return Err(CallError::Restarting),
+            SlotState::Restarting(_) => return Err(CallError::Restarting),
             SlotState::Stopped => {}
         }
         match self.start_slot(i).await {
@@ -517,7 +576,7 @@ impl Core {
         let i = self.find(id).ok_or(CallError::NotFound)?;
         match self.children[i].state {
             SlotState::Running(_) => Err(CallError::Running),
-            SlotState::Restarting => Err(CallError::Restarting),
+            SlotState::Restarting(_) => Err(CallError::Restarting),
             SlotState::Stopped => {
                 self.forget(i);
                 Ok(())

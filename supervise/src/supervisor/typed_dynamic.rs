@@ -1,12 +1,18 @@
 //! `DynamicSupervisor<W>`: a dynamic supervisor typed by its worker, with
-//! a typed handle for every child it starts.
+//! a typed handle for every child it starts and an optional registry of
+//! children by key.
 
 use std::fmt;
+use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use dashmap::mapref::entry::Entry;
+use dashmap::DashMap;
+
+use crate::backoff::Backoff;
 use crate::child::ChildSpec;
 use crate::error::{CallError, StartError};
 use crate::handle::{SupervisorRef, WorkerHandle};
@@ -14,8 +20,14 @@ use crate::spec::{ChildKind, Restart, Shutdown};
 use crate::supervised::Child;
 use crate::worker::Worker;
 
-use super::dynamic::{DynamicSupervisorBuilder, DynamicSupervisorSpec};
+use super::dynamic::DynamicSupervisorSpec;
 use super::{ChildCounts, ChildInfo};
+
+/// What a typed dynamic supervisor's children are: workers of type `W`,
+/// each built from arguments `A` (cloned for every restart).
+pub trait DynamicWorker: Worker + Child<Handle = WorkerHandle<Self>> {}
+
+impl<W: Worker + Child<Handle = WorkerHandle<W>>> DynamicWorker for W {}
 
 /// A dynamic supervisor of workers of one type `W` (Elixir's
 /// `DynamicSupervisor`, one_for_one only): a value to start as a root or
@@ -23,8 +35,16 @@ use super::{ChildCounts, ChildInfo};
 /// and returns a typed [`WorkerHandle`] for each.
 ///
 /// Each child gets `W`'s default child spec (from `#[worker(...)]`) and is
-/// started from a clone of the value given to
-/// [`start_child`](DynamicHandle::start_child) at every restart.
+/// built from the arguments given to
+/// [`start_child`](DynamicHandle::start_child), cloned for every restart.
+/// By default the arguments are the worker itself; [`with_args`] takes a
+/// constructor instead, which is where Elixir's `extra_arguments` go (the
+/// constructor captures them and every child gets them). Children can also
+/// be started under a key `K` and found by it
+/// ([`start_child_keyed`](DynamicHandle::start_child_keyed),
+/// [`lookup`](DynamicHandle::lookup)), as the seeds do with `Registry`.
+///
+/// [`with_args`]: DynamicSupervisor::with_args
 ///
 /// # Examples
 ///
@@ -54,51 +74,87 @@ use super::{ChildCounts, ChildInfo};
 /// sessions.supervisor().current().unwrap().stop().await.unwrap();
 /// # }
 /// ```
-pub struct DynamicSupervisor<W> {
+pub struct DynamicSupervisor<W, A = W, K = String> {
+    make: Arc<dyn Fn(A) -> W + Send + Sync>,
     max_restarts: Option<u32>,
     period: Option<Duration>,
     max_children: Option<usize>,
-    _worker: PhantomData<fn() -> W>,
+    backoff: Option<Backoff>,
+    _key: PhantomData<fn() -> K>,
 }
 
-impl<W> Clone for DynamicSupervisor<W> {
+impl<W, A, K> Clone for DynamicSupervisor<W, A, K> {
     fn clone(&self) -> Self {
         DynamicSupervisor {
+            make: self.make.clone(),
             max_restarts: self.max_restarts,
             period: self.period,
             max_children: self.max_children,
-            _worker: PhantomData,
+            backoff: self.backoff,
+            _key: PhantomData,
         }
     }
 }
 
-impl<W> fmt::Debug for DynamicSupervisor<W> {
+impl<W, A, K> fmt::Debug for DynamicSupervisor<W, A, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DynamicSupervisor")
             .field("worker", &std::any::type_name::<W>())
             .field("max_restarts", &self.max_restarts)
             .field("period", &self.period)
             .field("max_children", &self.max_children)
-            .finish()
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
     }
 }
 
-impl<W> Default for DynamicSupervisor<W> {
+impl<W: DynamicWorker> Default for DynamicSupervisor<W> {
     fn default() -> Self {
+        Self::with_args(|worker: W| worker)
+    }
+}
+
+impl<W: DynamicWorker> DynamicSupervisor<W> {
+    /// A dynamic supervisor whose children are started from worker values,
+    /// with Elixir's defaults: 3 restarts within 5 seconds, no limit on
+    /// children, no backoff.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<W: DynamicWorker, A> DynamicSupervisor<W, A> {
+    /// A dynamic supervisor whose children are built by `make` from the
+    /// arguments given to `start_child` (Elixir's `extra_arguments` are
+    /// what `make` captures).
+    pub fn with_args(make: impl Fn(A) -> W + Send + Sync + 'static) -> Self {
         DynamicSupervisor {
+            make: Arc::new(make),
             max_restarts: None,
             period: None,
             max_children: None,
-            _worker: PhantomData,
+            backoff: None,
+            _key: PhantomData,
         }
     }
 }
 
-impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> DynamicSupervisor<W> {
-    /// A dynamic supervisor with Elixir's defaults: 3 restarts within 5
-    /// seconds, no limit on children.
-    pub fn new() -> Self {
-        Self::default()
+impl<W, A, K> DynamicSupervisor<W, A, K>
+where
+    W: DynamicWorker,
+    A: Clone + Send + Sync + 'static,
+    K: Clone + Eq + Hash + fmt::Display + Send + Sync + 'static,
+{
+    /// Keys its children by `K2` instead of `String`.
+    pub fn keyed<K2>(self) -> DynamicSupervisor<W, A, K2> {
+        DynamicSupervisor {
+            make: self.make,
+            max_restarts: self.max_restarts,
+            period: self.period,
+            max_children: self.max_children,
+            backoff: self.backoff,
+            _key: PhantomData,
+        }
     }
 
     /// Restarts tolerated within the period.
@@ -126,8 +182,14 @@ impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> DynamicSupervis
         self
     }
 
-    fn spec(&self, name: &str) -> Result<(DynamicSupervisorSpec, DynamicHandle<W>), crate::SpecError> {
-        let mut builder: DynamicSupervisorBuilder = DynamicSupervisorSpec::builder(name);
+    /// A delay before every automatic restart of a child.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = Some(backoff);
+        self
+    }
+
+    fn spec(&self, name: &str) -> Result<(DynamicSupervisorSpec, DynamicHandle<W, A, K>), crate::SpecError> {
+        let mut builder = DynamicSupervisorSpec::builder(name);
         if let Some(n) = self.max_restarts {
             builder = builder.max_restarts(n);
         }
@@ -137,11 +199,17 @@ impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> DynamicSupervis
         if let Some(n) = self.max_children {
             builder = builder.max_children(n);
         }
+        if let Some(b) = self.backoff {
+            builder = builder.backoff(b);
+        }
         let spec = builder.build()?;
         let handle = DynamicHandle {
-            supervisor: spec.supervisor_ref(),
-            next_id: Arc::default(),
-            _worker: PhantomData,
+            shared: Arc::new(Shared {
+                supervisor: spec.supervisor_ref(),
+                make: self.make.clone(),
+                next_id: AtomicU64::new(0),
+                registry: DashMap::new(),
+            }),
         };
         Ok((spec, handle))
     }
@@ -151,7 +219,7 @@ impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> DynamicSupervis
     /// # Errors
     ///
     /// A zero period (the only invalid setting), reported as a start error.
-    pub async fn start(self, name: &str) -> Result<DynamicHandle<W>, StartError> {
+    pub async fn start(self, name: &str) -> Result<DynamicHandle<W, A, K>, StartError> {
         let (spec, handle) = self
             .spec(name)
             .map_err(|e| StartError::new(crate::ExitReason::error(e)))?;
@@ -160,8 +228,13 @@ impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> DynamicSupervis
     }
 }
 
-impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> Child for DynamicSupervisor<W> {
-    type Handle = DynamicHandle<W>;
+impl<W, A, K> Child for DynamicSupervisor<W, A, K>
+where
+    W: DynamicWorker,
+    A: Clone + Send + Sync + 'static,
+    K: Clone + Eq + Hash + fmt::Display + Send + Sync + 'static,
+{
+    type Handle = DynamicHandle<W, A, K>;
     const KIND: ChildKind = ChildKind::Supervisor;
     const RESTART: Restart = Restart::Permanent;
     const SHUTDOWN: Shutdown = Shutdown::Infinity;
@@ -171,55 +244,109 @@ impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> Child for Dynam
     where
         F: Fn() -> Self + Send + Sync + 'static,
     {
-        match factory().spec(id) {
+        let options = factory();
+        match options.spec(id) {
             Ok((spec, handle)) => (ChildSpec::dynamic_supervisor(id, spec), handle),
             // An invalid setting (a zero period) cannot be returned from
             // here: the child fails to start with it, so its parent does.
             Err(error) => {
                 let handle = DynamicHandle {
-                    supervisor: SupervisorRef::default(),
-                    next_id: Arc::default(),
-                    _worker: PhantomData,
+                    shared: Arc::new(Shared {
+                        supervisor: SupervisorRef::default(),
+                        make: options.make.clone(),
+                        next_id: AtomicU64::new(0),
+                        registry: DashMap::new(),
+                    }),
                 };
-                (ChildSpec::failing(id, ChildKind::Supervisor, crate::ExitReason::error(error)), handle)
+                let reason = crate::ExitReason::error(error);
+                (ChildSpec::failing(id, ChildKind::Supervisor, reason), handle)
             }
         }
     }
 }
 
-/// The handle of a [`DynamicSupervisor`]: starts children and returns
-/// their typed handles; follows the supervisor across its restarts.
-pub struct DynamicHandle<W> {
-    supervisor: SupervisorRef,
-    next_id: Arc<AtomicU64>,
-    _worker: PhantomData<fn() -> W>,
+/// Why [`DynamicHandle::start_child_keyed`] did not start a child.
+#[non_exhaustive]
+pub enum KeyedStartError<W: Worker> {
+    /// A child is already running under that key: here is its handle.
+    AlreadyStarted(WorkerHandle<W>),
+    /// The supervisor refused or failed the start.
+    Call(CallError),
 }
 
-impl<W> Clone for DynamicHandle<W> {
-    fn clone(&self) -> Self {
-        DynamicHandle {
-            supervisor: self.supervisor.clone(),
-            next_id: self.next_id.clone(),
-            _worker: PhantomData,
+impl<W: Worker> fmt::Debug for KeyedStartError<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyedStartError::AlreadyStarted(h) => f.debug_tuple("AlreadyStarted").field(h).finish(),
+            KeyedStartError::Call(e) => f.debug_tuple("Call").field(e).finish(),
         }
     }
 }
 
-impl<W> fmt::Debug for DynamicHandle<W> {
+impl<W: Worker> fmt::Display for KeyedStartError<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyedStartError::AlreadyStarted(_) => f.write_str("a child with this key is already started"),
+            KeyedStartError::Call(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl<W: Worker> std::error::Error for KeyedStartError<W> {}
+
+impl<W: Worker> From<CallError> for KeyedStartError<W> {
+    fn from(e: CallError) -> Self {
+        KeyedStartError::Call(e)
+    }
+}
+
+struct Shared<W: Worker, A, K> {
+    supervisor: SupervisorRef,
+    make: Arc<dyn Fn(A) -> W + Send + Sync>,
+    next_id: AtomicU64,
+    /// Keyed children: read without going through the supervisor's task.
+    registry: DashMap<K, WorkerHandle<W>>,
+}
+
+/// The handle of a [`DynamicSupervisor`]: starts children and returns
+/// their typed handles; follows the supervisor across its restarts.
+pub struct DynamicHandle<W: Worker, A = W, K = String> {
+    shared: Arc<Shared<W, A, K>>,
+}
+
+impl<W: Worker, A, K> Clone for DynamicHandle<W, A, K> {
+    fn clone(&self) -> Self {
+        DynamicHandle {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<W: Worker, A, K> fmt::Debug for DynamicHandle<W, A, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DynamicHandle")
-            .field("supervisor", &self.supervisor)
+            .field("supervisor", &self.shared.supervisor)
             .finish_non_exhaustive()
     }
 }
 
-impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> DynamicHandle<W> {
+impl<W, A, K> DynamicHandle<W, A, K>
+where
+    W: DynamicWorker,
+    A: Clone + Send + Sync + 'static,
+    K: Clone + Eq + Hash + fmt::Display + Send + Sync + 'static,
+{
     /// The supervisor's control handle (`which_children`, ...).
     pub fn supervisor(&self) -> &SupervisorRef {
-        &self.supervisor
+        &self.shared.supervisor
     }
 
-    /// Starts a child from `worker` (cloned again for every restart) and
+    fn child_spec(&self, id: &str, args: A) -> (ChildSpec, WorkerHandle<W>) {
+        let make = self.shared.make.clone();
+        W::child_spec(id, move || make(args.clone()))
+    }
+
+    /// Starts a child from `args` (cloned again for every restart) and
     /// returns its handle. A child whose init ignored the start gets a
     /// handle that answers [`HandleError::NotFound`](crate::HandleError).
     ///
@@ -227,11 +354,65 @@ impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> DynamicHandle<W
     ///
     /// [`CallError::MaxChildren`], [`CallError::StartFailed`],
     /// [`CallError::InvalidSpec`], [`CallError::Stopped`].
-    pub async fn start_child(&self, worker: W) -> Result<WorkerHandle<W>, CallError> {
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let (spec, handle) = W::child_spec(&n.to_string(), move || worker.clone());
-        self.supervisor.current()?.start_child(spec).await?;
+    pub async fn start_child(&self, args: A) -> Result<WorkerHandle<W>, CallError> {
+        let n = self.shared.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let (spec, handle) = self.child_spec(&n.to_string(), args);
+        self.shared.supervisor.current()?.start_child(spec).await?;
         Ok(handle)
+    }
+
+    /// Starts a child under `key` (its id in paths and events), unless one
+    /// is already there. The key stays taken across the child's restarts
+    /// and is freed when the child is gone for good: a temporary child that
+    /// exited, a transient one that exited normally, a terminated one, one
+    /// whose restart was ignored, and all of them when the supervisor
+    /// stops or dies.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyedStartError::AlreadyStarted`] with the running child's handle;
+    /// [`KeyedStartError::Call`] as [`start_child`](Self::start_child).
+    pub async fn start_child_keyed(&self, key: K, args: A) -> Result<WorkerHandle<W>, KeyedStartError<W>> {
+        let supervisor = self.shared.supervisor.current()?;
+        let (spec, handle) = self.child_spec(&key.to_string(), args);
+        // Reserve the key first, so two concurrent starts cannot both win.
+        match self.shared.registry.entry(key.clone()) {
+            Entry::Occupied(taken) if !taken.get().is_gone() => {
+                return Err(KeyedStartError::AlreadyStarted(taken.get().clone()));
+            }
+            Entry::Occupied(mut stale) => {
+                stale.insert(handle.clone());
+            }
+            Entry::Vacant(free) => {
+                free.insert(handle.clone());
+            }
+        }
+        let weak = Arc::downgrade(&self.shared);
+        let registered = handle.clone();
+        let spec = spec.on_forget(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared
+                    .registry
+                    .remove_if(&key, |_, h| h.same_child(&registered));
+            }
+        });
+        supervisor.start_child(spec).await?;
+        Ok(handle)
+    }
+
+    /// The handle of the child running under `key`, found without going
+    /// through the supervisor's task.
+    pub fn lookup(&self, key: &K) -> Option<WorkerHandle<W>> {
+        self.shared
+            .registry
+            .get(key)
+            .map(|h| h.clone())
+            .filter(|h| !h.is_gone())
+    }
+
+    /// How many keys are taken.
+    pub fn keyed_count(&self) -> usize {
+        self.shared.registry.len()
     }
 
     /// Stops the child behind `child` by its shutdown policy.
@@ -241,7 +422,11 @@ impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> DynamicHandle<W
     /// [`CallError::NotFound`] when it is not running; [`CallError::Stopped`].
     pub async fn terminate_child(&self, child: &WorkerHandle<W>) -> Result<(), CallError> {
         let child = child.child().ok_or(CallError::NotFound)?;
-        self.supervisor.current()?.terminate_child_ref(&child).await
+        self.shared
+            .supervisor
+            .current()?
+            .terminate_child_ref(&child)
+            .await
     }
 
     /// Lists the children (ids are `None`).
@@ -250,7 +435,7 @@ impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> DynamicHandle<W
     ///
     /// [`CallError::Stopped`].
     pub async fn which_children(&self) -> Result<Vec<ChildInfo>, CallError> {
-        self.supervisor.current()?.which_children().await
+        self.shared.supervisor.current()?.which_children().await
     }
 
     /// Counts the children.
@@ -259,6 +444,6 @@ impl<W: Worker + Child<Handle = WorkerHandle<W>> + Clone + Sync> DynamicHandle<W
     ///
     /// [`CallError::Stopped`].
     pub async fn count_children(&self) -> Result<ChildCounts, CallError> {
-        self.supervisor.current()?.count_children().await
+        self.shared.supervisor.current()?.count_children().await
     }
 }

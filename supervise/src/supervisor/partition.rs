@@ -1,0 +1,217 @@
+//! `PartitionSupervisor`: N dynamic supervisors behind one handle, a child
+//! routed by its key (Elixir's `PartitionSupervisor`).
+
+use std::collections::hash_map::DefaultHasher;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::child::ChildSpec;
+use crate::error::{CallError, StartError};
+use crate::handle::{SupervisorRef, WorkerHandle};
+use crate::spec::{ChildKind, Restart, Shutdown, Strategy};
+use crate::supervised::Child;
+
+use super::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};
+use super::Supervisor;
+
+/// N [`DynamicSupervisor`]s behind one handle: a child started under a key
+/// goes to the partition the key hashes to, so that starts run on several
+/// supervisor tasks at once instead of queueing behind one.
+///
+/// The partitions are the `one_for_one` children `0`, `1`, ... of a static
+/// supervisor; each is configured by the template given to
+/// [`new`](Self::new).
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{worker, Context, DynamicSupervisor, Exit, PartitionSupervisor, Worker};
+///
+/// #[worker(restart = temporary)]
+/// #[derive(Clone)]
+/// struct Order { id: u64 }
+///
+/// impl Worker for Order {
+///     type Message = ();
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+///         std::future::pending::<()>().await;
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let orders = PartitionSupervisor::new(DynamicSupervisor::<Order>::new().keyed::<u64>(), 4)
+///     .start("orders")
+///     .await
+///     .unwrap();
+/// orders.start_child(42, Order { id: 42 }).await.unwrap();
+/// assert!(orders.lookup(&42).is_some());
+/// orders.supervisor().current().unwrap().stop().await.unwrap();
+/// # }
+/// ```
+pub struct PartitionSupervisor<W, A = W, K = String> {
+    template: DynamicSupervisor<W, A, K>,
+    partitions: usize,
+}
+
+impl<W, A, K> Clone for PartitionSupervisor<W, A, K> {
+    fn clone(&self) -> Self {
+        PartitionSupervisor {
+            template: self.template.clone(),
+            partitions: self.partitions,
+        }
+    }
+}
+
+impl<W, A, K> fmt::Debug for PartitionSupervisor<W, A, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartitionSupervisor")
+            .field("template", &self.template)
+            .field("partitions", &self.partitions)
+            .finish()
+    }
+}
+
+impl<W, A, K> PartitionSupervisor<W, A, K>
+where
+    W: DynamicWorker,
+    A: Clone + Send + Sync + 'static,
+    K: Clone + Eq + Hash + fmt::Display + Send + Sync + 'static,
+{
+    /// `partitions` dynamic supervisors configured as `template` (at least
+    /// one; `std::thread::available_parallelism` is a good number).
+    pub fn new(template: DynamicSupervisor<W, A, K>, partitions: usize) -> Self {
+        PartitionSupervisor {
+            template,
+            partitions: partitions.max(1),
+        }
+    }
+
+    fn spec(&self, name: &str) -> (crate::SupervisorSpec, PartitionHandle<W, A, K>) {
+        let mut builder = Supervisor::builder(name).strategy(Strategy::OneForOne);
+        let mut partitions = Vec::with_capacity(self.partitions);
+        for i in 0..self.partitions {
+            let template = self.template.clone();
+            let (spec, handle) =
+                <DynamicSupervisor<W, A, K> as Child>::child_spec(&i.to_string(), move || template.clone());
+            builder = builder.child(spec);
+            partitions.push(handle);
+        }
+        let spec = crate::__private::build(builder);
+        let handle = PartitionHandle {
+            supervisor: spec.supervisor_ref(),
+            partitions: partitions.into(),
+            next: Arc::default(),
+        };
+        (spec, handle)
+    }
+
+    /// Starts it as the root of a tree named `name`.
+    ///
+    /// # Errors
+    ///
+    /// A partition failed to start (an invalid template setting).
+    pub async fn start(self, name: &str) -> Result<PartitionHandle<W, A, K>, StartError> {
+        let (spec, handle) = self.spec(name);
+        spec.start().await?;
+        Ok(handle)
+    }
+}
+
+impl<W, A, K> Child for PartitionSupervisor<W, A, K>
+where
+    W: DynamicWorker,
+    A: Clone + Send + Sync + 'static,
+    K: Clone + Eq + Hash + fmt::Display + Send + Sync + 'static,
+{
+    type Handle = PartitionHandle<W, A, K>;
+    const KIND: ChildKind = ChildKind::Supervisor;
+    const RESTART: Restart = Restart::Permanent;
+    const SHUTDOWN: Shutdown = Shutdown::Infinity;
+    const SIGNIFICANT: bool = false;
+
+    fn child_spec<F>(id: &str, factory: F) -> (ChildSpec, Self::Handle)
+    where
+        F: Fn() -> Self + Send + Sync + 'static,
+    {
+        let (spec, handle) = factory().spec(id);
+        (ChildSpec::supervisor(id, spec), handle)
+    }
+}
+
+/// The handle of a [`PartitionSupervisor`].
+pub struct PartitionHandle<W: crate::Worker, A = W, K = String> {
+    supervisor: SupervisorRef,
+    partitions: Arc<[DynamicHandle<W, A, K>]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl<W: crate::Worker, A, K> Clone for PartitionHandle<W, A, K> {
+    fn clone(&self) -> Self {
+        PartitionHandle {
+            supervisor: self.supervisor.clone(),
+            partitions: self.partitions.clone(),
+            next: self.next.clone(),
+        }
+    }
+}
+
+impl<W: crate::Worker, A, K> fmt::Debug for PartitionHandle<W, A, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartitionHandle")
+            .field("supervisor", &self.supervisor)
+            .field("partitions", &self.partitions.len())
+            .finish()
+    }
+}
+
+impl<W, A, K> PartitionHandle<W, A, K>
+where
+    W: DynamicWorker,
+    A: Clone + Send + Sync + 'static,
+    K: Clone + Eq + Hash + fmt::Display + Send + Sync + 'static,
+{
+    /// The control handle of the supervisor of the partitions.
+    pub fn supervisor(&self) -> &SupervisorRef {
+        &self.supervisor
+    }
+
+    /// The partitions, in order.
+    pub fn partitions(&self) -> &[DynamicHandle<W, A, K>] {
+        &self.partitions
+    }
+
+    /// The partition a key goes to.
+    pub fn partition_of(&self, key: &K) -> &DynamicHandle<W, A, K> {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        let i = (hasher.finish() % self.partitions.len() as u64) as usize;
+        &self.partitions[i]
+    }
+
+    /// Starts a child under `key` in the partition the key goes to.
+    ///
+    /// # Errors
+    ///
+    /// As [`DynamicHandle::start_child_keyed`].
+    pub async fn start_child(&self, key: K, args: A) -> Result<WorkerHandle<W>, KeyedStartError<W>> {
+        self.partition_of(&key).start_child_keyed(key, args).await
+    }
+
+    /// Starts a child without a key, in the partitions in turn.
+    ///
+    /// # Errors
+    ///
+    /// As [`DynamicHandle::start_child`].
+    pub async fn start_child_unkeyed(&self, args: A) -> Result<WorkerHandle<W>, CallError> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.partitions.len();
+        self.partitions[i].start_child(args).await
+    }
+
+    /// The handle of the child running under `key`.
+    pub fn lookup(&self, key: &K) -> Option<WorkerHandle<W>> {
+        self.partition_of(key).lookup(key)
+    }
+}
