@@ -17,6 +17,7 @@ use crate::backoff::Backoff;
 use crate::event::{Event, EventBus};
 use crate::exit::ExitReason;
 use crate::handle::{Cell, WorkerHandle};
+use crate::panic::Supervised;
 use crate::spec::{ChildKind, Restart, Shutdown};
 use crate::supervisor::{Msg, SupervisorHandle};
 use crate::worker::{Context, Init, Worker};
@@ -380,10 +381,11 @@ pub(crate) async fn start(
     parent: Option<Parent>,
 ) -> Started {
     let inc = Arc::new(Incarnation::new(path, spec.kind, number, bus.clone()));
+    let init_started = std::time::Instant::now();
     let span = tracing::debug_span!("child", path = %inc.path, incarnation = number);
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| spec.start.start(inc.clone())))
     {
-        Ok(init) => AssertUnwindSafe(init.instrument(span.clone()))
+        Ok(init) => AssertUnwindSafe(Supervised(init.instrument(span.clone())))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| StartOutcome::Failed(ExitReason::from_panic(panic))),
@@ -407,6 +409,7 @@ pub(crate) async fn start(
             let _ = inc.abort.set(join.abort_handle());
             let child = ChildRef::from_inner(inc.clone());
             tracing::debug!(path = %inc.path, incarnation = number, "child started");
+            crate::metrics::child_started(&inc.path, init_started.elapsed());
             bus.emit(|| Event::Started { child });
             Started::Running(Running {
                 inc,
@@ -441,7 +444,7 @@ async fn run_to_exit(run: BoxFuture<ExitReason>, mut guard: ExitGuard) -> ExitRe
         guard.finish(reason.clone());
         return reason;
     }
-    let reason = AssertUnwindSafe(run)
+    let reason = AssertUnwindSafe(Supervised(run))
         .catch_unwind()
         .await
         .unwrap_or_else(ExitReason::from_panic);
@@ -596,6 +599,7 @@ impl Incarnation {
         if self.exit_reported.swap(true, Ordering::AcqRel) {
             return;
         }
+        crate::metrics::child_exited(&self.path);
         if reason.is_normal() || matches!(reason, ExitReason::Killed) {
             tracing::debug!(path = %self.path, incarnation = self.number, %reason, "child exited");
         } else {
@@ -607,7 +611,7 @@ impl Incarnation {
             reason: reason.clone(),
         });
         if let Some(sup) = self.supervisor.get() {
-            sup.shared.mark_terminated();
+            sup.shared.mark_terminated(reason);
         }
     }
 }

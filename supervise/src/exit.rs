@@ -54,6 +54,9 @@ pub enum ExitReason {
 pub struct PanicReason {
     /// The panic's payload, if it was a string.
     pub message: String,
+    /// Where it panicked, when [`install_panic_hook`](crate::install_panic_hook)
+    /// is installed.
+    pub location: Option<String>,
 }
 
 impl ExitReason {
@@ -97,7 +100,8 @@ impl ExitReason {
         } else {
             "Box<dyn Any>".to_owned()
         };
-        ExitReason::Panic(Arc::new(PanicReason { message }))
+        let location = crate::panic::take_location();
+        ExitReason::Panic(Arc::new(PanicReason { message, location }))
     }
 }
 
@@ -114,7 +118,10 @@ impl fmt::Display for ExitReason {
                 write!(f, "failed to start child {id}: {reason}")
             }
             ExitReason::Error(e) => fmt::Display::fmt(e, f),
-            ExitReason::Panic(p) => write!(f, "panicked: {}", p.message),
+            ExitReason::Panic(p) => match &p.location {
+                Some(at) => write!(f, "panicked at {at}: {}", p.message),
+                None => write!(f, "panicked: {}", p.message),
+            },
         }
     }
 }

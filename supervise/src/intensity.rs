@@ -41,6 +41,14 @@ impl RestartWindow {
         self.times.push_back(now);
         self.times.len() <= self.max_restarts as usize
     }
+
+    /// Restarts counted in the window that ends at `now`.
+    pub(crate) fn count(&self, now: Instant) -> usize {
+        self.times
+            .iter()
+            .filter(|&&t| now.saturating_duration_since(t) <= self.period)
+            .count()
+    }
 }
 
 #[cfg(test)]

@@ -72,6 +72,10 @@ mod event;
 mod exit;
 mod handle;
 mod intensity;
+mod metrics;
+mod panic;
+mod service;
+mod snapshot;
 mod spec;
 mod supervised;
 mod supervisor;
@@ -87,6 +91,11 @@ pub use crate::error::{CallError, ParseSpecError, SpecError, StartError};
 pub use crate::event::{Event, EventStream};
 pub use crate::exit::{BoxError, Exit, ExitReason, PanicReason};
 pub use crate::handle::{HandleError, Reply, SendError, SupervisorRef, WorkerHandle};
+pub use crate::panic::install_panic_hook;
+pub use crate::service::{run_until_signal, ServiceExit, ServiceOptions};
+pub use crate::snapshot::{
+    ChildSnapshot, ChildState, ExitRecord, SupervisorKind, SupervisorSnapshot, DEFAULT_HISTORY,
+};
 pub use crate::spec::{
     parse_max_restarts, parse_period, parse_significant, AutoShutdown, ChildKind, Intensity,
     Restart, Shutdown, Strategy,

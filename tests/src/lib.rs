@@ -550,7 +550,7 @@ pub fn reason_of(outcome: &Outcome) -> ExitReason {
         Outcome::ShutdownWith(r) => ExitReason::shutdown_with(r.as_str()),
         Outcome::Error(m) => ExitReason::error(m.clone()),
         Outcome::Panic(m) => {
-            ExitReason::Panic(Arc::new(supervise::PanicReason { message: m.clone() }))
+            ExitReason::Panic(Arc::new(supervise::PanicReason { message: m.clone(), location: None }))
         }
     }
 }

@@ -29,6 +29,8 @@ pub(crate) struct Flags {
     pub(crate) intensity: Intensity,
     pub(crate) auto_shutdown: AutoShutdown,
     pub(crate) backoff: Option<Backoff>,
+    /// How many exits each child remembers.
+    pub(crate) history: usize,
 }
 
 impl SupervisorBuilder {
@@ -40,6 +42,7 @@ impl SupervisorBuilder {
                 intensity: Intensity::default(),
                 auto_shutdown: AutoShutdown::Never,
                 backoff: None,
+                history: crate::snapshot::DEFAULT_HISTORY,
             },
             children: Vec::new(),
         }
@@ -85,6 +88,12 @@ impl SupervisorBuilder {
     /// backoff of its own. Default: none (OTP's immediate restarts).
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.flags.backoff = Some(backoff);
+        self
+    }
+
+    /// How many exits each child remembers for the snapshot. Default: 8.
+    pub fn history(mut self, exits: usize) -> Self {
+        self.flags.history = exits;
         self
     }
 
@@ -265,7 +274,10 @@ impl StartChild for SupervisorSpec {
                     let handle = core.handle();
                     inner.sup_ref.set(handle.clone());
                     StartOutcome::Started {
-                        run: Box::pin(core.run()),
+                        run: Box::pin(tracing::Instrument::instrument(
+                            core.run(),
+                            tracing::info_span!("supervisor", path = %inc.path()),
+                        )),
                         stop: child::Stopper::Supervisor(handle),
                     }
                 }

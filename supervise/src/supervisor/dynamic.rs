@@ -19,6 +19,9 @@ use crate::event::{Event, EventBus, EventStream};
 use crate::exit::ExitReason;
 use crate::handle::SupervisorRef;
 use crate::intensity::RestartWindow;
+use crate::snapshot::{
+    ChildSnapshot, ChildState, History, SupervisorKind, SupervisorSnapshot, DEFAULT_HISTORY,
+};
 use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Shutdown};
 
 use super::builder::check_child;
@@ -239,7 +242,10 @@ impl StartChild for DynamicSupervisorSpec {
         self.inner.sup_ref.set(handle.clone());
         Box::pin(async move {
             StartOutcome::Started {
-                run: Box::pin(core.run()),
+                run: Box::pin(tracing::Instrument::instrument(
+                    core.run(),
+                    tracing::info_span!("supervisor", path = %inc.path()),
+                )),
                 stop: child::Stopper::Supervisor(handle),
             }
         })
@@ -272,6 +278,7 @@ struct DynChild {
     /// The timer of a restart that waits on its backoff.
     pending: Option<PendingRestart>,
     backoff: BackoffState,
+    history: History,
 }
 
 struct DynCore {
@@ -392,7 +399,11 @@ impl DynCore {
 
     async fn handle_exit(&mut self, serial: u64, reason: ExitReason) -> Option<ExitReason> {
         let child = self.children.get_mut(&serial)?;
-        child.running.take()?.detach();
+        let running = child.running.take()?;
+        child
+            .history
+            .record_exit(DEFAULT_HISTORY, reason.clone(), running.inc.number());
+        running.detach();
         let mut child = self.children.remove(&serial).expect("found above");
         let policy = self.policy(&child.spec);
         let (restart, significant) = (policy.restart, policy.significant);
@@ -434,17 +445,23 @@ impl DynCore {
                 child = %child.path,
                 "reached max restart intensity; shutting down"
             );
+            crate::metrics::give_up(&self.path);
+            self.handle.shared.mark_gave_up();
             self.bus.emit(|| Event::GaveUp {
                 supervisor: self.path.clone(),
                 child: child.path.clone(),
             });
             return Some(ExitReason::Shutdown);
         }
+        crate::metrics::restart(&child.path, true);
         self.bus.emit(|| Event::Restarting {
             supervisor: self.path.clone(),
             child: child.path.clone(),
         });
         let mut child = child;
+        child
+            .history
+            .record_restart(&self.inner.intensity, Instant::now());
         if let Some(backoff) = self.policy(&child.spec).backoff.or(self.inner.backoff) {
             let delay = child.backoff.next_delay(&backoff, Instant::now());
             if !delay.is_zero() {
@@ -535,6 +552,7 @@ impl DynCore {
 
     fn report_shutdown_error(&self, child: Arc<str>, reason: ExitReason, children: Option<usize>) {
         tracing::error!(supervisor = %self.path, child = %child, %reason, "shutdown error");
+        crate::metrics::shutdown_error(&self.path);
         self.bus.emit(|| Event::ShutdownError {
             supervisor: self.path.clone(),
             child,
@@ -547,6 +565,9 @@ impl DynCore {
 
     async fn handle_call(&mut self, call: Call) {
         match call {
+            Call::Snapshot(reply) => {
+                let _ = reply.send(self.snapshot());
+            }
             Call::WhichChildren(reply) => {
                 let list = self
                     .children
@@ -589,6 +610,50 @@ impl DynCore {
                 let _ = reply.send(Err(CallError::SimpleOneForOne));
             }
         }
+    }
+
+    fn snapshot(&self) -> super::LocalSnapshot {
+        let now = Instant::now();
+        let intensity = self.inner.intensity;
+        let mut children: Vec<&DynChild> = self.children.values().collect();
+        children.sort_by_key(|c| c.serial);
+        let mut nested = Vec::with_capacity(children.len());
+        let children = children
+            .into_iter()
+            .map(|c| {
+                let policy = self.policy(&c.spec);
+                let (state, handle) = match (&c.running, &c.pending) {
+                    (Some(r), _) => (ChildState::Running, r.child_ref().supervisor()),
+                    (None, Some(p)) => (ChildState::BackingOff { until: p.until }, None),
+                    (None, None) => (ChildState::Restarting, None),
+                };
+                nested.push(handle);
+                ChildSnapshot {
+                    id: c.spec.id.clone(),
+                    path: c.path.clone(),
+                    kind: policy.kind,
+                    restart: policy.restart,
+                    state,
+                    incarnation: c.attempts,
+                    restarts_in_window: c.history.restarts_in_window(&intensity, now),
+                    history: c.history.exits(),
+                    supervisor: None,
+                }
+            })
+            .collect();
+        let kind = if self.is_simple() {
+            SupervisorKind::SimpleOneForOne
+        } else {
+            SupervisorKind::Dynamic
+        };
+        let snapshot = SupervisorSnapshot {
+            path: self.path.clone(),
+            kind,
+            intensity,
+            restarts_in_window: self.window.count(now),
+            children,
+        };
+        (snapshot, nested)
     }
 
     fn count_children(&self) -> ChildCounts {
@@ -640,6 +705,7 @@ impl DynCore {
             running: None,
             pending: None,
             backoff: BackoffState::default(),
+            history: History::default(),
         };
         let (not_started, result) = self.start(child).await;
         if let Some(child) = not_started {

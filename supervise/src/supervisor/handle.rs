@@ -8,6 +8,7 @@ use crate::child::{ChildRef, ChildSpec, ChildSpecInfo, Incarnation};
 use crate::error::CallError;
 use crate::event::EventStream;
 use crate::exit::ExitReason;
+use crate::snapshot::SupervisorSnapshot;
 use crate::spec::ChildKind;
 
 use super::{Call, Msg};
@@ -38,6 +39,8 @@ pub(crate) struct SupShared {
     done: AtomicBool,
     inc: OnceLock<Weak<Incarnation>>,
     events: Weak<crate::event::EventBus>,
+    exit_reason: std::sync::Mutex<Option<ExitReason>>,
+    gave_up: AtomicBool,
 }
 
 impl SupShared {
@@ -45,9 +48,17 @@ impl SupShared {
         let _ = self.inc.set(Arc::downgrade(inc));
     }
 
-    pub(crate) fn mark_terminated(&self) {
+    pub(crate) fn mark_terminated(&self, reason: &ExitReason) {
+        *self
+            .exit_reason
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason.clone());
         self.done.store(true, Ordering::Release);
         self.terminated.notify_waiters();
+    }
+
+    pub(crate) fn mark_gave_up(&self) {
+        self.gave_up.store(true, Ordering::Release);
     }
 
     async fn wait_terminated(&self) {
@@ -113,6 +124,8 @@ impl SupervisorHandle {
                 done: AtomicBool::new(false),
                 inc: OnceLock::new(),
                 events: Arc::downgrade(events),
+                exit_reason: std::sync::Mutex::new(None),
+                gave_up: AtomicBool::new(false),
             }),
         }
     }
@@ -125,6 +138,21 @@ impl SupervisorHandle {
     /// True once the supervisor has exited.
     pub fn is_stopped(&self) -> bool {
         self.shared.done.load(Ordering::Acquire)
+    }
+
+    /// The reason the supervisor exited with, once it has.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.shared
+            .exit_reason
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// True if the supervisor gave up because its children restarted more
+    /// than its intensity allows (OTP's `reached_max_restart_intensity`).
+    pub fn gave_up(&self) -> bool {
+        self.shared.gave_up.load(Ordering::Acquire)
     }
 
     /// Subscribes to the events of the whole tree this supervisor is in,
@@ -148,6 +176,25 @@ impl SupervisorHandle {
     /// Lists the children, the most recently started first (OTP's order).
     pub async fn which_children(&self) -> Result<Vec<ChildInfo>, CallError> {
         self.call(Call::WhichChildren).await
+    }
+
+    /// The live tree below this supervisor: every supervisor with its
+    /// strategy and intensity, every child with its state, incarnation,
+    /// restarts in the window and last exits. Each supervisor answers in
+    /// turn (this one first), so the picture is taken level by level.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Stopped`]. A nested supervisor that stops meanwhile is
+    /// shown without its children.
+    pub async fn snapshot(&self) -> Result<SupervisorSnapshot, CallError> {
+        let (mut snapshot, nested) = self.call(Call::Snapshot).await?;
+        for (child, handle) in snapshot.children.iter_mut().zip(nested) {
+            if let Some(handle) = handle {
+                child.supervisor = Box::pin(handle.snapshot()).await.ok();
+            }
+        }
+        Ok(snapshot)
     }
 
     /// Counts the children.

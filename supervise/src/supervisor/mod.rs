@@ -10,10 +10,10 @@ mod typed_dynamic;
 
 pub use self::builder::{SupervisorBuilder, SupervisorSpec};
 pub use self::dynamic::{DynamicSupervisorBuilder, DynamicSupervisorSpec};
+pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle};
 pub use self::partition::{PartitionHandle, PartitionSupervisor};
 pub use self::task::{TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle};
 pub use self::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};
-pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle};
 
 use std::sync::Arc;
 
@@ -93,7 +93,15 @@ pub(crate) enum Msg {
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, CallError>>;
 
+/// A supervisor's own part of a snapshot, and the handles of its running
+/// supervisor children, whose parts the caller collects.
+pub(crate) type LocalSnapshot = (
+    crate::snapshot::SupervisorSnapshot,
+    Vec<Option<SupervisorHandle>>,
+);
+
 pub(crate) enum Call {
+    Snapshot(oneshot::Sender<LocalSnapshot>),
     WhichChildren(oneshot::Sender<Vec<ChildInfo>>),
     CountChildren(oneshot::Sender<ChildCounts>),
     GetChildspec(Arc<str>, Reply<ChildSpecInfo>),

@@ -95,7 +95,9 @@ where
         for i in 0..self.partitions {
             let template = self.template.clone();
             let (spec, handle) =
-                <DynamicSupervisor<W, A, K> as Child>::child_spec(&i.to_string(), move || template.clone());
+                <DynamicSupervisor<W, A, K> as Child>::child_spec(&i.to_string(), move || {
+                    template.clone()
+                });
             builder = builder.child(spec);
             partitions.push(handle);
         }
@@ -196,7 +198,11 @@ where
     /// # Errors
     ///
     /// As [`DynamicHandle::start_child_keyed`].
-    pub async fn start_child(&self, key: K, args: A) -> Result<WorkerHandle<W>, KeyedStartError<W>> {
+    pub async fn start_child(
+        &self,
+        key: K,
+        args: A,
+    ) -> Result<WorkerHandle<W>, KeyedStartError<W>> {
         self.partition_of(&key).start_child_keyed(key, args).await
     }
 

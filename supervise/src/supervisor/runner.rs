@@ -12,6 +12,7 @@ use crate::error::CallError;
 use crate::event::{Event, EventBus};
 use crate::exit::ExitReason;
 use crate::intensity::RestartWindow;
+use crate::snapshot::{ChildSnapshot, ChildState, History, SupervisorKind, SupervisorSnapshot};
 use crate::spec::{AutoShutdown, ChildKind, Restart, Shutdown, Strategy};
 
 use super::builder::{check_child, Flags};
@@ -29,6 +30,7 @@ struct Slot {
     serial: u64,
     state: SlotState,
     backoff: BackoffState,
+    history: History,
 }
 
 enum SlotState {
@@ -78,6 +80,7 @@ impl Core {
                 serial: 0,
                 state: SlotState::Stopped,
                 backoff: BackoffState::default(),
+                history: History::default(),
             })
             .collect();
         Core {
@@ -201,6 +204,8 @@ impl Core {
         let slot = &mut self.children[i];
         if let SlotState::Running(running) = std::mem::replace(&mut slot.state, SlotState::Stopped)
         {
+            slot.history
+                .record_exit(self.flags.history, reason.clone(), running.inc.number());
             running.detach();
         }
         let restart = slot.spec.restart;
@@ -253,6 +258,8 @@ impl Core {
             period = ?self.flags.intensity.period,
             "reached max restart intensity; shutting down"
         );
+        crate::metrics::give_up(&self.path);
+        self.handle.shared.mark_gave_up();
         self.bus.emit(|| Event::GaveUp {
             supervisor: self.path.clone(),
             child,
@@ -267,6 +274,11 @@ impl Core {
         if let Some(give_up) = self.add_restart(i) {
             return Some(give_up);
         }
+        let intensity = self.flags.intensity;
+        self.children[i]
+            .history
+            .record_restart(&intensity, Instant::now());
+        crate::metrics::restart(&self.children[i].path, false);
         self.bus.emit(|| Event::Restarting {
             supervisor: self.path.clone(),
             child: self.children[i].path.clone(),
@@ -311,16 +323,21 @@ impl Core {
         let tx = self.tx.clone();
         let fire_id = id.clone();
         let pending = PendingRestart::schedule(delay, move || {
-            let _ = tx.send(Msg::BackoffElapsed { id: fire_id, key: 0 });
+            let _ = tx.send(Msg::BackoffElapsed {
+                id: fire_id,
+                key: 0,
+            });
         });
         tracing::debug!(supervisor = %self.path, child = %self.children[i].path, ?delay, "restart backing off");
         self.children[i].state = SlotState::Restarting(Some(pending));
     }
 
     async fn backoff_elapsed(&mut self, id: &str) {
-        let Some(i) = self.children.iter().position(|s| {
-            &*s.spec.id == id && matches!(s.state, SlotState::Restarting(Some(_)))
-        }) else {
+        let Some(i) = self
+            .children
+            .iter()
+            .position(|s| &*s.spec.id == id && matches!(s.state, SlotState::Restarting(Some(_))))
+        else {
             return; // cancelled by terminate_child, or superseded
         };
         self.children[i].state = SlotState::Restarting(None);
@@ -387,10 +404,14 @@ impl Core {
             return;
         };
         let shutdown = slot.spec.shutdown;
+        let incarnation = running.inc.number();
         let reason = running.terminate(shutdown).await;
+        slot.history
+            .record_exit(self.flags.history, reason.clone(), incarnation);
         if !expected_at_shutdown(shutdown, slot.spec.restart, &reason) {
             let child = slot.path.clone();
             tracing::error!(supervisor = %self.path, child = %child, %reason, "shutdown error");
+            crate::metrics::shutdown_error(&self.path);
             self.bus.emit(|| Event::ShutdownError {
                 supervisor: self.path.clone(),
                 child,
@@ -440,6 +461,9 @@ impl Core {
 
     async fn handle_call(&mut self, call: Call) {
         match call {
+            Call::Snapshot(reply) => {
+                let _ = reply.send(self.snapshot());
+            }
             Call::WhichChildren(reply) => {
                 let _ = reply.send(self.which_children());
             }
@@ -471,6 +495,46 @@ impl Core {
                 let _ = reply.send(Err(CallError::NotFound));
             }
         }
+    }
+
+    fn snapshot(&self) -> super::LocalSnapshot {
+        let now = Instant::now();
+        let intensity = self.flags.intensity;
+        let mut nested = Vec::with_capacity(self.children.len());
+        let children = self
+            .children
+            .iter()
+            .map(|s| {
+                let (state, handle) = match &s.state {
+                    SlotState::Running(r) => (ChildState::Running, r.child_ref().supervisor()),
+                    SlotState::Restarting(Some(p)) => {
+                        (ChildState::BackingOff { until: p.until }, None)
+                    }
+                    SlotState::Restarting(None) => (ChildState::Restarting, None),
+                    SlotState::Stopped => (ChildState::Stopped, None),
+                };
+                nested.push(handle);
+                ChildSnapshot {
+                    id: s.spec.id.clone(),
+                    path: s.path.clone(),
+                    kind: s.spec.kind,
+                    restart: s.spec.restart,
+                    state,
+                    incarnation: s.attempts.load(Ordering::Relaxed),
+                    restarts_in_window: s.history.restarts_in_window(&intensity, now),
+                    history: s.history.exits(),
+                    supervisor: None,
+                }
+            })
+            .collect();
+        let snapshot = SupervisorSnapshot {
+            path: self.path.clone(),
+            kind: SupervisorKind::Static(self.flags.strategy),
+            intensity,
+            restarts_in_window: self.window.count(now),
+            children,
+        };
+        (snapshot, nested)
     }
 
     fn which_children(&self) -> Vec<ChildInfo> {
@@ -523,6 +587,7 @@ impl Core {
             serial: 0,
             state: SlotState::Stopped,
             backoff: BackoffState::default(),
+            history: History::default(),
         });
         let i = self.children.len() - 1;
         match self.start_slot(i).await {

@@ -73,7 +73,10 @@ impl TaskSupervisor {
         self
     }
 
-    fn spec(&self, name: &str) -> Result<(DynamicSupervisorSpec, TaskSupervisorHandle), crate::SpecError> {
+    fn spec(
+        &self,
+        name: &str,
+    ) -> Result<(DynamicSupervisorSpec, TaskSupervisorHandle), crate::SpecError> {
         let mut builder = DynamicSupervisorSpec::builder(name);
         if let Some(n) = self.max_restarts {
             builder = builder.max_restarts(n);
@@ -125,7 +128,10 @@ impl Child for TaskSupervisor {
                     next_id: Arc::default(),
                 };
                 let reason = ExitReason::error(error);
-                (ChildSpec::failing(id, ChildKind::Supervisor, reason), handle)
+                (
+                    ChildSpec::failing(id, ChildKind::Supervisor, reason),
+                    handle,
+                )
             }
         }
     }
@@ -307,7 +313,10 @@ impl TaskSupervisorHandle {
     /// # Errors
     ///
     /// [`CallError::MaxChildren`], [`CallError::Stopped`].
-    pub async fn spawn_restarting<F, Fut, T, E>(&self, mut factory: F) -> Result<TaskHandle<T>, CallError>
+    pub async fn spawn_restarting<F, Fut, T, E>(
+        &self,
+        mut factory: F,
+    ) -> Result<TaskHandle<T>, CallError>
     where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, E>> + Send + 'static,

@@ -188,7 +188,10 @@ where
         self
     }
 
-    fn spec(&self, name: &str) -> Result<(DynamicSupervisorSpec, DynamicHandle<W, A, K>), crate::SpecError> {
+    fn spec(
+        &self,
+        name: &str,
+    ) -> Result<(DynamicSupervisorSpec, DynamicHandle<W, A, K>), crate::SpecError> {
         let mut builder = DynamicSupervisorSpec::builder(name);
         if let Some(n) = self.max_restarts {
             builder = builder.max_restarts(n);
@@ -259,7 +262,10 @@ where
                     }),
                 };
                 let reason = crate::ExitReason::error(error);
-                (ChildSpec::failing(id, ChildKind::Supervisor, reason), handle)
+                (
+                    ChildSpec::failing(id, ChildKind::Supervisor, reason),
+                    handle,
+                )
             }
         }
     }
@@ -286,7 +292,9 @@ impl<W: Worker> fmt::Debug for KeyedStartError<W> {
 impl<W: Worker> fmt::Display for KeyedStartError<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KeyedStartError::AlreadyStarted(_) => f.write_str("a child with this key is already started"),
+            KeyedStartError::AlreadyStarted(_) => {
+                f.write_str("a child with this key is already started")
+            }
             KeyedStartError::Call(e) => fmt::Display::fmt(e, f),
         }
     }
@@ -372,7 +380,11 @@ where
     ///
     /// [`KeyedStartError::AlreadyStarted`] with the running child's handle;
     /// [`KeyedStartError::Call`] as [`start_child`](Self::start_child).
-    pub async fn start_child_keyed(&self, key: K, args: A) -> Result<WorkerHandle<W>, KeyedStartError<W>> {
+    pub async fn start_child_keyed(
+        &self,
+        key: K,
+        args: A,
+    ) -> Result<WorkerHandle<W>, KeyedStartError<W>> {
         let supervisor = self.shared.supervisor.current()?;
         let (spec, handle) = self.child_spec(&key.to_string(), args);
         // Reserve the key first, so two concurrent starts cannot both win.

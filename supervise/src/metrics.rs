@@ -1,0 +1,68 @@
+//! Metrics through the `metrics` crate's facade, behind the `metrics`
+//! feature (without it, every function here compiles to nothing).
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `supervise_children_running` | gauge | `supervisor` |
+//! | `supervise_restarts_total` | counter | `child` (the path; `supervisor/*` for dynamic children) |
+//! | `supervise_intensity_give_ups_total` | counter | `supervisor` |
+//! | `supervise_shutdown_errors_total` | counter | `supervisor` |
+//! | `supervise_child_start_seconds` | histogram | `supervisor` |
+
+#[cfg(feature = "metrics")]
+mod imp {
+    use std::time::Duration;
+
+    fn parent(path: &str) -> String {
+        path.rsplit_once('/').map_or("", |(p, _)| p).to_owned()
+    }
+
+    pub(crate) fn child_started(path: &str, init: Duration) {
+        let supervisor = parent(path);
+        metrics::gauge!("supervise_children_running", "supervisor" => supervisor.clone())
+            .increment(1.0);
+        metrics::histogram!("supervise_child_start_seconds", "supervisor" => supervisor)
+            .record(init.as_secs_f64());
+    }
+
+    pub(crate) fn child_exited(path: &str) {
+        metrics::gauge!("supervise_children_running", "supervisor" => parent(path)).decrement(1.0);
+    }
+
+    pub(crate) fn restart(path: &str, dynamic: bool) {
+        let label = if dynamic {
+            format!("{}/*", parent(path))
+        } else {
+            path.to_owned()
+        };
+        metrics::counter!("supervise_restarts_total", "child" => label).increment(1);
+    }
+
+    pub(crate) fn give_up(supervisor: &str) {
+        metrics::counter!("supervise_intensity_give_ups_total", "supervisor" => supervisor.to_owned())
+            .increment(1);
+    }
+
+    pub(crate) fn shutdown_error(supervisor: &str) {
+        metrics::counter!("supervise_shutdown_errors_total", "supervisor" => supervisor.to_owned())
+            .increment(1);
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+mod imp {
+    use std::time::Duration;
+
+    #[inline(always)]
+    pub(crate) fn child_started(_path: &str, _init: Duration) {}
+    #[inline(always)]
+    pub(crate) fn child_exited(_path: &str) {}
+    #[inline(always)]
+    pub(crate) fn restart(_path: &str, _dynamic: bool) {}
+    #[inline(always)]
+    pub(crate) fn give_up(_supervisor: &str) {}
+    #[inline(always)]
+    pub(crate) fn shutdown_error(_supervisor: &str) {}
+}
+
+pub(crate) use imp::*;

@@ -1,0 +1,145 @@
+//! Running a tree as a service: until SIGINT or SIGTERM, then a graceful
+//! shutdown, and an exit code for the supervisor above the process
+//! (systemd, Kubernetes).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::error::StartError;
+use crate::exit::ExitReason;
+use crate::supervisor::SupervisorHandle;
+
+/// How [`run_until_signal`] ended, and the process exit code for it.
+///
+/// | outcome | code |
+/// |---|---|
+/// | `Stopped`: a signal came and the tree shut down cleanly, or the root stopped by itself with reason `shutdown` (its significant children finished) | 0 |
+/// | `GaveUp`: the root exceeded its restart intensity, or exited abnormally | 1 |
+/// | `StartFailed`: the tree could not start | 2 |
+/// | `DeadlineExceeded`: the tree did not stop within the overall deadline | 3 |
+/// | `Forced`: a second signal came during the shutdown | 130 |
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ServiceExit {
+    /// A clean stop.
+    Stopped,
+    /// The root gave up or died; its exit reason.
+    GaveUp(ExitReason),
+    /// The tree failed to start.
+    StartFailed(StartError),
+    /// The graceful shutdown ran past the overall deadline.
+    DeadlineExceeded,
+    /// A second signal interrupted the graceful shutdown.
+    Forced,
+}
+
+impl ServiceExit {
+    /// The process exit code (see the table above).
+    pub fn code(&self) -> u8 {
+        match self {
+            ServiceExit::Stopped => 0,
+            ServiceExit::GaveUp(_) => 1,
+            ServiceExit::StartFailed(_) => 2,
+            ServiceExit::DeadlineExceeded => 3,
+            ServiceExit::Forced => 130,
+        }
+    }
+}
+
+impl From<ServiceExit> for ExitCode {
+    fn from(exit: ServiceExit) -> Self {
+        ExitCode::from(exit.code())
+    }
+}
+
+/// Options of [`run_until_signal`].
+#[derive(Debug, Clone, Default)]
+pub struct ServiceOptions {
+    /// The most the whole graceful shutdown may take; `None` lets each
+    /// child take its own shutdown timeout, however long the sum is.
+    pub shutdown_deadline: Option<Duration>,
+}
+
+async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs a started tree until SIGINT or SIGTERM, then stops it gracefully
+/// (children in reverse order, each within its shutdown timeout, the whole
+/// within the optional deadline); a second signal ends the wait at once.
+/// If the root stops by itself first, that is the outcome.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::process::ExitCode;
+/// use supervise::{run_until_signal, ServiceOptions, Supervisor};
+///
+/// #[tokio::main]
+/// async fn main() -> ExitCode {
+///     let root = match Supervisor::builder("app").build().unwrap().start().await {
+///         Ok(root) => root,
+///         Err(e) => return supervise::ServiceExit::StartFailed(e).into(),
+///     };
+///     run_until_signal(&root, ServiceOptions::default()).await.into()
+/// }
+/// ```
+///
+/// # Cancel safety
+///
+/// Dropping the future leaves the tree running.
+pub async fn run_until_signal(root: &SupervisorHandle, options: ServiceOptions) -> ServiceExit {
+    tokio::select! {
+        _ = root.wait() => return outcome_of_exit(root),
+        _ = signal() => {}
+    }
+    tracing::info!(root = %root.path(), "signal received; shutting the tree down");
+    let stop = async {
+        match options.shutdown_deadline {
+            Some(deadline) => root.stop_timeout(ExitReason::Shutdown, deadline).await,
+            None => root.stop().await,
+        }
+    };
+    tokio::select! {
+        result = stop => match result {
+            Err(crate::CallError::Timeout) => ServiceExit::DeadlineExceeded,
+            // Stopped meanwhile by itself: say how.
+            Err(_) if !matches!(outcome_of_exit(root), ServiceExit::Stopped) => outcome_of_exit(root),
+            _ => ServiceExit::Stopped,
+        },
+        _ = signal() => {
+            tracing::warn!(root = %root.path(), "second signal; exiting without waiting");
+            ServiceExit::Forced
+        }
+    }
+}
+
+fn outcome_of_exit(root: &SupervisorHandle) -> ServiceExit {
+    let reason = root.exit_reason().unwrap_or(ExitReason::Shutdown);
+    if root.gave_up() || !reason.is_normal() {
+        ServiceExit::GaveUp(reason)
+    } else {
+        ServiceExit::Stopped
+    }
+}
