@@ -85,6 +85,11 @@ mod worker;
 #[path = "private.rs"]
 pub mod __private;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "macros"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use crate::backoff::Backoff;
 pub use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
 pub use crate::error::{CallError, ParseSpecError, SpecError, StartError};
