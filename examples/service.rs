@@ -65,7 +65,14 @@ async fn healthz(State(root): State<SupervisorHandle>) -> StatusCode {
 
 async fn readyz(State(root): State<SupervisorHandle>) -> StatusCode {
     match root.snapshot().await {
-        Ok(tree) if tree.walk().iter().all(|(_, c)| c.state == ChildState::Running) => StatusCode::OK,
+        Ok(tree)
+            if tree
+                .walk()
+                .iter()
+                .all(|(_, c)| c.state == ChildState::Running) =>
+        {
+            StatusCode::OK
+        }
         _ => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -107,7 +114,10 @@ async fn main() -> ExitCode {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("a free port");
-    println!("ready on http://{}", listener.local_addr().expect("an address"));
+    println!(
+        "ready on http://{}",
+        listener.local_addr().expect("an address")
+    );
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let exit = run_until_signal(

@@ -109,6 +109,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         raw.ident
     );
     let tree = to_tree(&cx, raw.attrs, raw.vis, raw.ident, raw.children, &root_doc);
+    check_unique_names(&cx, &tree, &mut Vec::new());
     check::check(&cx, &tree);
     let mut out = expand::structs(&tree);
     match cx.check() {
@@ -119,6 +120,30 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         }
     }
     out
+}
+
+/// Every supervisor of one DSL becomes a struct (and a `...Handle`
+/// struct): their names must differ. Reported at the second one.
+fn check_unique_names(cx: &Ctxt, tree: &Tree, seen: &mut Vec<String>) {
+    let name = tree.ident.to_string();
+    let handle = format!("{name}Handle");
+    if seen.contains(&name) || seen.contains(&handle) {
+        cx.error_spanned_by(
+            &tree.ident,
+            format!(
+                "a supervisor named `{name}` is already declared in this tree (each becomes a \
+                 struct, with a `{handle}`); give this one another name"
+            ),
+        );
+    } else {
+        seen.push(name);
+        seen.push(handle);
+    }
+    for child in &tree.children {
+        if let ChildType::Inline(nested) = &child.ty {
+            check_unique_names(cx, nested, seen);
+        }
+    }
 }
 
 fn to_tree(

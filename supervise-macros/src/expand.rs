@@ -1,7 +1,9 @@
 //! Code generation for a checked tree (shared by the derive and the DSL),
 //! and the fallback emitted when the input had errors.
 
-use proc_macro2::TokenStream;
+use std::collections::HashSet;
+
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use crate::internals::ast::{ChildNode, ChildType, Tree};
@@ -115,8 +117,28 @@ fn overrides(child: &ChildNode, krate: &TokenStream) -> TokenStream {
     out
 }
 
+/// `tokens` with every token at `span`, so that errors in generated code
+/// point at the user's token.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                TokenTree::Group(group)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
 /// A constant that checks, at compile time, the spec rules that depend on
-/// the defaults of a child's type (which the macro cannot see).
+/// the defaults of a child's type (which the macro cannot see), reported
+/// at the field's type with the child's name.
 fn default_checks(tree: &Tree, child: &ChildNode, krate: &TokenStream) -> TokenStream {
     let attrs = &child.attrs;
     if attrs.restart.get().is_some() && attrs.significant.get().is_some() {
@@ -124,8 +146,9 @@ fn default_checks(tree: &Tree, child: &ChildNode, krate: &TokenStream) -> TokenS
     }
     let ty = child.ty_tokens();
     let span = child.ty_span();
+    let krate = respan(krate.clone(), span);
     let restart = match attrs.restart.get() {
-        Some(r) => restart(krate, *r),
+        Some(r) => respan(restart(&krate, *r), span),
         None => quote_spanned!(span=> <#ty as #krate::Child>::RESTART),
     };
     let significant = match attrs.significant.get() {
@@ -136,8 +159,34 @@ fn default_checks(tree: &Tree, child: &ChildNode, krate: &TokenStream) -> TokenS
         tree.attrs.auto_shutdown.get(),
         None | Some(AutoShutdown::Never)
     );
+    let (name, sup) = (&child.ident, &tree.ident);
+    let from = if attrs.significant.get().is_some() {
+        String::new()
+    } else {
+        format!(
+            " (by default: its type `{}` is declared significant)",
+            ty.to_string().replace(' ', "")
+        )
+    };
+    let never_msg = format!(
+        "child `{name}` of `{sup}` is significant{from}, but `{sup}`'s auto_shutdown is `never`; \
+         set `#[supervisor(auto_shutdown = any_significant)]` or `all_significant`, or \
+         `#[child(significant = false)]`"
+    );
+    let permanent_msg = format!(
+        "child `{name}` of `{sup}` is significant{from} and permanent; a significant child must be \
+         `transient` or `temporary`: add `#[child(restart = transient)]`"
+    );
     quote_spanned! {span=>
-        const _: () = #krate::__private::check_significant(#restart, #significant, #never);
+        const _: () = {
+            let significant: bool = #significant;
+            if significant && #never {
+                ::core::panic!(#never_msg);
+            }
+            if significant && ::core::matches!(#restart, #krate::Restart::Permanent) {
+                ::core::panic!(#permanent_msg);
+            }
+        };
     }
 }
 
@@ -156,6 +205,7 @@ fn expand_one(tree: &Tree) -> TokenStream {
         .iter()
         .map(|c| {
             let ty = c.ty_tokens();
+            let krate = respan(krate.clone(), c.ty_span());
             quote_spanned!(c.ty_span()=> <#ty as #krate::Child>)
         })
         .collect();
@@ -186,8 +236,9 @@ fn expand_one(tree: &Tree) -> TokenStream {
 
     // From a value: each field cloned for every start, or its factory.
     let value_factories = tree.children.iter().map(|c| {
-        let field = &c.ident;
+        let field = respan(c.ident.to_token_stream(), c.ty_span());
         let span = c.ty_span();
+        let krate = respan(krate.clone(), span);
         match c.attrs.factory.get() {
             Some(factory) => quote_spanned!(span=> #krate::__private::first_then(#field, #factory)),
             None => quote_spanned!(span=> #krate::__private::cloned(#field)),
@@ -288,11 +339,20 @@ fn expand_one(tree: &Tree) -> TokenStream {
 /// What is emitted next to the errors: the same items with bodies that are
 /// never run, so that code using the supervisor shows no follow-on errors.
 pub(crate) fn fallback(tree: &Tree) -> TokenStream {
+    fallback_once(tree, &mut HashSet::new())
+}
+
+/// The fallback of every tree whose name was not emitted yet (a name given
+/// twice in a DSL is an error of its own; its second tree is left out).
+fn fallback_once(tree: &Tree, emitted: &mut HashSet<String>) -> TokenStream {
     let mut out = TokenStream::new();
     for child in &tree.children {
         if let ChildType::Inline(nested) = &child.ty {
-            out.extend(fallback(nested));
+            out.extend(fallback_once(nested, emitted));
         }
+    }
+    if !emitted.insert(tree.ident.to_string()) {
+        return out;
     }
     let krate = tree.krate();
     let ident = &tree.ident;
@@ -338,14 +398,38 @@ pub(crate) fn fallback(tree: &Tree) -> TokenStream {
     out
 }
 
+/// True when the user's own attributes already derive `Clone`.
+fn derives_clone(attrs: &[syn::Attribute]) -> bool {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("derive"))
+        .any(|a| {
+            a.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            )
+            .is_ok_and(|paths| {
+                paths
+                    .iter()
+                    .any(|p| p.segments.last().is_some_and(|s| s.ident == "Clone"))
+            })
+        })
+}
+
 /// The struct definitions of a `supervision_tree!` (the root and every
 /// inline supervisor): public fields, `Clone`.
 pub(crate) fn structs(tree: &Tree) -> TokenStream {
+    structs_once(tree, &mut HashSet::new())
+}
+
+fn structs_once(tree: &Tree, emitted: &mut HashSet<String>) -> TokenStream {
     let mut out = TokenStream::new();
     for child in &tree.children {
         if let ChildType::Inline(nested) = &child.ty {
-            out.extend(structs(nested));
+            out.extend(structs_once(nested, emitted));
         }
+    }
+    if !emitted.insert(tree.ident.to_string()) {
+        return out;
     }
     let ident = &tree.ident;
     let vis = &tree.vis;
@@ -360,9 +444,14 @@ pub(crate) fn structs(tree: &Tree) -> TokenStream {
         };
         quote!(#(#attrs)* #field_vis #field: #ty)
     });
+    let derive_clone = if derives_clone(attrs) {
+        TokenStream::new()
+    } else {
+        quote!(#[derive(::core::clone::Clone)])
+    };
     out.extend(quote! {
         #(#attrs)*
-        #[derive(::core::clone::Clone)]
+        #derive_clone
         #vis struct #ident {
             #(#fields,)*
         }

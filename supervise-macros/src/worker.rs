@@ -25,8 +25,15 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         syn::Item::Struct(s) => (&s.ident, &s.generics),
         syn::Item::Enum(e) => (&e.ident, &e.generics),
         other => {
+            let at = match other {
+                syn::Item::Fn(f) => f.sig.ident.to_token_stream(),
+                syn::Item::Trait(t) => t.ident.to_token_stream(),
+                syn::Item::Type(t) => t.ident.to_token_stream(),
+                syn::Item::Union(u) => u.ident.to_token_stream(),
+                other => other.to_token_stream(),
+            };
             cx.error_spanned_by(
-                other,
+                at,
                 "`#[worker]` goes on the struct or enum that implements `supervise::Worker`",
             );
             let errors = cx.check().expect_err("an error was recorded");
@@ -81,14 +88,19 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
 /// `bad_combination`); whether its supervisors allow significant children
 /// is checked where it is used.
 fn check_worker(cx: &Ctxt, attrs: &WorkerAttrs) {
-    if attrs.significant.get() == Some(&true)
-        && matches!(attrs.restart.get(), None | Some(Restart::Permanent))
-    {
-        let at = attrs.significant.tokens().cloned().unwrap_or_default();
-        cx.error_spanned_by(
-            at,
+    if attrs.significant.get() != Some(&true) {
+        return;
+    }
+    match attrs.restart.get() {
+        None => cx.error_spanned_by(
+            attrs.significant.tokens().cloned().unwrap_or_default(),
             "a significant worker must be `transient` or `temporary`: add `restart = transient` \
              (the default restart type is `permanent`)",
-        );
+        ),
+        Some(Restart::Permanent) => cx.error_spanned_by(
+            attrs.restart.tokens().cloned().unwrap_or_default(),
+            "a significant worker must be `transient` or `temporary`, not `permanent`",
+        ),
+        Some(_) => {}
     }
 }

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::child::ChildSpec;
 use crate::handle::WorkerHandle;
-use crate::spec::{Restart, Shutdown};
+use crate::spec::Shutdown;
 use crate::supervised::Child;
 use crate::supervisor::{SupervisorBuilder, SupervisorSpec};
 use crate::worker::Worker;
@@ -29,8 +29,18 @@ where
     (spec, handle)
 }
 
+/// What a field holds when its child is started from a clone of it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is cloned for every start of its child, but it is not `Clone`",
+    label = "derive or implement `Clone` for this type",
+    note = "or give the field `#[child(factory = ...)]`: its value starts the first incarnation, the factory every later one"
+)]
+pub trait CloneArg: Clone + Send + Sync + 'static {}
+
+impl<T: Clone + Send + Sync + 'static> CloneArg for T {}
+
 /// A factory that clones `value` for every start.
-pub fn cloned<T: Clone + Send + Sync + 'static>(value: T) -> Factory<T> {
+pub fn cloned<T: CloneArg>(value: T) -> Factory<T> {
     Arc::new(move || value.clone())
 }
 
@@ -58,20 +68,6 @@ pub fn build(builder: SupervisorBuilder) -> SupervisorSpec {
     match builder.build() {
         Ok(spec) => spec,
         Err(e) => unreachable!("supervise: a spec checked at compile time was rejected: {e}"),
-    }
-}
-
-/// Compile-time check of a child whose significance or restart type comes
-/// from its type's defaults.
-pub const fn check_significant(restart: Restart, significant: bool, auto_shutdown_never: bool) {
-    if significant && auto_shutdown_never {
-        panic!(
-            "a significant child needs the supervisor's auto_shutdown to be \
-             `any_significant` or `all_significant`"
-        );
-    }
-    if significant && matches!(restart, Restart::Permanent) {
-        panic!("a significant child must be `transient` or `temporary`, not `permanent`");
     }
 }
 

@@ -68,6 +68,11 @@ pub enum Init {
 /// sup.stop().await.unwrap();
 /// # }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a worker: it does not implement `supervise::Worker`",
+    label = "implement `supervise::Worker` for this type",
+    note = "a worker implements `Worker` (its `Message` type and its `run`); `#[worker]` only declares its default child spec"
+)]
 pub trait Worker: Send + Sized + 'static {
     /// The messages its [`WorkerHandle`](crate::WorkerHandle) sends it;
     /// `()` for a worker that takes none.

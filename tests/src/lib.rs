@@ -549,9 +549,10 @@ pub fn reason_of(outcome: &Outcome) -> ExitReason {
         Outcome::Shutdown => ExitReason::Shutdown,
         Outcome::ShutdownWith(r) => ExitReason::shutdown_with(r.as_str()),
         Outcome::Error(m) => ExitReason::error(m.clone()),
-        Outcome::Panic(m) => {
-            ExitReason::Panic(Arc::new(supervise::PanicReason { message: m.clone(), location: None }))
-        }
+        Outcome::Panic(m) => ExitReason::Panic(Arc::new(supervise::PanicReason {
+            message: m.clone(),
+            location: None,
+        })),
     }
 }
 

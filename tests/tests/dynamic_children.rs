@@ -164,7 +164,13 @@ async fn a_key_is_freed_whenever_its_child_is_gone_for_good() {
     sessions.start_child_keyed(5, session()).await.unwrap();
     sessions.start_child_keyed(6, session()).await.unwrap();
     assert_eq!(sessions.keyed_count(), 2);
-    sessions.supervisor().current().unwrap().stop().await.unwrap();
+    sessions
+        .supervisor()
+        .current()
+        .unwrap()
+        .stop()
+        .await
+        .unwrap();
     assert_eq!(sessions.keyed_count(), 0);
     // Or dies.
     sup.start_child_keyed(9, Job).await.unwrap();
@@ -260,9 +266,11 @@ async fn backoff_delays_restarts_as_configured_and_still_gives_up_at_the_intensi
     let sup = spec.start().await.unwrap();
     let t0 = tokio::time::Instant::now();
     let s = starts.clone();
-    sup.start_child(ChildSpec::worker("c", move || Crasher { starts: s.clone() }))
-        .await
-        .unwrap();
+    sup.start_child(ChildSpec::worker("c", move || Crasher {
+        starts: s.clone(),
+    }))
+    .await
+    .unwrap();
     sup.wait().await;
     // Started at 0, restarted after 100, 200 and 400 ms; the fourth crash
     // exceeds the intensity at 700 ms.
@@ -289,7 +297,9 @@ async fn a_backing_off_child_shows_restarting_and_terminate_cancels_its_timer() 
     let sup = supervise::Supervisor::builder("app")
         .max_restarts(10)
         .backoff(Backoff::fixed(Duration::from_secs(10)))
-        .child(ChildSpec::worker("c", move || Crasher { starts: s.clone() }))
+        .child(ChildSpec::worker("c", move || Crasher {
+            starts: s.clone(),
+        }))
         .build()
         .unwrap()
         .start()
@@ -318,8 +328,16 @@ async fn task_supervisor_results_failures_restarts_and_shutdown() {
         .start("tasks")
         .await
         .unwrap();
-    assert_eq!(tasks.spawn(async { 40 + 2 }).await.unwrap().join().await, Ok(42));
-    let failed = tasks.spawn(async { panic!("boom") }).await.unwrap().join().await;
+    assert_eq!(
+        tasks.spawn(async { 40 + 2 }).await.unwrap().join().await,
+        Ok(42)
+    );
+    let failed = tasks
+        .spawn(async { panic!("boom") })
+        .await
+        .unwrap()
+        .join()
+        .await;
     match failed {
         Err(TaskError::Failed(ExitReason::Panic(p))) => assert_eq!(p.message, "boom"),
         other => panic!("expected a panic, got {other:?}"),
@@ -343,10 +361,7 @@ async fn task_supervisor_results_failures_restarts_and_shutdown() {
     assert_eq!(flaky.join().await, Ok("done"));
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
     // Tasks stop with their supervisor.
-    let forever = tasks
-        .spawn(std::future::pending::<()>())
-        .await
-        .unwrap();
+    let forever = tasks.spawn(std::future::pending::<()>()).await.unwrap();
     tasks.supervisor().current().unwrap().stop().await.unwrap();
     assert_eq!(forever.join().await, Err(TaskError::Stopped));
 }

@@ -125,7 +125,10 @@ async fn calls_while_down_fail_fast_or_wait_within_the_callers_deadline() {
     // A waiting call is answered by the next incarnation.
     let waiting = {
         let echo = pair.echo.clone();
-        tokio::spawn(async move { echo.call_timeout(EchoMsg::Ping, Duration::from_secs(5)).await })
+        tokio::spawn(async move {
+            echo.call_timeout(EchoMsg::Ping, Duration::from_secs(5))
+                .await
+        })
     };
     tokio::time::sleep(Duration::from_millis(10)).await;
     sup.restart_child("echo").await.unwrap();
@@ -182,16 +185,25 @@ async fn worker_defaults_and_field_overrides_reach_the_child_spec() {
     .unwrap();
     let sup = specs.supervisor().current().unwrap();
     let d = sup.get_childspec("defaults").await.unwrap();
-    assert_eq!((d.restart, d.shutdown), (Restart::Temporary, Shutdown::BrutalKill));
+    assert_eq!(
+        (d.restart, d.shutdown),
+        (Restart::Temporary, Shutdown::BrutalKill)
+    );
     let o = sup.get_childspec("renamed").await.unwrap();
     assert_eq!(
         (o.restart, o.shutdown),
-        (Restart::Transient, Shutdown::Timeout(Duration::from_secs(30)))
+        (
+            Restart::Transient,
+            Shutdown::Timeout(Duration::from_secs(30))
+        )
     );
     let e = sup.get_childspec("echo").await.unwrap();
     assert_eq!(
         (e.restart, e.shutdown),
-        (Restart::Permanent, Shutdown::Timeout(Duration::from_millis(250)))
+        (
+            Restart::Permanent,
+            Shutdown::Timeout(Duration::from_millis(250))
+        )
     );
     sup.stop().await.unwrap();
 }

@@ -143,9 +143,9 @@ flowchart TD
     let dot = tree.to_dot();
     assert!(dot.starts_with("digraph supervision_tree {\n"));
     assert!(dot.contains("\"app/db\" [label=\"db\", fillcolor=\"#f8d7da\"];"));
-    assert!(dot.contains(
-        "\"app/notifications/notifier\" [label=\"notifier\", fillcolor=\"#fff3cd\"];"
-    ));
+    assert!(
+        dot.contains("\"app/notifications/notifier\" [label=\"notifier\", fillcolor=\"#fff3cd\"];")
+    );
     assert!(dot.contains("\"app/payments\" -> \"app/payments/processor\";"));
     assert!(dot.ends_with("}\n"));
     app.stop().await.unwrap();
@@ -156,7 +156,9 @@ async fn the_restart_history_keeps_only_the_last_exits() {
     let app = Supervisor::builder("app")
         .max_restarts(1000)
         .history(3)
-        .child(ChildSpec::worker("c", || Crasher).backoff(Backoff::fixed(Duration::from_millis(10))))
+        .child(
+            ChildSpec::worker("c", || Crasher).backoff(Backoff::fixed(Duration::from_millis(10))),
+        )
         .build()
         .unwrap()
         .start()
@@ -253,8 +255,14 @@ async fn a_subscriber_sees_supervisor_and_child_spans_with_their_fields() {
     let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
     assert!(has("span child path=app incarnation=1"), "{lines:#?}");
     assert!(has("span supervisor path=app"), "{lines:#?}");
-    assert!(has("span child path=app/chatty incarnation=1"), "{lines:#?}");
-    assert!(has("span child path=app/chatty incarnation=2"), "{lines:#?}");
+    assert!(
+        has("span child path=app/chatty incarnation=1"),
+        "{lines:#?}"
+    );
+    assert!(
+        has("span child path=app/chatty incarnation=2"),
+        "{lines:#?}"
+    );
     // The worker's own event nests under its child span.
     assert!(
         lines

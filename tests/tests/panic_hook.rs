@@ -38,7 +38,10 @@ async fn supervised_panics_bypass_the_app_hook_and_keep_their_location() {
     tokio::time::sleep(Duration::from_millis(1)).await;
     let mut reason = None;
     while let Some(event) = events.try_recv() {
-        if let Event::Exited { path, reason: r, .. } = event {
+        if let Event::Exited {
+            path, reason: r, ..
+        } = event
+        {
             if &*path == "app/panicky" {
                 reason = Some(r);
             }

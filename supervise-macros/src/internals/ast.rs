@@ -91,6 +91,7 @@ impl Tree {
                 &input.generics,
                 "a supervisor struct cannot be generic: its children are its field types",
             );
+            return None;
         }
         let fields = match &input.data {
             syn::Data::Struct(data) => match &data.fields {
@@ -178,7 +179,12 @@ pub(crate) fn is_dynamic(ty: &syn::Type) -> bool {
 
 /// The error for `#[supervisor(...)]` on a field that is not an inline
 /// supervisor.
-pub(crate) fn misplaced_supervisor_attr(cx: &Ctxt, attr: &syn::Attribute, ty: &syn::Type, derive: bool) {
+pub(crate) fn misplaced_supervisor_attr(
+    cx: &Ctxt,
+    attr: &syn::Attribute,
+    ty: &syn::Type,
+    derive: bool,
+) {
     if is_dynamic(ty) {
         cx.error_spanned_by(
             attr,

@@ -24,15 +24,13 @@ impl<T> Attr<T> {
         Attr { name, value: None }
     }
 
-    pub(crate) fn set<O: ToTokens>(&mut self, cx: &Ctxt, obj: O, value: T) {
-        let tokens = obj.into_token_stream();
+    /// Sets the value written at `tokens`; a second `key` is reported
+    /// there, at the key.
+    pub(crate) fn set<K: ToTokens, O: ToTokens>(&mut self, cx: &Ctxt, key: K, tokens: O, value: T) {
         if self.value.is_some() {
-            cx.error_spanned_by(
-                tokens,
-                format!("duplicate key `{}`: give it once", self.name),
-            );
+            cx.error_spanned_by(key, format!("duplicate key `{}`: give it once", self.name));
         } else {
-            self.value = Some((value, tokens));
+            self.value = Some((value, tokens.into_token_stream()));
         }
     }
 
@@ -126,29 +124,38 @@ impl SupAttrs {
             match key.as_str() {
                 // #[supervisor(strategy = one_for_all)]
                 STRATEGY => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(v) = choice(cx, &expr, STRATEGY, STRATEGIES) {
                         let v = match v {
                             "one_for_one" => Strategy::OneForOne,
                             "one_for_all" => Strategy::OneForAll,
                             _ => Strategy::RestForOne,
                         };
-                        self.strategy.set(cx, &expr, v);
+                        self.strategy.set(cx, &meta.path, &expr, v);
                     }
                 }
                 // #[supervisor(max_restarts = 3)]
                 MAX_RESTARTS => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(n) = whole_number(cx, &expr, MAX_RESTARTS, "0 or more") {
                         match u32::try_from(n) {
-                            Ok(n) => self.max_restarts.set(cx, &expr, n),
-                            Err(_) => cx.error_spanned_by(&expr, "max_restarts is too large"),
+                            Ok(n) => self.max_restarts.set(cx, &meta.path, &expr, n),
+                            Err(_) => cx.error_spanned_by(
+                                &expr,
+                                format!("max_restarts is too large; the most is {}", u32::MAX),
+                            ),
                         }
                     }
                 }
                 // #[supervisor(max_seconds = 5)]
                 MAX_SECONDS => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(n) = whole_number(cx, &expr, MAX_SECONDS, "above 0") {
                         if n == 0 {
                             cx.error_spanned_by(
@@ -156,45 +163,57 @@ impl SupAttrs {
                                 "max_seconds must be greater than zero; for a window shorter than \
                                  a second, write `period = \"500ms\"`",
                             );
+                        } else if self.period_ms.get().is_some() {
+                            window_twice(cx, &meta);
                         } else {
-                            self.period_ms.set(cx, &meta.path, n.saturating_mul(1000));
+                            self.period_ms
+                                .set(cx, &meta.path, &meta.path, n.saturating_mul(1000));
                         }
                     }
                 }
                 // #[supervisor(period = "500ms")]
                 PERIOD => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(ms) = duration(cx, &expr, PERIOD) {
                         if ms == 0 {
                             cx.error_spanned_by(&expr, "the period must be greater than zero");
+                        } else if self.period_ms.get().is_some() {
+                            window_twice(cx, &meta);
                         } else {
-                            self.period_ms.set(cx, &meta.path, ms);
+                            self.period_ms.set(cx, &meta.path, &meta.path, ms);
                         }
                     }
                 }
                 // #[supervisor(auto_shutdown = any_significant)]
                 AUTO_SHUTDOWN => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(v) = choice(cx, &expr, AUTO_SHUTDOWN, AUTO_SHUTDOWNS) {
                         let v = match v {
                             "never" => AutoShutdown::Never,
                             "any_significant" => AutoShutdown::AnySignificant,
                             _ => AutoShutdown::AllSignificant,
                         };
-                        self.auto_shutdown.set(cx, &expr, v);
+                        self.auto_shutdown.set(cx, &meta.path, &expr, v);
                     }
                 }
                 // #[supervisor(name = "app")]
                 NAME => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(name) = string_or_ident(cx, &expr, NAME) {
-                        self.name.set(cx, &expr, name);
+                        self.name.set(cx, &meta.path, &expr, name);
                     }
                 }
                 // #[supervisor(crate = my_supervise)]
                 CRATE => {
-                    let path: syn::Path = meta.value()?.parse()?;
-                    self.krate.set(cx, &path, path.clone());
+                    if let Some(path) = krate(cx, &meta)? {
+                        self.krate.set(cx, &meta.path, &path, path.clone());
+                    }
                 }
                 _ => return skip_unknown(cx, &meta, SUPERVISOR, SUPERVISOR_KEYS),
             }
@@ -227,28 +246,34 @@ impl ChildAttrs {
             match key.as_str() {
                 // #[child(restart = transient)]
                 RESTART => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(r) = restart(cx, &expr) {
-                        self.restart.set(cx, &expr, r);
+                        self.restart.set(cx, &meta.path, &expr, r);
                     }
                 }
                 // #[child(shutdown = brutal_kill)], = 5000, = "30s", = infinity
                 SHUTDOWN => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(s) = shutdown(cx, &expr) {
-                        self.shutdown.set(cx, &expr, s);
+                        self.shutdown.set(cx, &meta.path, &expr, s);
                     }
                 }
                 // #[child(significant)] or #[child(significant = true)]
                 SIGNIFICANT => {
                     let v = flag(cx, &meta)?;
                     if let Some(v) = v {
-                        self.significant.set(cx, &meta.path, v);
+                        self.significant.set(cx, &meta.path, &meta.path, v);
                     }
                 }
                 // #[child(id = "processor")]
                 ID => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(id) = string_or_ident(cx, &expr, ID) {
                         if id.is_empty() || id.contains('/') {
                             cx.error_spanned_by(
@@ -256,21 +281,25 @@ impl ChildAttrs {
                                 "a child id must be non-empty and without `/`",
                             );
                         } else {
-                            self.id.set(cx, &expr, id);
+                            self.id.set(cx, &meta.path, &expr, id);
                         }
                     }
                 }
                 // #[child(depends_on = [db, cache])] or = db
                 DEPENDS_ON => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(deps) = idents(cx, &expr) {
-                        self.depends_on.set(cx, &meta.path, deps);
+                        self.depends_on.set(cx, &meta.path, &meta.path, deps);
                     }
                 }
                 // #[child(factory = Connection::open)]
                 FACTORY => {
-                    let expr = value(&meta)?;
-                    self.factory.set(cx, &meta.path, expr);
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
+                    self.factory.set(cx, &meta.path, &meta.path, expr);
                 }
                 _ => return skip_unknown(cx, &meta, CHILD, CHILD_KEYS),
             }
@@ -301,28 +330,33 @@ impl WorkerAttrs {
             match key.as_str() {
                 // #[worker(restart = temporary)]
                 RESTART => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(r) = restart(cx, &expr) {
-                        self.restart.set(cx, &expr, r);
+                        self.restart.set(cx, &meta.path, &expr, r);
                     }
                 }
                 // #[worker(shutdown = "30s")]
                 SHUTDOWN => {
-                    let expr = value(&meta)?;
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
                     if let Some(s) = shutdown(cx, &expr) {
-                        self.shutdown.set(cx, &expr, s);
+                        self.shutdown.set(cx, &meta.path, &expr, s);
                     }
                 }
                 // #[worker(significant)]
                 SIGNIFICANT => {
                     if let Some(v) = flag(cx, &meta)? {
-                        self.significant.set(cx, &meta.path, v);
+                        self.significant.set(cx, &meta.path, &meta.path, v);
                     }
                 }
                 // #[worker(crate = my_supervise)]
                 CRATE => {
-                    let path: syn::Path = meta.value()?.parse()?;
-                    self.krate.set(cx, &path, path.clone());
+                    if let Some(path) = krate(cx, &meta)? {
+                        self.krate.set(cx, &meta.path, &path, path.clone());
+                    }
                 }
                 _ => return skip_unknown(cx, &meta, WORKER, WORKER_KEYS),
             }
@@ -336,12 +370,64 @@ impl WorkerAttrs {
 
 // ===== value parsers: record semantic errors, return None =====
 
+fn window_twice(cx: &Ctxt, meta: &ParseNestedMeta<'_>) {
+    cx.error_spanned_by(
+        &meta.path,
+        "the restart window is set twice: give `max_seconds` or `period`, once",
+    );
+}
+
 fn key_of(meta: &ParseNestedMeta<'_>) -> Option<String> {
     meta.path.get_ident().map(|i| i.to_string())
 }
 
-fn value(meta: &ParseNestedMeta<'_>) -> syn::Result<Expr> {
-    meta.value()?.parse()
+/// The value after `key =`; a key without one is reported (with the
+/// form it takes) and parsing goes on.
+fn value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Expr>> {
+    if !meta.input.peek(syn::Token![=]) {
+        let key = meta.path.to_token_stream().to_string();
+        let example = match key.as_str() {
+            STRATEGY => "strategy = one_for_all",
+            MAX_RESTARTS => "max_restarts = 3",
+            MAX_SECONDS => "max_seconds = 5",
+            PERIOD => "period = \"500ms\"",
+            AUTO_SHUTDOWN => "auto_shutdown = any_significant",
+            NAME => "name = \"app\"",
+            RESTART => "restart = transient",
+            SHUTDOWN => "shutdown = \"30s\"",
+            ID => "id = \"processor\"",
+            DEPENDS_ON => "depends_on = [db]",
+            FACTORY => "factory = make_child",
+            _ => "key = value",
+        };
+        cx.error_spanned_by(&meta.path, format!("`{key}` takes a value: `{example}`"));
+        if meta.input.peek(syn::token::Paren) {
+            let _ = meta.parse_nested_meta(|_| Ok(()));
+        }
+        return Ok(None);
+    }
+    meta.value()?.parse().map(Some)
+}
+
+/// `crate = path` or `crate = "path"`.
+fn krate(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<syn::Path>> {
+    let Some(expr) = value(cx, meta)? else {
+        return Ok(None);
+    };
+    let path = match &expr {
+        Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => s.parse::<syn::Path>().ok(),
+        _ => None,
+    };
+    if path.is_none() {
+        cx.error_spanned_by(
+            &expr,
+            "expected a path to this crate, e.g. `crate = ::supervise`",
+        );
+    }
+    Ok(path)
 }
 
 /// An unknown key: report it with the accepted keys (and the closest one),
@@ -356,6 +442,9 @@ fn skip_unknown(
     let mut msg = format!("unknown {attr} attribute `{name}`");
     if let Some(close) = closest(&name, keys) {
         msg.push_str(&format!("; did you mean `{close}`?"));
+    }
+    if !msg.ends_with('?') {
+        msg.push('.');
     }
     msg.push_str(&format!(" Expected one of {}", list(keys)));
     cx.error_spanned_by(&meta.path, msg);
@@ -448,6 +537,17 @@ fn whole_number(cx: &Ctxt, expr: &Expr, key: &str, range: &str) -> Option<u64> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
+        }) if !i.suffix().is_empty() => {
+            cx.error_spanned_by(
+                expr,
+                format!(
+                    "`{i}` is not a whole number: write a number alone, or quote a duration: `\"{i}\"`"
+                ),
+            );
+            None
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
         }) => match i.base10_parse::<u64>() {
             Ok(n) => Some(n),
             Err(e) => {
@@ -534,6 +634,17 @@ fn shutdown(cx: &Ctxt, expr: &Expr) -> Option<Shutdown> {
         },
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
+        }) if !i.suffix().is_empty() => {
+            cx.error_spanned_by(
+                expr,
+                format!(
+                    "`{i}` is not a duration: quote it, `\"{i}\"`, or write milliseconds alone"
+                ),
+            );
+            None
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
         }) => i
             .base10_parse::<u64>()
             .ok()
@@ -553,7 +664,7 @@ fn flag(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<bool>> {
     if !meta.input.peek(syn::Token![=]) {
         return Ok(Some(true));
     }
-    let expr = value(meta)?;
+    let expr: Expr = meta.value()?.parse()?;
     match &expr {
         Expr::Lit(ExprLit {
             lit: Lit::Bool(b), ..

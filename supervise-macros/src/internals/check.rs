@@ -119,6 +119,9 @@ fn check_dependencies(cx: &Ctxt, tree: &Tree) {
                 if let Some(close) = closest(&dep.to_string(), &name_refs) {
                     msg.push_str(&format!("; did you mean `{close}`?"));
                 }
+                if !msg.ends_with('?') {
+                    msg.push('.');
+                }
                 msg.push_str(&format!(
                     " The children of `{}` are {}",
                     tree.ident,
@@ -187,12 +190,23 @@ fn visit(
                     .map(|&n| tree.children[n].ident.to_string())
                     .collect();
                 cycle.push(tree.children[next].ident.to_string());
+                let links: Vec<String> = cycle
+                    .windows(2)
+                    .enumerate()
+                    .map(|(k, pair)| {
+                        if k == 0 {
+                            format!("`{}` depends on `{}`", pair[0], pair[1])
+                        } else {
+                            format!("`{}` on `{}`", pair[0], pair[1])
+                        }
+                    })
+                    .collect();
                 cx.error_spanned_by(
                     token,
                     format!(
                         "dependency cycle: {}; children start one after another, so one of these \
                          `depends_on` must go",
-                        cycle.join(" -> ")
+                        links.join(", ")
                     ),
                 );
             }

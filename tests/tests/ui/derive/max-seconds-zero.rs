@@ -1,0 +1,21 @@
+// A zero `max_seconds`.
+use supervise::{worker, Supervisor};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+#[supervisor(max_seconds = 0)]
+struct App {
+    a: W,
+}
+
+fn main() {}

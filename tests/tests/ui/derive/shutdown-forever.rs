@@ -1,0 +1,21 @@
+// `forever` is spelled `infinity`.
+use supervise::{worker, Supervisor};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+struct App {
+    #[child(shutdown = forever)]
+    a: W,
+}
+
+fn main() {}

@@ -1,0 +1,22 @@
+// A significant child under an explicit `auto_shutdown = never`.
+use supervise::{worker, Supervisor};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+#[supervisor(auto_shutdown = never)]
+struct App {
+    #[child(significant, restart = transient)]
+    a: W,
+}
+
+fn main() {}

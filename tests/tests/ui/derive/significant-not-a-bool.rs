@@ -1,0 +1,22 @@
+// `significant = ...` takes `true` or `false`.
+use supervise::{worker, Supervisor};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+#[supervisor(auto_shutdown = any_significant)]
+struct App {
+    #[child(significant = yes, restart = transient)]
+    a: W,
+}
+
+fn main() {}

@@ -1,0 +1,21 @@
+// A strategy that does not exist.
+use supervise::{worker, Supervisor};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+#[supervisor(strategy = round_robin)]
+struct App {
+    a: W,
+}
+
+fn main() {}

@@ -1,0 +1,23 @@
+// `depends_on` under the default strategy (`one_for_one`).
+use supervise::{supervision_tree, worker};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+supervision_tree! {
+    struct App {
+        db: W,
+        #[child(depends_on = db)]
+        api: W,
+    }
+}
+
+fn main() {}

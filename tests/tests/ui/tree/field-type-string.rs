@@ -1,0 +1,22 @@
+// A child whose type is neither a worker nor a supervisor.
+use supervise::{supervision_tree, worker};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+supervision_tree! {
+    struct App {
+        db: W,
+        name: String,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,23 @@
+// An inline supervisor given the root's type name.
+use supervise::{supervision_tree, worker};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+supervision_tree! {
+    struct App {
+        web: App {
+            api: W,
+        },
+    }
+}
+
+fn main() {}

@@ -1,0 +1,22 @@
+// Two children without a `,` between them.
+use supervise::{supervision_tree, worker};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+supervision_tree! {
+    struct App {
+        db: W
+        api: W,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,21 @@
+// A tree without `struct`.
+use supervise::{supervision_tree, worker};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+supervision_tree! {
+    App {
+        db: W,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,25 @@
+// A misspelled child key inside an inline supervisor.
+use supervise::{supervision_tree, worker};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+supervision_tree! {
+    struct App {
+        db: W,
+        web: Web {
+            #[child(restar = temporary)]
+            api: W,
+        },
+    }
+}
+
+fn main() {}

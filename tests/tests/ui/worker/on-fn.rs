@@ -1,0 +1,7 @@
+// `#[worker]` on a function.
+use supervise::worker;
+
+#[worker]
+fn w() {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+// `#[worker]` on a trait.
+use supervise::worker;
+
+#[worker]
+trait W {}
+
+fn main() {}
