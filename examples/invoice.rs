@@ -13,8 +13,9 @@
 //! burst of a healthy run, below the 100 a second of a processor that
 //! crashes on every invoice, which would still make it give up. With
 //! Elixir's default (3 restarts in 5 s) it gives up at the fourth crash,
-//! which the second run shows (with 12 invoices: after the give-up, each
-//! call waits out its 1 s deadline).
+//! which the second run shows (with 12 invoices: after the give-up the
+//! tree is gone for good, and every later call fails at once with
+//! `NotFound`).
 //!
 //! It runs on a simulated clock (tokio's paused clock; the 1,000 invoices
 //! take 10 simulated seconds) and finishes at once; with `-- --real-time`
@@ -85,12 +86,12 @@ fn main() {
         let outcome = send_invoices(&app.invoice_processor, 12).await;
         println!(
             "  the supervisor gave up: {}, at the fourth crash (invoice {}); {} processed, \
-             {} lost, then {} timed out (1 s each: nothing restarts the processor)",
+             {} lost, then {} not found (the tree is gone for good: nothing waits)",
             root.gave_up(),
             outcome.failed.get(3).copied().unwrap_or_default(),
             outcome.processed,
             outcome.lost,
-            outcome.timed_out
+            outcome.not_found
         );
     });
 }

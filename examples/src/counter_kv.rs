@@ -161,10 +161,9 @@ pub async fn get(store: &WorkerHandle<KvStore>, key: &str) -> Result<Option<Stri
 }
 
 /// Waits until `handle` reaches an incarnation other than `old` (its
-/// restart), at most `timeout`. `ChildRef::kill` is asynchronous, as an
-/// exit signal is: until the killed task has ended, the handle still
-/// reaches it, and a call sent to it then is lost
-/// ([`HandleError::Lost`]).
+/// restart), at most `timeout`. (Once `old` is killed, the handle stops
+/// reaching it at once; a call with a deadline, `call_timeout`, also waits
+/// for the restart.)
 pub async fn wait_restart<W: Worker>(
     handle: &WorkerHandle<W>,
     old: &ChildRef,

@@ -93,10 +93,6 @@ pub const PAYMENT_TIME: Duration = Duration::from_millis(100);
 /// How long the journal takes to save its state to disk.
 pub const SAVE_TIME: Duration = Duration::from_millis(200);
 
-/// How often the journal looks for a shutdown request while it waits
-/// for messages.
-pub const SHUTDOWN_POLL: Duration = Duration::from_millis(10);
-
 /// Payments above this amount (in cents) are declined.
 pub const PAYMENT_LIMIT: u64 = 100_000;
 
@@ -271,15 +267,14 @@ impl Worker for Journal {
 
     async fn run(self, mut ctx: Context<JournalMsg>) -> Result<(), Exit> {
         let mut lines = Vec::new();
-        // `ctx.recv()` borrows the context mutably and
-        // `ctx.shutdown_requested()` immutably, so one `select!` cannot
-        // wait for both: wait for messages in short slices and look at
-        // the shutdown flag between them.
-        while !ctx.is_shutdown_requested() {
-            match tokio::time::timeout(SHUTDOWN_POLL, ctx.recv()).await {
-                Ok(Some(JournalMsg::Record(line))) => lines.push(line),
-                Ok(None) => return Ok(()),
-                Err(_) => {}
+        let shutdown = ctx.shutdown_signal();
+        loop {
+            tokio::select! {
+                _ = shutdown.requested() => break,
+                msg = ctx.recv() => match msg {
+                    Some(JournalMsg::Record(line)) => lines.push(line),
+                    None => return Ok(()),
+                },
             }
         }
         // What came in before the request is saved too.
@@ -507,18 +502,6 @@ supervision_tree! {
         /// `OrderSystem.OrderProcessorSupervisor`: one processor per order.
         #[child(depends_on = [repo, journal, services_supervisor])]
         order_processor_supervisor: DynamicSupervisor<OrderProcessor, OrderProcessor, u64>,
-    }
-}
-
-// `supervision_tree!` takes no attributes for the supervisors written
-// inline (only `#[supervisor(...)]`), so this one cannot derive `Debug`.
-impl std::fmt::Debug for ServicesSupervisor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServicesSupervisor")
-            .field("inventory_service", &self.inventory_service)
-            .field("payment_service", &self.payment_service)
-            .field("notification_service", &self.notification_service)
-            .finish()
     }
 }
 

@@ -108,7 +108,15 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         "The start argument of the `{}` supervision tree: one field per child.",
         raw.ident
     );
-    let tree = to_tree(&cx, raw.attrs, raw.vis, raw.ident, raw.children, &root_doc);
+    let tree = to_tree(
+        &cx,
+        raw.attrs,
+        raw.vis,
+        raw.ident,
+        raw.children,
+        &root_doc,
+        &[],
+    );
     check_unique_names(&cx, &tree, &mut Vec::new());
     check::check(&cx, &tree);
     let mut out = expand::structs(&tree);
@@ -153,6 +161,7 @@ fn to_tree(
     ident: syn::Ident,
     children: Punctuated<RawChild, Token![,]>,
     default_doc: &str,
+    inherited_derives: &[syn::Attribute],
 ) -> Tree {
     let mut sup = SupAttrs::new();
     let mut pass_attrs = Vec::new();
@@ -171,9 +180,19 @@ fn to_tree(
     if !pass_attrs.iter().any(|a| a.path().is_ident("doc")) {
         pass_attrs.push(syn::parse_quote!(#[doc = #default_doc]));
     }
+    // An inline supervisor without derives of its own takes its parent's,
+    // so that `#[derive(Debug)]` on the root covers the whole tree.
+    if !pass_attrs.iter().any(|a| a.path().is_ident("derive")) {
+        pass_attrs.extend(inherited_derives.iter().cloned());
+    }
+    let derives: Vec<syn::Attribute> = pass_attrs
+        .iter()
+        .filter(|a| a.path().is_ident("derive"))
+        .cloned()
+        .collect();
     let children = children
         .into_iter()
-        .map(|raw| to_child(cx, raw, &vis, &ident))
+        .map(|raw| to_child(cx, raw, &vis, &ident, &derives))
         .collect();
     Tree {
         ident,
@@ -189,14 +208,18 @@ fn to_child(
     raw: RawChild,
     parent_vis: &syn::Visibility,
     parent: &syn::Ident,
+    parent_derives: &[syn::Attribute],
 ) -> ChildNode {
     let mut child_attrs = ChildAttrs::new();
+    // `#[supervisor]` and `#[derive]` belong to an inline supervisor's
+    // struct; the rest (docs) to the field.
     let mut sup_attrs = Vec::new();
     let mut pass_attrs = Vec::new();
+    let inline = matches!(raw.ty, RawType::Inline { .. });
     for attr in raw.attrs {
         if attr.path().is_ident(CHILD) {
             child_attrs.parse(cx, &attr);
-        } else if attr.path().is_ident(SUPERVISOR) {
+        } else if attr.path().is_ident(SUPERVISOR) || (inline && attr.path().is_ident("derive")) {
             sup_attrs.push(attr);
         } else {
             pass_attrs.push(attr);
@@ -225,6 +248,7 @@ fn to_child(
                 ident,
                 children,
                 &doc,
+                parent_derives,
             )))
         }
     };

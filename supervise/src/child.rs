@@ -380,7 +380,9 @@ pub(crate) async fn start(
     bus: &Arc<EventBus>,
     parent: Option<Parent>,
 ) -> Started {
-    let inc = Arc::new(Incarnation::new(path, spec.kind, number, bus.clone()));
+    let mut inc = Incarnation::new(path, spec.kind, number, bus.clone());
+    inc.root = parent.is_none();
+    let inc = Arc::new(inc);
     let init_started = std::time::Instant::now();
     let span = tracing::debug_span!("child", path = %inc.path, incarnation = number);
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| spec.start.start(inc.clone())))
@@ -492,7 +494,11 @@ pub(crate) struct Incarnation {
     stop: AtomicBool,
     notify: Notify,
     abort_reason: Mutex<Option<ExitReason>>,
+    /// Set when an abort is requested: the incarnation is on its way out.
+    aborting: AtomicBool,
     exit_reported: AtomicBool,
+    /// Started by nobody: the root of a tree.
+    root: bool,
     abort: OnceLock<AbortHandle>,
     supervisor: OnceLock<SupervisorHandle>,
     bus: Arc<EventBus>,
@@ -509,7 +515,9 @@ impl Incarnation {
             stop: AtomicBool::new(false),
             notify: Notify::new(),
             abort_reason: Mutex::new(None),
+            aborting: AtomicBool::new(false),
             exit_reported: AtomicBool::new(false),
+            root: false,
             abort: OnceLock::new(),
             supervisor: OnceLock::new(),
             bus,
@@ -581,8 +589,19 @@ impl Incarnation {
         self.lock_reason().clone()
     }
 
+    /// True once the incarnation has exited or is being aborted: its
+    /// handles stop reaching it at once.
+    pub(crate) fn is_exiting(&self) -> bool {
+        self.aborting.load(Ordering::Acquire) || self.exit_reported.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_root(&self) -> bool {
+        self.root
+    }
+
     /// Aborts the task with this exit reason (unless it already has one).
     pub(crate) fn abort_with(&self, reason: ExitReason) {
+        self.aborting.store(true, Ordering::Release);
         self.set_abort_reason(reason);
         if let Some(abort) = self.abort.get() {
             abort.abort();
@@ -657,6 +676,10 @@ pub struct ChildRef(Arc<Incarnation>);
 impl ChildRef {
     pub(crate) fn from_inner(inner: Arc<Incarnation>) -> Self {
         ChildRef(inner)
+    }
+
+    pub(crate) fn inner(&self) -> &Incarnation {
+        &self.0
     }
 
     /// The child's path in the tree, e.g. `app/payments/processor`.

@@ -138,7 +138,9 @@ impl<M> Cell<M> {
 
     fn current(&self) -> Result<(mpsc::UnboundedSender<M>, ChildRef), HandleError> {
         match &*self.lock() {
-            State::Up { tx, child } if !child.has_exited() => Ok((tx.clone(), child.clone())),
+            State::Up { tx, child } if !child.inner().is_exiting() => {
+                Ok((tx.clone(), child.clone()))
+            }
             State::Gone => Err(HandleError::NotFound),
             _ => Err(HandleError::NotRunning),
         }

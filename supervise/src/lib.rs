@@ -112,7 +112,7 @@ pub use crate::supervisor::{
     PartitionHandle, PartitionSupervisor, Supervisor, SupervisorBuilder, SupervisorHandle,
     SupervisorSpec, TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle,
 };
-pub use crate::worker::{Context, Init, Worker};
+pub use crate::worker::{Context, Init, ShutdownSignal, Worker};
 
 /// Derives a supervisor from a struct whose named fields are its children.
 ///

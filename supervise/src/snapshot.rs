@@ -352,8 +352,10 @@ fn draw(
         }
         if detail {
             write!(f, " #{}", child.incarnation)?;
-            if child.restarts_in_window > 0 {
-                write!(f, ", {} restarts", child.restarts_in_window)?;
+            match child.restarts_in_window {
+                0 => {}
+                1 => write!(f, ", 1 restart")?,
+                n => write!(f, ", {n} restarts")?,
             }
             if let Some(exit) = child.last_exit() {
                 write!(f, ", last exit: {}", exit.reason)?;

@@ -98,6 +98,27 @@ pub trait Worker: Send + Sized + 'static {
     fn run(self, ctx: Context<Self::Message>) -> impl Future<Output = Result<(), Exit>> + Send;
 }
 
+/// An owned view of a worker's shutdown signal; see
+/// [`Context::shutdown_signal`].
+#[derive(Debug, Clone)]
+pub struct ShutdownSignal(Arc<Incarnation>);
+
+impl ShutdownSignal {
+    /// True once the supervisor has asked the worker to stop.
+    pub fn is_requested(&self) -> bool {
+        self.0.is_stop_requested()
+    }
+
+    /// Completes when the supervisor asks the worker to stop.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn requested(&self) {
+        self.0.stop_requested().await
+    }
+}
+
 /// What a worker gets from its supervisor: who it is, the shutdown signal,
 /// its mailbox, and a place to spawn tasks that die with it.
 pub struct Context<M = ()> {
@@ -164,6 +185,34 @@ impl<M> Context<M> {
     /// A reference to this incarnation, as its supervisor reports it.
     pub fn child_ref(&self) -> ChildRef {
         ChildRef::from_inner(self.inc.clone())
+    }
+
+    /// An owned handle on the shutdown signal, to await it while the
+    /// context is borrowed elsewhere (e.g. by [`recv`](Self::recv) in the
+    /// same `select!`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use supervise::{Context, Exit, Worker};
+    ///
+    /// struct Echo;
+    /// impl Worker for Echo {
+    ///     type Message = String;
+    ///     fn handles_shutdown(&self) -> bool { true }
+    ///     async fn run(self, mut ctx: Context<String>) -> Result<(), Exit> {
+    ///         let shutdown = ctx.shutdown_signal();
+    ///         loop {
+    ///             tokio::select! {
+    ///                 _ = shutdown.requested() => return Err(Exit::shutdown()),
+    ///                 Some(line) = ctx.recv() => println!("{line}"),
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn shutdown_signal(&self) -> ShutdownSignal {
+        ShutdownSignal(self.inc.clone())
     }
 
     /// True once the supervisor has asked this worker to stop.

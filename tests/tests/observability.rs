@@ -1,6 +1,5 @@
 //! The tree snapshot and its renderings, restart history, and tracing.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use supervise::{
@@ -102,7 +101,7 @@ app (rest_for_one)
 │   ├── processor #1
 │   └── tasks #1
 └── notifications (one_for_one) #1
-    └── notifier [backing off] #1, 1 restarts, last exit: boom
+    └── notifier [backing off] #1, 1 restart, last exit: boom
 ";
     assert_eq!(format!("{tree:#}"), detailed);
     app.stop().await.unwrap();
@@ -171,116 +170,4 @@ async fn the_restart_history_keeps_only_the_last_exits() {
     assert_eq!(child.incarnation, 11);
     assert_eq!(incarnations, [9, 10, 11]);
     app.stop().await.unwrap();
-}
-
-/// Collects the spans and events a subscriber sees.
-#[derive(Clone, Default)]
-struct Collect(Arc<Mutex<Vec<String>>>);
-
-impl<S> tracing_subscriber::Layer<S> for Collect
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        _id: &tracing::span::Id,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        let mut fields = Fields::default();
-        attrs.record(&mut fields);
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("span {}{}", attrs.metadata().name(), fields.0));
-    }
-
-    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let scope: Vec<String> = ctx
-            .event_scope(event)
-            .map(|s| s.from_root().map(|s| s.name().to_string()).collect())
-            .unwrap_or_default();
-        self.0.lock().unwrap().push(format!(
-            "{} [{}]{}",
-            event.metadata().level(),
-            scope.join(">"),
-            fields.0
-        ));
-    }
-}
-
-#[derive(Default)]
-struct Fields(String);
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!(" {}={:?}", field.name(), value));
-    }
-}
-
-/// Logs from inside its own span, then crashes on its first run.
-struct Chatty;
-
-impl Worker for Chatty {
-    type Message = ();
-
-    async fn run(self, ctx: Context) -> Result<(), Exit> {
-        tracing::info!(worker_note = "hello");
-        if ctx.incarnation() == 1 {
-            return Err("first run fails".into());
-        }
-        std::future::pending::<()>().await;
-        Ok(())
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_subscriber_sees_supervisor_and_child_spans_with_their_fields() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let collect = Collect::default();
-    let subscriber = tracing_subscriber::registry().with(collect.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let app = Supervisor::builder("app")
-        .child(ChildSpec::worker("chatty", || Chatty))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    app.stop().await.unwrap();
-    let lines = collect.0.lock().unwrap().clone();
-    let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
-    assert!(has("span child path=app incarnation=1"), "{lines:#?}");
-    assert!(has("span supervisor path=app"), "{lines:#?}");
-    assert!(
-        has("span child path=app/chatty incarnation=1"),
-        "{lines:#?}"
-    );
-    assert!(
-        has("span child path=app/chatty incarnation=2"),
-        "{lines:#?}"
-    );
-    // The worker's own event nests under its child span.
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("INFO [child>supervisor>child]") && l.contains("worker_note")),
-        "{lines:#?}"
-    );
-    // A crash is a warning with its reason; a start is at debug level.
-    assert!(
-        lines.iter().any(|l| l.starts_with("WARN")
-            && l.contains("child crashed")
-            && l.contains("reason=first run fails")),
-        "{lines:#?}"
-    );
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("DEBUG") && l.contains("child started")),
-        "{lines:#?}"
-    );
 }

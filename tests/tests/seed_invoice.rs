@@ -67,8 +67,10 @@ async fn with_elixirs_default_intensity_the_supervisor_gives_up_at_the_fourth_cr
     assert_eq!(outcome.failed.get(3), Some(&fourth));
     assert_eq!(outcome.lost, 4);
     assert_eq!(outcome.processed, fourth - 4);
-    // After the give-up every call still ends, at its deadline.
-    assert_eq!(outcome.timed_out, 12 - fourth);
+    // After the give-up the tree is gone for good: every later call ends at
+    // once with `NotFound`, none waits for its deadline.
+    assert_eq!(outcome.not_found, 12 - fourth);
+    assert_eq!(outcome.timed_out, 0);
     assert_eq!(outcome.total(), 12);
 }
 
@@ -86,7 +88,8 @@ async fn a_processor_broken_for_good_still_makes_the_supervisor_give_up() {
     // exceeds the 60 allowed.
     assert!(root.gave_up());
     assert_eq!(outcome.lost, 61);
-    assert_eq!(outcome.timed_out, 39);
+    assert_eq!(outcome.not_found, 39);
+    assert_eq!(outcome.timed_out, 0);
     let mut gave_up_at = None;
     while let Some((at, event)) = events.try_recv_timed() {
         if let supervise::Event::GaveUp { .. } = event {

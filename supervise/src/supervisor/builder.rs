@@ -268,6 +268,7 @@ impl StartChild for SupervisorSpec {
                 inner.flags,
                 inner.children.clone(),
                 inc.bus().clone(),
+                inc.is_root(),
             );
             match core.init().await {
                 Ok(()) => {
@@ -284,6 +285,13 @@ impl StartChild for SupervisorSpec {
                 Err(reason) => StartOutcome::Failed(reason),
             }
         })
+    }
+
+    /// Gone for good: so are all the children it would have started.
+    fn forget(&self) {
+        for (child, _) in &self.inner.children {
+            child.start.forget();
+        }
     }
 }
 

@@ -60,6 +60,9 @@ pub(crate) struct Core {
     rx: mpsc::UnboundedReceiver<Msg>,
     handle: SupervisorHandle,
     next_serial: u64,
+    /// The root of its tree: when it exits, nothing will start its children
+    /// again, so their handles are told they are gone.
+    root: bool,
 }
 
 impl Core {
@@ -68,6 +71,7 @@ impl Core {
         flags: Flags,
         children: Vec<(ChildSpec, Arc<AtomicU64>)>,
         bus: Arc<EventBus>,
+        root: bool,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let handle = SupervisorHandle::new(path.clone(), tx.clone(), &bus);
@@ -93,6 +97,7 @@ impl Core {
             rx,
             handle,
             next_serial: 0,
+            root,
         }
     }
 
@@ -189,6 +194,11 @@ impl Core {
             }
         };
         self.terminate_all().await;
+        if self.root {
+            for slot in &self.children {
+                slot.spec.start.forget();
+            }
+        }
         reason
     }
 
