@@ -382,6 +382,7 @@ pub(crate) async fn start(
 ) -> Started {
     let mut inc = Incarnation::new(path, spec.kind, number, bus.clone());
     inc.root = parent.is_none();
+    inc.serial = parent.as_ref().map_or(0, |p| p.serial);
     let inc = Arc::new(inc);
     let init_started = std::time::Instant::now();
     let span = tracing::debug_span!("child", path = %inc.path, incarnation = number);
@@ -499,6 +500,8 @@ pub(crate) struct Incarnation {
     exit_reported: AtomicBool,
     /// Started by nobody: the root of a tree.
     root: bool,
+    /// Its serial within its supervisor (0 for a root).
+    serial: u64,
     abort: OnceLock<AbortHandle>,
     supervisor: OnceLock<SupervisorHandle>,
     bus: Arc<EventBus>,
@@ -518,6 +521,7 @@ impl Incarnation {
             aborting: AtomicBool::new(false),
             exit_reported: AtomicBool::new(false),
             root: false,
+            serial: 0,
             abort: OnceLock::new(),
             supervisor: OnceLock::new(),
             bus,
@@ -597,6 +601,10 @@ impl Incarnation {
 
     pub(crate) fn is_root(&self) -> bool {
         self.root
+    }
+
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// Aborts the task with this exit reason (unless it already has one).

@@ -220,6 +220,12 @@ impl SupervisorSpec {
     /// Starts the tree: every child in order, each one's init finished
     /// before the next starts. Returns once the whole tree is up.
     ///
+    /// The tree then runs until it is stopped ([`SupervisorHandle::stop`]),
+    /// until its root exits by itself (it gave up, or auto-shutdown), or
+    /// until the tokio runtime shuts down, which drops every task of it.
+    /// Dropping the handles does not stop it: a tree is not owned by the
+    /// code that started it, as an OTP application is not.
+    ///
     /// # Errors
     ///
     /// A child failed to start. The children started before it were

@@ -719,11 +719,13 @@ impl DynCore {
     }
 
     async fn terminate_child(&mut self, target: &ChildRef) -> Result<(), CallError> {
+        // Children are filed by the serial of their running incarnation.
+        let serial = target.inner().serial();
         let key = self
             .children
-            .iter()
-            .find(|(_, c)| c.running.as_ref().is_some_and(|r| r.child_ref() == *target))
-            .map(|(k, _)| *k);
+            .get(&serial)
+            .filter(|c| c.running.as_ref().is_some_and(|r| r.child_ref() == *target))
+            .map(|_| serial);
         let Some(key) = key else {
             // OTP's simple_one_for_one answers ok for a child that is gone
             // (S24.3); Elixir's DynamicSupervisor does not (S30.6).
