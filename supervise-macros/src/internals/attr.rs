@@ -243,32 +243,11 @@ impl ChildAttrs {
             let Some(key) = key_of(&meta) else {
                 return skip_unknown(cx, &meta, CHILD, CHILD_KEYS);
             };
+            let spec = (&mut self.restart, &mut self.shutdown, &mut self.significant);
+            if parse_spec_key(cx, &meta, &key, spec)? {
+                return Ok(());
+            }
             match key.as_str() {
-                // #[child(restart = transient)]
-                RESTART => {
-                    let Some(expr) = value(cx, &meta)? else {
-                        return Ok(());
-                    };
-                    if let Some(r) = restart(cx, &expr) {
-                        self.restart.set(cx, &meta.path, &expr, r);
-                    }
-                }
-                // #[child(shutdown = brutal_kill)], = 5000, = "30s", = infinity
-                SHUTDOWN => {
-                    let Some(expr) = value(cx, &meta)? else {
-                        return Ok(());
-                    };
-                    if let Some(s) = shutdown(cx, &expr) {
-                        self.shutdown.set(cx, &meta.path, &expr, s);
-                    }
-                }
-                // #[child(significant)] or #[child(significant = true)]
-                SIGNIFICANT => {
-                    let v = flag(cx, &meta)?;
-                    if let Some(v) = v {
-                        self.significant.set(cx, &meta.path, &meta.path, v);
-                    }
-                }
                 // #[child(id = "processor")]
                 ID => {
                     let Some(expr) = value(cx, &meta)? else {
@@ -327,31 +306,11 @@ impl WorkerAttrs {
             let Some(key) = key_of(&meta) else {
                 return skip_unknown(cx, &meta, WORKER, WORKER_KEYS);
             };
+            let spec = (&mut self.restart, &mut self.shutdown, &mut self.significant);
+            if parse_spec_key(cx, &meta, &key, spec)? {
+                return Ok(());
+            }
             match key.as_str() {
-                // #[worker(restart = temporary)]
-                RESTART => {
-                    let Some(expr) = value(cx, &meta)? else {
-                        return Ok(());
-                    };
-                    if let Some(r) = restart(cx, &expr) {
-                        self.restart.set(cx, &meta.path, &expr, r);
-                    }
-                }
-                // #[worker(shutdown = "30s")]
-                SHUTDOWN => {
-                    let Some(expr) = value(cx, &meta)? else {
-                        return Ok(());
-                    };
-                    if let Some(s) = shutdown(cx, &expr) {
-                        self.shutdown.set(cx, &meta.path, &expr, s);
-                    }
-                }
-                // #[worker(significant)]
-                SIGNIFICANT => {
-                    if let Some(v) = flag(cx, &meta)? {
-                        self.significant.set(cx, &meta.path, &meta.path, v);
-                    }
-                }
                 // #[worker(crate = my_supervise)]
                 CRATE => {
                     if let Some(path) = krate(cx, &meta)? {
@@ -366,6 +325,49 @@ impl WorkerAttrs {
             cx.syn_error(err);
         }
     }
+}
+
+type SpecKeys<'a> = (
+    &'a mut Attr<Restart>,
+    &'a mut Attr<Shutdown>,
+    &'a mut Attr<bool>,
+);
+
+/// The keys a worker's defaults and a field's overrides share: `restart`,
+/// `shutdown` and `significant`. Returns whether `key` was one of them.
+fn parse_spec_key(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    spec: SpecKeys<'_>,
+) -> syn::Result<bool> {
+    let (restart_attr, shutdown_attr, significant_attr) = spec;
+    match key {
+        // restart = transient
+        RESTART => {
+            if let Some(expr) = value(cx, meta)? {
+                if let Some(r) = restart(cx, &expr) {
+                    restart_attr.set(cx, &meta.path, &expr, r);
+                }
+            }
+        }
+        // shutdown = brutal_kill | infinity | 5000 | "30s"
+        SHUTDOWN => {
+            if let Some(expr) = value(cx, meta)? {
+                if let Some(s) = shutdown(cx, &expr) {
+                    shutdown_attr.set(cx, &meta.path, &expr, s);
+                }
+            }
+        }
+        // significant, or significant = true
+        SIGNIFICANT => {
+            if let Some(v) = flag(cx, meta)? {
+                significant_attr.set(cx, &meta.path, &meta.path, v);
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 // ===== value parsers: record semantic errors, return None =====

@@ -28,6 +28,61 @@ use super::builder::check_child;
 use super::runner::{child_path, expected_at_shutdown};
 use super::{Call, ChildCounts, ChildInfo, ChildStatus, Msg, SupervisorHandle};
 
+/// The settings the typed dynamic supervisors share ([`DynamicSupervisor`],
+/// [`TaskSupervisor`], the partitions): what they pass to the builder.
+///
+/// [`DynamicSupervisor`]: crate::DynamicSupervisor
+/// [`TaskSupervisor`]: crate::TaskSupervisor
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DynOptions {
+    pub(crate) max_restarts: Option<u32>,
+    pub(crate) period: Option<Duration>,
+    pub(crate) max_children: Option<usize>,
+    pub(crate) backoff: Option<Backoff>,
+}
+
+impl DynOptions {
+    pub(crate) fn build(&self, name: &str) -> Result<DynamicSupervisorSpec, SpecError> {
+        let mut builder = DynamicSupervisorSpec::builder(name);
+        builder.intensity.max_restarts =
+            self.max_restarts.unwrap_or(builder.intensity.max_restarts);
+        builder.intensity.period = self.period.unwrap_or(builder.intensity.period);
+        builder.max_children = self.max_children;
+        builder.backoff = self.backoff;
+        builder.build()
+    }
+}
+
+/// The child spec of a typed dynamic supervisor built from `built`; an
+/// invalid setting (a zero period), which cannot be returned from
+/// `Child::child_spec`, makes the child fail to start with it, so that its
+/// parent's start fails.
+pub(crate) fn dynamic_child<H>(
+    id: &str,
+    built: Result<(DynamicSupervisorSpec, H), SpecError>,
+    detached: impl FnOnce() -> H,
+) -> (ChildSpec, H) {
+    match built {
+        Ok((spec, handle)) => (ChildSpec::dynamic_supervisor(id, spec), handle),
+        Err(error) => {
+            let reason = ExitReason::error(error);
+            (
+                ChildSpec::failing(id, ChildKind::Supervisor, reason),
+                detached(),
+            )
+        }
+    }
+}
+
+/// Starts a typed dynamic supervisor as a root.
+pub(crate) async fn start_dynamic_root<H>(
+    built: Result<(DynamicSupervisorSpec, H), SpecError>,
+) -> Result<H, StartError> {
+    let (spec, handle) = built.map_err(|e| StartError::new(ExitReason::error(e)))?;
+    spec.start().await?;
+    Ok(handle)
+}
+
 /// Declares a dynamic supervisor; see [`DynamicSupervisorSpec`].
 #[derive(Debug, Clone)]
 pub struct DynamicSupervisorBuilder {

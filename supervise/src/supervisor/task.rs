@@ -19,7 +19,7 @@ use crate::spec::{ChildKind, Restart, Shutdown};
 use crate::supervised::Child;
 use crate::worker::{Context, Worker};
 
-use super::dynamic::DynamicSupervisorSpec;
+use super::dynamic::{dynamic_child, start_dynamic_root, DynOptions, DynamicSupervisorSpec};
 
 /// A supervisor of one-off tasks: each task is a temporary child (or a
 /// transient one, restarted until it succeeds, with
@@ -43,9 +43,7 @@ use super::dynamic::DynamicSupervisorSpec;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct TaskSupervisor {
-    max_restarts: Option<u32>,
-    period: Option<Duration>,
-    max_children: Option<usize>,
+    options: DynOptions,
 }
 
 impl TaskSupervisor {
@@ -57,19 +55,19 @@ impl TaskSupervisor {
 
     /// Restarts (of `spawn_restarting` tasks) tolerated within the period.
     pub fn max_restarts(mut self, max_restarts: u32) -> Self {
-        self.max_restarts = Some(max_restarts);
+        self.options.max_restarts = Some(max_restarts);
         self
     }
 
     /// The restart period (must be above zero).
     pub fn period(mut self, period: Duration) -> Self {
-        self.period = Some(period);
+        self.options.period = Some(period);
         self
     }
 
     /// The most tasks running at once.
     pub fn max_children(mut self, max_children: usize) -> Self {
-        self.max_children = Some(max_children);
+        self.options.max_children = Some(max_children);
         self
     }
 
@@ -77,17 +75,7 @@ impl TaskSupervisor {
         &self,
         name: &str,
     ) -> Result<(DynamicSupervisorSpec, TaskSupervisorHandle), crate::SpecError> {
-        let mut builder = DynamicSupervisorSpec::builder(name);
-        if let Some(n) = self.max_restarts {
-            builder = builder.max_restarts(n);
-        }
-        if let Some(p) = self.period {
-            builder = builder.period(p);
-        }
-        if let Some(n) = self.max_children {
-            builder = builder.max_children(n);
-        }
-        let spec = builder.build()?;
+        let spec = self.options.build(name)?;
         let handle = TaskSupervisorHandle {
             supervisor: spec.supervisor_ref(),
             next_id: Arc::default(),
@@ -101,11 +89,7 @@ impl TaskSupervisor {
     ///
     /// A zero period, reported as a start error.
     pub async fn start(self, name: &str) -> Result<TaskSupervisorHandle, StartError> {
-        let (spec, handle) = self
-            .spec(name)
-            .map_err(|e| StartError::new(ExitReason::error(e)))?;
-        spec.start().await?;
-        Ok(handle)
+        start_dynamic_root(self.spec(name)).await
     }
 }
 
@@ -120,20 +104,10 @@ impl Child for TaskSupervisor {
     where
         F: Fn() -> Self + Send + Sync + 'static,
     {
-        match factory().spec(id) {
-            Ok((spec, handle)) => (ChildSpec::dynamic_supervisor(id, spec), handle),
-            Err(error) => {
-                let handle = TaskSupervisorHandle {
-                    supervisor: SupervisorRef::default(),
-                    next_id: Arc::default(),
-                };
-                let reason = ExitReason::error(error);
-                (
-                    ChildSpec::failing(id, ChildKind::Supervisor, reason),
-                    handle,
-                )
-            }
-        }
+        dynamic_child(id, factory().spec(id), || TaskSupervisorHandle {
+            supervisor: SupervisorRef::default(),
+            next_id: Arc::default(),
+        })
     }
 }
 

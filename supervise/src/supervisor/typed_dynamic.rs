@@ -20,7 +20,7 @@ use crate::spec::{ChildKind, Restart, Shutdown};
 use crate::supervised::Child;
 use crate::worker::Worker;
 
-use super::dynamic::DynamicSupervisorSpec;
+use super::dynamic::{dynamic_child, start_dynamic_root, DynOptions, DynamicSupervisorSpec};
 use super::{ChildCounts, ChildInfo};
 
 /// What a typed dynamic supervisor's children are: workers of type `W`,
@@ -76,10 +76,7 @@ impl<W: Worker + Child<Handle = WorkerHandle<W>>> DynamicWorker for W {}
 /// ```
 pub struct DynamicSupervisor<W, A = W, K = String> {
     make: Arc<dyn Fn(A) -> W + Send + Sync>,
-    max_restarts: Option<u32>,
-    period: Option<Duration>,
-    max_children: Option<usize>,
-    backoff: Option<Backoff>,
+    options: DynOptions,
     _key: PhantomData<fn() -> K>,
 }
 
@@ -87,10 +84,7 @@ impl<W, A, K> Clone for DynamicSupervisor<W, A, K> {
     fn clone(&self) -> Self {
         DynamicSupervisor {
             make: self.make.clone(),
-            max_restarts: self.max_restarts,
-            period: self.period,
-            max_children: self.max_children,
-            backoff: self.backoff,
+            options: self.options,
             _key: PhantomData,
         }
     }
@@ -100,10 +94,7 @@ impl<W, A, K> fmt::Debug for DynamicSupervisor<W, A, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DynamicSupervisor")
             .field("worker", &std::any::type_name::<W>())
-            .field("max_restarts", &self.max_restarts)
-            .field("period", &self.period)
-            .field("max_children", &self.max_children)
-            .field("backoff", &self.backoff)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -130,10 +121,7 @@ impl<W: DynamicWorker, A> DynamicSupervisor<W, A> {
     pub fn with_args(make: impl Fn(A) -> W + Send + Sync + 'static) -> Self {
         DynamicSupervisor {
             make: Arc::new(make),
-            max_restarts: None,
-            period: None,
-            max_children: None,
-            backoff: None,
+            options: DynOptions::default(),
             _key: PhantomData,
         }
     }
@@ -149,42 +137,39 @@ where
     pub fn keyed<K2>(self) -> DynamicSupervisor<W, A, K2> {
         DynamicSupervisor {
             make: self.make,
-            max_restarts: self.max_restarts,
-            period: self.period,
-            max_children: self.max_children,
-            backoff: self.backoff,
+            options: self.options,
             _key: PhantomData,
         }
     }
 
     /// Restarts tolerated within the period.
     pub fn max_restarts(mut self, max_restarts: u32) -> Self {
-        self.max_restarts = Some(max_restarts);
+        self.options.max_restarts = Some(max_restarts);
         self
     }
 
     /// The restart period in whole seconds (must be above zero).
     pub fn max_seconds(mut self, seconds: u64) -> Self {
-        self.period = Some(Duration::from_secs(seconds));
+        self.options.period = Some(Duration::from_secs(seconds));
         self
     }
 
     /// The restart period as any duration (must be above zero).
     pub fn period(mut self, period: Duration) -> Self {
-        self.period = Some(period);
+        self.options.period = Some(period);
         self
     }
 
     /// The most children it holds; `start_child` beyond it returns
     /// [`CallError::MaxChildren`].
     pub fn max_children(mut self, max_children: usize) -> Self {
-        self.max_children = Some(max_children);
+        self.options.max_children = Some(max_children);
         self
     }
 
     /// A delay before every automatic restart of a child.
     pub fn backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = Some(backoff);
+        self.options.backoff = Some(backoff);
         self
     }
 
@@ -192,20 +177,7 @@ where
         &self,
         name: &str,
     ) -> Result<(DynamicSupervisorSpec, DynamicHandle<W, A, K>), crate::SpecError> {
-        let mut builder = DynamicSupervisorSpec::builder(name);
-        if let Some(n) = self.max_restarts {
-            builder = builder.max_restarts(n);
-        }
-        if let Some(p) = self.period {
-            builder = builder.period(p);
-        }
-        if let Some(n) = self.max_children {
-            builder = builder.max_children(n);
-        }
-        if let Some(b) = self.backoff {
-            builder = builder.backoff(b);
-        }
-        let spec = builder.build()?;
+        let spec = self.options.build(name)?;
         let handle = DynamicHandle {
             shared: Arc::new(Shared {
                 supervisor: spec.supervisor_ref(),
@@ -223,11 +195,7 @@ where
     ///
     /// A zero period (the only invalid setting), reported as a start error.
     pub async fn start(self, name: &str) -> Result<DynamicHandle<W, A, K>, StartError> {
-        let (spec, handle) = self
-            .spec(name)
-            .map_err(|e| StartError::new(crate::ExitReason::error(e)))?;
-        spec.start().await?;
-        Ok(handle)
+        start_dynamic_root(self.spec(name)).await
     }
 }
 
@@ -248,26 +216,14 @@ where
         F: Fn() -> Self + Send + Sync + 'static,
     {
         let options = factory();
-        match options.spec(id) {
-            Ok((spec, handle)) => (ChildSpec::dynamic_supervisor(id, spec), handle),
-            // An invalid setting (a zero period) cannot be returned from
-            // here: the child fails to start with it, so its parent does.
-            Err(error) => {
-                let handle = DynamicHandle {
-                    shared: Arc::new(Shared {
-                        supervisor: SupervisorRef::default(),
-                        make: options.make.clone(),
-                        next_id: AtomicU64::new(0),
-                        registry: DashMap::new(),
-                    }),
-                };
-                let reason = crate::ExitReason::error(error);
-                (
-                    ChildSpec::failing(id, ChildKind::Supervisor, reason),
-                    handle,
-                )
-            }
-        }
+        dynamic_child(id, options.spec(id), || DynamicHandle {
+            shared: Arc::new(Shared {
+                supervisor: SupervisorRef::default(),
+                make: options.make.clone(),
+                next_id: AtomicU64::new(0),
+                registry: DashMap::new(),
+            }),
+        })
     }
 }
 
