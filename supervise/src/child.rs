@@ -27,8 +27,10 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 /// How long the supervisor waits for an aborted task to be dropped before
 /// it reports the child killed and moves on. An aborted task stops only at
 /// its next `.await`; one that blocks its thread is reported killed after
-/// this grace and dropped by tokio whenever it yields.
-pub(crate) const KILL_GRACE: Duration = Duration::from_millis(100);
+/// this grace and dropped by tokio whenever it yields. Long enough that a
+/// busy runtime (a task that is merely waiting for a worker thread) is not
+/// taken for a blocked one.
+pub(crate) const KILL_GRACE: Duration = Duration::from_secs(1);
 
 // ===== ChildSpec =====
 
@@ -619,6 +621,17 @@ impl Incarnation {
     /// A task spawned by the worker panicked: the worker crashes with it.
     pub(crate) fn crash(&self, reason: ExitReason) {
         self.abort_with(reason);
+    }
+
+    /// Messages queued for this incarnation died with it.
+    pub(crate) fn messages_dropped(&self, count: usize) {
+        tracing::debug!(path = %self.path, incarnation = self.number, count, "messages dropped with the incarnation");
+        crate::metrics::messages_dropped(&self.path, count);
+        self.bus.emit(|| Event::MessagesDropped {
+            path: self.path.clone(),
+            incarnation: self.number,
+            count,
+        });
     }
 
     /// Emits this incarnation's `Exited` event, once.

@@ -50,6 +50,16 @@ pub enum Event {
         /// Why.
         reason: ExitReason,
     },
+    /// Messages sent to an incarnation through its handle were still queued
+    /// when it exited: they died with it (as a process's mailbox does).
+    MessagesDropped {
+        /// The child's path.
+        path: Arc<str>,
+        /// The incarnation that exited.
+        incarnation: u64,
+        /// How many messages.
+        count: usize,
+    },
     /// Report: a child exited abnormally, or a permanent child exited at
     /// all (OTP's `child_terminated`).
     ChildTerminated {

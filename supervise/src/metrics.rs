@@ -8,6 +8,7 @@
 //! | `supervise_intensity_give_ups_total` | counter | `supervisor` |
 //! | `supervise_shutdown_errors_total` | counter | `supervisor` |
 //! | `supervise_child_start_seconds` | histogram | `supervisor` |
+//! | `supervise_messages_dropped_total` | counter | `supervisor` |
 
 #[cfg(feature = "metrics")]
 mod imp {
@@ -38,6 +39,11 @@ mod imp {
         metrics::counter!("supervise_restarts_total", "child" => label).increment(1);
     }
 
+    pub(crate) fn messages_dropped(path: &str, count: usize) {
+        metrics::counter!("supervise_messages_dropped_total", "supervisor" => parent(path))
+            .increment(count as u64);
+    }
+
     pub(crate) fn give_up(supervisor: &str) {
         metrics::counter!("supervise_intensity_give_ups_total", "supervisor" => supervisor.to_owned())
             .increment(1);
@@ -59,6 +65,8 @@ mod imp {
     pub(crate) fn child_exited(_path: &str) {}
     #[inline(always)]
     pub(crate) fn restart(_path: &str, _dynamic: bool) {}
+    #[inline(always)]
+    pub(crate) fn messages_dropped(_path: &str, _count: usize) {}
     #[inline(always)]
     pub(crate) fn give_up(_supervisor: &str) {}
     #[inline(always)]

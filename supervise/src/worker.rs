@@ -136,6 +136,19 @@ impl<M> std::fmt::Debug for Context<M> {
     }
 }
 
+impl<M> Drop for Context<M> {
+    /// Messages still queued die with the incarnation, as a process's do;
+    /// they are counted, never dropped silently.
+    fn drop(&mut self) {
+        if let Some(rx) = &self.mailbox {
+            let dropped = rx.len();
+            if dropped > 0 {
+                self.inc.messages_dropped(dropped);
+            }
+        }
+    }
+}
+
 impl<M> Context<M> {
     pub(crate) fn new(inc: Arc<Incarnation>, mailbox: Option<mpsc::UnboundedReceiver<M>>) -> Self {
         Context {

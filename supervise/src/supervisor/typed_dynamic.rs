@@ -357,14 +357,23 @@ where
         }
         let weak = Arc::downgrade(&self.shared);
         let registered = handle.clone();
+        let forget_key = key.clone();
         let spec = spec.on_forget(move || {
             if let Some(shared) = weak.upgrade() {
                 shared
                     .registry
-                    .remove_if(&key, |_, h| h.same_child(&registered));
+                    .remove_if(&forget_key, |_, h| h.same_child(&registered));
             }
         });
-        supervisor.start_child(spec).await?;
+        if let Err(error) = supervisor.start_child(spec).await {
+            // Refused before anything started (no room, a bad spec, the
+            // supervisor stopped): the forget hook never runs, so free the
+            // key here.
+            self.shared
+                .registry
+                .remove_if(&key, |_, h| h.same_child(&handle));
+            return Err(error.into());
+        }
         Ok(handle)
     }
 
