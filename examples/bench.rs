@@ -56,8 +56,44 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// A restart intensity period no benchmark comes near.
 const LONG_PERIOD: Duration = Duration::from_secs(3600);
 
-/// How long a benchmark waits for anything before it calls it a hang.
+/// How long a call through a handle may wait for a restarted child.
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// How long the bench may make no progress before the watchdog calls it a
+/// hang (stopping 100,000 dynamic children takes a while).
+const HANG: Duration = Duration::from_secs(120);
+
+/// Bumped by the drivers as they go; the watchdog reads it. It keeps timers
+/// out of the measured loops (a `tokio::time::timeout` per iteration would
+/// add its cost to both sides).
+static PROGRESS: AtomicU64 = AtomicU64::new(0);
+
+/// One step done. Only the one running driver writes, so a plain load and
+/// store do (no locked instruction in the measured loops).
+fn tick() {
+    PROGRESS.store(PROGRESS.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+/// Ends the process if the drivers stop making progress.
+fn start_watchdog() {
+    std::thread::spawn(|| {
+        let mut last = PROGRESS.load(Ordering::Relaxed);
+        let mut still = Duration::ZERO;
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let now = PROGRESS.load(Ordering::Relaxed);
+            if now == last {
+                still += Duration::from_secs(1);
+                if still >= HANG {
+                    eprintln!("bench: no progress for {HANG:?}: a hang");
+                    std::process::exit(1);
+                }
+            } else {
+                (last, still) = (now, Duration::ZERO);
+            }
+        }
+    });
+}
 
 // ===== configuration =====
 
@@ -155,6 +191,7 @@ where
     .expect("a tokio runtime");
     let joined = runtime.block_on(async move { tokio::spawn(driver).await });
     drop(runtime);
+    tick();
     match joined {
         Ok(value) => value,
         Err(error) => {
@@ -177,13 +214,6 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
         s
     } else {
         "a non-string payload"
-    }
-}
-
-async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(PATIENCE, future).await {
-        Ok(value) => value,
-        Err(_) => panic!("{what}: nothing after {PATIENCE:?}"),
     }
 }
 
@@ -253,9 +283,7 @@ async fn sup_w1(mode: Crash, restarts: usize) -> Vec<f64> {
         if handle.send(CrashMsg::Crash(mode)).is_err() {
             panic!("the child is not running");
         }
-        let me = within("W1 announce", announced.recv())
-            .await
-            .expect("announced");
+        let me = announced.recv().await.expect("announced");
         // The handle is pointed at the new incarnation right after its
         // init returns: on `mt` the ping can get there first.
         let got = match handle.call(CrashMsg::Ping).await {
@@ -266,6 +294,7 @@ async fn sup_w1(mode: Crash, restarts: usize) -> Vec<f64> {
             other => other.expect("the new incarnation answers"),
         };
         latencies.push(started.elapsed());
+        tick();
         assert_eq!(got, me, "the ping reached the new incarnation");
     }
     sup.stop().await.expect("the tree stops");
@@ -321,9 +350,7 @@ async fn floor_w1(mode: Crash, restarts: usize) -> Vec<f64> {
         if mailbox.send(FloorCrashMsg::Crash(mode)).is_err() {
             panic!("the child is not running");
         }
-        let (me, next) = within("W1 announce", announced.recv())
-            .await
-            .expect("announced");
+        let (me, next) = announced.recv().await.expect("announced");
         mailbox = next;
         let (reply, answer) = oneshot::channel();
         if mailbox.send(FloorCrashMsg::Ping(reply)).is_err() {
@@ -331,6 +358,7 @@ async fn floor_w1(mode: Crash, restarts: usize) -> Vec<f64> {
         }
         let got = answer.await.expect("the new incarnation answers");
         latencies.push(started.elapsed());
+        tick();
         assert_eq!(got, me, "the ping reached the new incarnation");
     }
     let _ = mailbox.send(FloorCrashMsg::Stop);
@@ -403,7 +431,8 @@ fn page_size() -> u64 {
         .unwrap_or(4096)
 }
 
-/// `[children per second, RSS bytes per child]`.
+/// `[children per second, RSS bytes per child]` (the in-process run adds
+/// the time to stop them all).
 fn w2_result(children: usize, took: Duration, before: Option<u64>, after: Option<u64>) -> Vec<f64> {
     let per_sec = children as f64 / took.as_secs_f64();
     let rss = match (before, after) {
@@ -431,6 +460,7 @@ async fn sup_w2(children: usize, report: bool) -> Vec<f64> {
     let started = Instant::now();
     for _ in 0..children {
         handles.push(sup.start_child(Idle).await.expect("the child starts"));
+        tick();
     }
     let took = started.elapsed();
     let result = w2_result(children, took, before, rss_bytes());
@@ -438,13 +468,14 @@ async fn sup_w2(children: usize, report: bool) -> Vec<f64> {
         report_and_exit(&result);
     }
     drop(handles);
+    let stopping = Instant::now();
     sup.supervisor()
         .current()
         .expect("running")
         .stop()
         .await
         .expect("the supervisor stops");
-    result
+    [result, vec![ms(stopping.elapsed())]].concat()
 }
 
 async fn floor_w2(children: usize, report: bool) -> Vec<f64> {
@@ -462,17 +493,23 @@ async fn floor_w2(children: usize, report: bool) -> Vec<f64> {
         });
         acked.await.expect("the child acknowledges");
         kids.push((tx, join));
+        tick();
     }
     let took = started.elapsed();
     let result = w2_result(children, took, before, rss_bytes());
     if report {
         report_and_exit(&result);
     }
-    for (tx, join) in kids {
-        drop(tx);
-        join.await.expect("the child exits");
+    // A dynamic supervisor stops its children all at once: abort every
+    // one (the children do not handle shutdown), then wait for all.
+    let stopping = Instant::now();
+    for (_, join) in &kids {
+        join.abort();
     }
-    result
+    for (_, join) in kids {
+        let _ = join.await;
+    }
+    [result, vec![ms(stopping.elapsed())]].concat()
 }
 
 fn w2_start(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
@@ -481,7 +518,7 @@ fn w2_start(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
         Side::A => on_runtime(flavour, sup_w2(n, false)),
         Side::B => on_runtime(flavour, floor_w2(n, false)),
     };
-    vec![result[0]]
+    vec![result[0], result[2]]
 }
 
 /// One fresh process per run: `[RSS bytes per child, children per second]`.
@@ -657,9 +694,7 @@ async fn sup_w4_wait(
     generation: u64,
 ) {
     for _ in 0..n {
-        let (index, got) = within("W4 announce", announced.recv())
-            .await
-            .expect("announced");
+        let (index, got) = announced.recv().await.expect("announced");
         assert_eq!(got, generation, "child {index} is a new incarnation");
     }
 }
@@ -701,6 +736,7 @@ async fn sup_w4(n: usize, crashes: usize) -> Vec<f64> {
         crasher.send(()).expect("the child to crash is running");
         sup_w4_wait(&mut announced, n, generation).await;
         times.push(ms(started.elapsed()));
+        tick();
     }
     sup.stop().await.expect("the tree stops");
     vec![median(&times)]
@@ -788,9 +824,7 @@ async fn floor_w4_wait(
 ) -> mpsc::UnboundedSender<FloorSiblingMsg> {
     let mut mailbox = None;
     for _ in 0..n {
-        let (index, got, tx) = within("W4 announce", announced.recv())
-            .await
-            .expect("announced");
+        let (index, got, tx) = announced.recv().await.expect("announced");
         assert_eq!(got, generation, "child {index} is a new incarnation");
         if tx.is_some() {
             mailbox = tx;
@@ -811,6 +845,7 @@ async fn floor_w4(n: usize, crashes: usize) -> Vec<f64> {
         }
         crasher = floor_w4_wait(&mut announced, n, generation).await;
         times.push(ms(started.elapsed()));
+        tick();
     }
     let _ = crasher.send(FloorSiblingMsg::Stop);
     sup.await.expect("the floor supervisor exits");
@@ -830,7 +865,7 @@ fn w4(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
 /// How long one storm may take before it is cut short and its per-restart
 /// cost taken over the restarts done by then (a lower bound: a storm whose
 /// restarts get slower as it goes would have cost more).
-const STORM_BUDGET: Duration = Duration::from_secs(10);
+const STORM_BUDGET: Duration = Duration::from_secs(4);
 
 /// Crashes at once (an error return) until incarnation `last + 1`, which
 /// says so and idles. Every incarnation records its number in `progress`.
@@ -950,6 +985,7 @@ async fn sup_w6(calls: usize) -> Vec<f64> {
         let started = Instant::now();
         let got = handle.call(|reply| reply).await.expect("an answer");
         latencies.push(started.elapsed());
+        tick();
         std::hint::black_box(got);
     }
     sup.stop().await.expect("the tree stops");
@@ -981,6 +1017,7 @@ async fn floor_w6(calls: usize) -> Vec<f64> {
         let started = Instant::now();
         let got = call(&tx).await.expect("an answer");
         latencies.push(started.elapsed());
+        tick();
         std::hint::black_box(got);
     }
     drop(tx);
@@ -1020,6 +1057,7 @@ impl Target {
 
     fn verdict(self, a_median: f64, ratio: f64) -> &'static str {
         let met = match self {
+            _ if ratio.is_nan() => return "",
             Target::None => return "",
             Target::RatioAtMost(x) => ratio <= x,
             Target::RatioAtLeast(x) => ratio >= x,
@@ -1079,10 +1117,16 @@ const CASES: &[Case] = &[
     Case {
         workload: "W2",
         title: "W2 dynamic start",
-        metrics: &[Metric {
-            name: "children/s",
-            target: Target::RatioAtLeast(0.8),
-        }],
+        metrics: &[
+            Metric {
+                name: "children/s",
+                target: Target::RatioAtLeast(0.8),
+            },
+            Metric {
+                name: "shutdown of all (ms)",
+                target: Target::None,
+            },
+        ],
         run: w2_start,
     },
     Case {
@@ -1192,6 +1236,9 @@ fn number(x: f64) -> String {
 }
 
 fn cell(xs: &[f64]) -> String {
+    if xs.iter().all(|x| x.is_nan()) {
+        return "n/a".to_owned();
+    }
     let (lo, hi) = min_max(xs);
     format!("{} ({}–{})", number(median(xs)), number(lo), number(hi))
 }
@@ -1206,7 +1253,9 @@ struct Row {
     target: Target,
 }
 
-fn run_case(case: &Case, flavour: Flavour, cfg: &Config) -> Vec<Row> {
+/// Runs one cell: `cfg.rounds` rounds of A and B, alternating. With
+/// `only`, just that side runs (for profiling); the other reads as n/a.
+fn run_case(case: &Case, flavour: Flavour, cfg: &Config, only: Option<Side>) -> Vec<Row> {
     let mut a = Vec::with_capacity(cfg.rounds);
     let mut b = Vec::with_capacity(cfg.rounds);
     for round in 0..cfg.rounds {
@@ -1216,7 +1265,11 @@ fn run_case(case: &Case, flavour: Flavour, cfg: &Config) -> Vec<Row> {
             [Side::B, Side::A]
         };
         for side in order {
-            let result = (case.run)(side, flavour, cfg);
+            let result = if only.is_none_or(|only| only == side) {
+                (case.run)(side, flavour, cfg)
+            } else {
+                vec![f64::NAN; case.metrics.len()]
+            };
             assert_eq!(result.len(), case.metrics.len());
             match side {
                 Side::A => a.push(result),
@@ -1259,7 +1312,7 @@ fn print_header() {
     println!("A = supervise, B = the raw-tokio floor; W5: A = one storm, B = the same restarts in batches under fresh supervisors (both supervise).");
     println!("ratio = median of the per-round ratios A/B (for children/s, higher is better).");
     println!();
-    println!("| workload | metric | rt | A: median (min–max) | B: median (min–max) | ratio A/B | target | |");
+    println!("| workload | metric | rt | A: median (min–max) | B: median (min–max) | ratio A/B | target | met? |");
     println!("|---|---|---|---|---|---|---|---|");
 }
 
@@ -1269,13 +1322,17 @@ fn print_row(row: &Row) {
     let a_median = median(&row.a);
     let ratio = median(&row.ratios);
     println!(
-        "| {} | {} | {} | {} | {} | {:.2}× | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} |",
         row.title,
         row.metric,
         row.flavour.name(),
         cell(&row.a),
         cell(&row.b),
-        ratio,
+        if ratio.is_nan() {
+            "n/a".to_owned()
+        } else {
+            format!("{ratio:.2}×")
+        },
         row.target.describe(),
         row.target.verdict(a_median, ratio),
     );
@@ -1283,7 +1340,10 @@ fn print_row(row: &Row) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench [--quick] [--rounds N] [W1 W2 W3 W4 W5 W6 ...]");
+    eprintln!(
+        "usage: bench [--quick] [--rounds N] [W1 W2 W3 W4 W5 W6 ...]\n\
+         for profiling one side: [--side supervise|floor] [--rt mt|ct]"
+    );
     std::process::exit(2)
 }
 
@@ -1291,6 +1351,7 @@ fn main() {
     // The same silent hook for both sides: crashes must not pay for
     // writing a report.
     std::panic::set_hook(Box::new(|_| {}));
+    start_watchdog();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--rss") {
         rss_mode(&args[1..]);
@@ -1298,6 +1359,8 @@ fn main() {
     let mut cfg = Config::FULL;
     let mut rounds = None;
     let mut selected: Vec<String> = Vec::new();
+    let mut only = None;
+    let mut flavours = vec![Flavour::Mt, Flavour::Ct];
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -1309,6 +1372,17 @@ fn main() {
                         .filter(|&n| n > 0)
                         .unwrap_or_else(|| usage()),
                 )
+            }
+            "--side" => {
+                only = match args.next().as_deref() {
+                    Some("supervise") => Some(Side::A),
+                    Some("floor") => Some(Side::B),
+                    _ => usage(),
+                }
+            }
+            "--rt" => {
+                let flavour = args.next().and_then(|f| Flavour::parse(&f));
+                flavours = vec![flavour.unwrap_or_else(|| usage())];
             }
             w if CASES.iter().any(|c| c.workload.eq_ignore_ascii_case(w)) => {
                 selected.push(w.to_ascii_uppercase())
@@ -1326,9 +1400,9 @@ fn main() {
         if !selected.is_empty() && !selected.iter().any(|w| w == case.workload) {
             continue;
         }
-        for flavour in [Flavour::Mt, Flavour::Ct] {
+        for &flavour in &flavours {
             let cell_started = Instant::now();
-            let rows = run_case(case, flavour, &cfg);
+            let rows = run_case(case, flavour, &cfg, only);
             eprintln!(
                 "  {} [{}]: {:.1} s",
                 case.title,

@@ -467,6 +467,9 @@ impl ExitGuard {
     fn finish(&mut self, reason: ExitReason) {
         self.done = true;
         self.inc.report_exit(&reason);
+        if self.inc.awaited.load(Ordering::Acquire) {
+            return;
+        }
         if let Some(parent) = &self.parent {
             let _ = parent.inbox.send(Msg::Exited {
                 serial: parent.serial,
@@ -499,6 +502,9 @@ pub(crate) struct Incarnation {
     abort_reason: Mutex<Option<ExitReason>>,
     /// Set when an abort is requested: the incarnation is on its way out.
     aborting: AtomicBool,
+    /// Set when its supervisor stops it and waits for it: its exit needs no
+    /// message (it would be stale), only its event.
+    awaited: AtomicBool,
     exit_reported: AtomicBool,
     /// Started by nobody: the root of a tree.
     root: bool,
@@ -521,6 +527,7 @@ impl Incarnation {
             notify: Notify::new(),
             abort_reason: Mutex::new(None),
             aborting: AtomicBool::new(false),
+            awaited: AtomicBool::new(false),
             exit_reported: AtomicBool::new(false),
             root: false,
             serial: 0,
@@ -781,6 +788,7 @@ impl Running {
     /// supervisor does for all its children at once. Returns true when the
     /// child was aborted outright.
     pub(crate) fn begin_stop(&self, shutdown: Shutdown) -> bool {
+        self.inc.awaited.store(true, Ordering::Release);
         match (shutdown, &self.stop) {
             (Shutdown::BrutalKill, _) => {
                 self.inc.abort_with(ExitReason::Killed);
@@ -812,6 +820,11 @@ impl Running {
     pub(crate) async fn wait(&mut self, aborted: bool) -> ExitReason {
         let join = self.join.as_mut().expect("a running child has its task");
         let result = if aborted {
+            // Give the aborted task its turn first: it is usually dropped
+            // then, and the wait below finds it done without arming a timer.
+            if !join.is_finished() {
+                tokio::task::yield_now().await;
+            }
             match tokio::time::timeout(KILL_GRACE, join).await {
                 Ok(result) => result,
                 Err(_) => {

@@ -51,9 +51,19 @@ impl History {
         });
     }
 
+    /// Records a restart this child caused. The times are in order, so the
+    /// ones that left the window are at the front: O(1) amortised, and
+    /// never more than the supervisor's `max_restarts + 1` kept.
     pub(crate) fn record_restart(&mut self, intensity: &Intensity, now: Instant) {
-        self.restarts
-            .retain(|&t| now.saturating_duration_since(t) <= intensity.period);
+        while let Some(&oldest) = self.restarts.front() {
+            if now.saturating_duration_since(oldest) > intensity.period
+                || self.restarts.len() > intensity.max_restarts as usize
+            {
+                self.restarts.pop_front();
+            } else {
+                break;
+            }
+        }
         self.restarts.push_back(now);
     }
 

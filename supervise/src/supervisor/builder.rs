@@ -1,5 +1,6 @@
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::backoff::Backoff;
@@ -150,6 +151,7 @@ impl SupervisorBuilder {
                     .map(|c| (c, Arc::default()))
                     .collect(),
                 sup_ref: SupervisorRef::default(),
+                added: Mutex::default(),
             }),
             bus: EventBus::new(),
         })
@@ -196,6 +198,9 @@ struct SpecInner {
     children: Vec<(ChildSpec, Arc<AtomicU64>)>,
     /// Follows whichever incarnation of this supervisor is running.
     sup_ref: SupervisorRef,
+    /// The start counters of the ids added with `start_child`, kept for
+    /// good, so that an id added again goes on counting its starts.
+    added: Mutex<HashMap<Arc<str>, Arc<AtomicU64>>>,
 }
 
 impl SupervisorSpec {
@@ -269,12 +274,24 @@ impl StartChild for SupervisorSpec {
     fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
         let inner = self.inner.clone();
         Box::pin(async move {
+            let added = inner.clone();
             let mut core = Core::new(
                 inc.path_arc().clone(),
                 inner.flags,
                 inner.children.clone(),
                 inc.bus().clone(),
                 inc.is_root(),
+                Box::new(move |id: &Arc<str>| {
+                    // A spec child added again goes on with its own count.
+                    if let Some((_, counter)) = added.children.iter().find(|(c, _)| c.id == *id) {
+                        return counter.clone();
+                    }
+                    let mut map = added
+                        .added
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    map.entry(id.clone()).or_default().clone()
+                }),
             );
             match core.init().await {
                 Ok(()) => {

@@ -63,7 +63,12 @@ pub(crate) struct Core {
     /// The root of its tree: when it exits, nothing will start its children
     /// again, so their handles are told they are gone.
     root: bool,
+    /// The start counter of an id added with `start_child` (kept by the
+    /// spec across this supervisor's incarnations).
+    counter_of: CounterOf,
 }
+
+pub(crate) type CounterOf = Box<dyn Fn(&Arc<str>) -> Arc<AtomicU64> + Send>;
 
 impl Core {
     pub(crate) fn new(
@@ -72,6 +77,7 @@ impl Core {
         children: Vec<(ChildSpec, Arc<AtomicU64>)>,
         bus: Arc<EventBus>,
         root: bool,
+        counter_of: CounterOf,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let handle = SupervisorHandle::new(path.clone(), tx.clone(), &bus);
@@ -98,6 +104,7 @@ impl Core {
             handle,
             next_serial: 0,
             root,
+            counter_of,
         }
     }
 
@@ -592,8 +599,8 @@ impl Core {
         }
         self.children.push(Slot {
             path: child_path(&self.path, &spec.id),
+            attempts: (self.counter_of)(&spec.id),
             spec,
-            attempts: Arc::default(),
             serial: 0,
             state: SlotState::Stopped,
             backoff: BackoffState::default(),

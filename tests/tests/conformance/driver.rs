@@ -100,6 +100,7 @@ impl Shared {
 }
 
 pub(crate) fn run(scenario: &Scenario) -> Vec<String> {
+    render::reset_numbers();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -216,14 +217,14 @@ fn play(sh: &Arc<Shared>, event: &Ev) {
                 tokio::spawn(async move { handle.stop().await });
             }
         }
-        Ev::WhichChildren { path } => call(sh, "which_children", path, path, |h, _| async move {
-            match h.which_children().await {
+        Ev::WhichChildren { path } => call(sh, "which_children", path, path, |h, sh| async move {
+            match synced(&sh, h.which_children().await) {
                 Ok(list) => render::which_children(&list),
                 Err(e) => render::call_error(&e),
             }
         }),
-        Ev::CountChildren { path } => call(sh, "count_children", path, path, |h, _| async move {
-            match h.count_children().await {
+        Ev::CountChildren { path } => call(sh, "count_children", path, path, |h, sh| async move {
+            match synced(&sh, h.count_children().await) {
                 Ok(c) => render::count_children(&c),
                 Err(e) => render::call_error(&e),
             }
@@ -236,31 +237,31 @@ fn play(sh: &Arc<Shared>, event: &Ev) {
                     // The pid of the path's latest incarnation, as the oracle.
                     let target = sh.current(path);
                     let simple = sh.flavour(sup) == Some("simple_one_for_one");
-                    call(sh, "terminate_child", path, sup, move |h, _| async move {
+                    call(sh, "terminate_child", path, sup, move |h, sh| async move {
                         match target {
-                            Some(child) => unit(h.terminate_child_ref(&child).await),
-                            None if simple => unit(h.terminate_child(&id).await),
+                            Some(child) => unit(synced(&sh, h.terminate_child_ref(&child).await)),
+                            None if simple => unit(synced(&sh, h.terminate_child(&id).await)),
                             None => "{error,not_found}".into(),
                         }
                     })
                 }
                 ChildOp::Terminate | ChildOp::TerminateById => {
-                    call(sh, "terminate_child", path, sup, move |h, _| async move {
-                        unit(h.terminate_child(&id).await)
+                    call(sh, "terminate_child", path, sup, move |h, sh| async move {
+                        unit(synced(&sh, h.terminate_child(&id).await))
                     })
                 }
-                ChildOp::Restart => call(sh, "restart_child", path, sup, move |h, _| async move {
-                    match h.restart_child(&id).await {
+                ChildOp::Restart => call(sh, "restart_child", path, sup, move |h, sh| async move {
+                    match synced(&sh, h.restart_child(&id).await) {
                         Ok(c) => render::ok_child(&c),
                         Err(e) => render::call_error(&e),
                     }
                 }),
-                ChildOp::Delete => call(sh, "delete_child", path, sup, move |h, _| async move {
-                    unit(h.delete_child(&id).await)
+                ChildOp::Delete => call(sh, "delete_child", path, sup, move |h, sh| async move {
+                    unit(synced(&sh, h.delete_child(&id).await))
                 }),
                 ChildOp::GetChildspec => {
-                    call(sh, "get_childspec", path, sup, move |h, _| async move {
-                        match h.get_childspec(&id).await {
+                    call(sh, "get_childspec", path, sup, move |h, sh| async move {
+                        match synced(&sh, h.get_childspec(&id).await) {
                             Ok(s) => render::childspec(&s),
                             Err(e) => render::call_error(&e),
                         }
@@ -287,12 +288,12 @@ fn play(sh: &Arc<Shared>, event: &Ev) {
                 }
                 _ => child_spec(sh, path, attrs, false),
             };
-            call(sh, "start_child", path, &sup, move |h, _| async move {
+            call(sh, "start_child", path, &sup, move |h, sh| async move {
                 let spec = match spec {
                     Ok(spec) => spec,
                     Err(rendered) => return format!("{{error,{rendered}}}"),
                 };
-                match (h.start_child(spec).await, flavour.as_deref()) {
+                match (synced(&sh, h.start_child(spec).await), flavour.as_deref()) {
                     // Elixir's DynamicSupervisor returns a bare `ignore` (S30.4).
                     (Ok(None), Some("dynamic")) => "ignore".into(),
                     (Ok(c), _) => render::ok_child(&c),
@@ -308,6 +309,13 @@ fn play(sh: &Arc<Shared>, event: &Ev) {
     }
 }
 
+/// Moves the events emitted before a call's reply into the trace before
+/// the reply is rendered (its incarnations are numbered from them).
+fn synced<T>(sh: &Shared, result: T) -> T {
+    sh.sync();
+    result
+}
+
 fn unit(result: Result<(), supervise::CallError>) -> String {
     match result {
         Ok(()) => "ok".into(),
@@ -319,7 +327,7 @@ fn unit(result: Result<(), supervise::CallError>) -> String {
 /// result when the reply arrives.
 fn call<F, Fut>(sh: &Arc<Shared>, op: &str, path: &str, sup: &str, f: F)
 where
-    F: FnOnce(SupervisorHandle, ()) -> Fut + Send + 'static,
+    F: FnOnce(SupervisorHandle, Arc<Shared>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = String> + Send + 'static,
 {
     let label = format!("call {op} {path} -> ");
@@ -327,7 +335,7 @@ where
     let sh = sh.clone();
     tokio::spawn(async move {
         let result = match handle {
-            Some(h) => f(h, ()).await,
+            Some(h) => f(h, sh.clone()).await,
             None => "{exit,noproc}".into(),
         };
         sh.line(label + &result);

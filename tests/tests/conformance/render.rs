@@ -1,12 +1,54 @@
 //! Renders the runtime's values in the trace's OTP-term style.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use supervise::{
     CallError, ChildCounts, ChildInfo, ChildKind, ChildRef, ChildSpecInfo, ChildStatus, Event,
     ExitReason, ParseSpecError, Shutdown, SpecError,
 };
 
+/// Per path, the last number given; per `(path, runtime number)`, the
+/// trace's number.
+type Numbers = (HashMap<String, u64>, HashMap<(String, u64), u64>);
+
+thread_local! {
+    /// The trace's number of each incarnation, `(path, runtime number)`:
+    /// FORMAT.md counts start attempts per path, where the runtime counts
+    /// them per child (a dynamic child started again under a name used
+    /// before is a new child, numbered from 1).
+    static NUMBERS: RefCell<Numbers> = RefCell::new((HashMap::new(), HashMap::new()));
+}
+
+/// Forgets the numbers of the previous scenario.
+pub(crate) fn reset_numbers() {
+    NUMBERS.with(|n| *n.borrow_mut() = (HashMap::new(), HashMap::new()));
+}
+
+/// A start attempt of `path`: the next number of that path.
+fn started(path: &str, incarnation: u64) -> u64 {
+    NUMBERS.with(|n| {
+        let (per_path, numbers) = &mut *n.borrow_mut();
+        let next = per_path.entry(path.to_string()).or_default();
+        *next += 1;
+        numbers.insert((path.to_string(), incarnation), *next);
+        *next
+    })
+}
+
+/// The trace's number of an incarnation already started.
+fn number(path: &str, incarnation: u64) -> u64 {
+    NUMBERS.with(|n| {
+        n.borrow()
+            .1
+            .get(&(path.to_string(), incarnation))
+            .copied()
+            .unwrap_or(incarnation)
+    })
+}
+
 pub(crate) fn child(c: &ChildRef) -> String {
-    format!("{}#{}", c.path(), c.incarnation())
+    format!("{}#{}", c.path(), number(c.path(), c.incarnation()))
 }
 
 pub(crate) fn reason(r: &ExitReason) -> String {
@@ -128,18 +170,30 @@ pub(crate) fn childspec(s: &ChildSpecInfo) -> String {
 /// The trace line of an event, if the trace has one.
 pub(crate) fn event(e: &Event) -> Option<String> {
     Some(match e {
-        Event::Started { child: c } => format!("started {}", child(c)),
+        Event::Started { child: c } => {
+            format!(
+                "started {}#{}",
+                c.path(),
+                started(c.path(), c.incarnation())
+            )
+        }
         Event::StartFailed {
             path,
             incarnation,
             reason: r,
-        } => format!("start_failed {path}#{incarnation} {}", reason(r)),
-        Event::StartIgnored { path, incarnation } => format!("start_ignored {path}#{incarnation}"),
+        } => format!(
+            "start_failed {path}#{} {}",
+            started(path, *incarnation),
+            reason(r)
+        ),
+        Event::StartIgnored { path, incarnation } => {
+            format!("start_ignored {path}#{}", started(path, *incarnation))
+        }
         Event::Exited {
             path,
             incarnation,
             reason: r,
-        } => format!("exit {path}#{incarnation} {}", reason(r)),
+        } => format!("exit {path}#{} {}", number(path, *incarnation), reason(r)),
         Event::ChildTerminated {
             supervisor,
             child,
