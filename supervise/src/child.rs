@@ -846,15 +846,29 @@ impl Running {
 
     /// Stops the child by its shutdown policy (OTP's `shutdown/2`) and
     /// returns the reason it exited with.
-    pub(crate) async fn terminate(mut self, shutdown: Shutdown) -> ExitReason {
+    pub(crate) async fn terminate(self, shutdown: Shutdown) -> ExitReason {
         let aborted = self.begin_stop(shutdown);
+        let deadline = match shutdown {
+            Shutdown::Timeout(limit) => Some(tokio::time::Instant::now() + limit),
+            _ => None,
+        };
+        self.finish_stop(aborted, deadline).await
+    }
+
+    /// Waits for a child told to stop by [`begin_stop`](Self::begin_stop):
+    /// until it exits, or until `deadline`, when it is killed.
+    pub(crate) async fn finish_stop(
+        mut self,
+        aborted: bool,
+        deadline: Option<tokio::time::Instant>,
+    ) -> ExitReason {
         if aborted {
             return self.wait(true).await;
         }
-        match shutdown {
-            Shutdown::Timeout(limit) => {
+        match deadline {
+            Some(deadline) => {
                 let join = self.join.as_mut().expect("a running child has its task");
-                match tokio::time::timeout(limit, join).await {
+                match tokio::time::timeout_at(deadline, join).await {
                     Ok(result) => {
                         self.join = None;
                         result.unwrap_or_else(|_| self.inc.abort_reason())

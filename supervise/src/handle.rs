@@ -136,6 +136,19 @@ impl<M> Cell<M> {
         self.changed.notify_waiters();
     }
 
+    /// Runs `f` on the running incarnation's sender, under the lock and
+    /// without cloning it: the hot path of `send` and `call`.
+    fn with_sender<R>(
+        &self,
+        f: impl FnOnce(&mpsc::UnboundedSender<M>) -> R,
+    ) -> Result<R, HandleError> {
+        match &*self.lock() {
+            State::Up { tx, child } if !child.inner().is_exiting() => Ok(f(tx)),
+            State::Gone => Err(HandleError::NotFound),
+            _ => Err(HandleError::NotRunning),
+        }
+    }
+
     fn current(&self) -> Result<(mpsc::UnboundedSender<M>, ChildRef), HandleError> {
         match &*self.lock() {
             State::Up { tx, child } if !child.inner().is_exiting() => {
@@ -260,14 +273,23 @@ impl<W: Worker> WorkerHandle<W> {
     /// [`HandleError::NotRunning`] or [`HandleError::NotFound`], with the
     /// message handed back.
     pub fn send(&self, message: W::Message) -> Result<(), SendError<W::Message>> {
-        match self.cell.current() {
-            Ok((tx, _)) => tx.send(message).map_err(|e| SendError {
+        let mut message = Some(message);
+        let sent = self
+            .cell
+            .with_sender(|tx| tx.send(message.take().expect("sent once")).map_err(|e| e.0));
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(SendError {
                 error: HandleError::NotRunning,
-                message: e.0,
+                message,
             }),
-            Err(error) => Err(SendError { error, message }),
+            Err(error) => Err(SendError {
+                error,
+                message: message.expect("not sent"),
+            }),
         }
     }
+
 
     /// Calls the running incarnation: `make` builds the message around the
     /// reply half, and this waits for the answer.
@@ -285,8 +307,11 @@ impl<W: Worker> WorkerHandle<W> {
         &self,
         make: impl FnOnce(Reply<R>) -> W::Message,
     ) -> Result<R, HandleError> {
-        let (tx, _) = self.cell.current()?;
-        Self::call_on(tx, make).await
+        let (reply_tx, reply_rx) = oneshot::channel();
+        self.cell
+            .with_sender(|tx| tx.send(make(Reply(reply_tx))))?
+            .map_err(|_| HandleError::Lost)?;
+        reply_rx.await.map_err(|_| HandleError::Lost)
     }
 
     /// Like [`call`](Self::call), but waits for the child to be running

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -571,18 +570,32 @@ impl DynCore {
         for child in &children {
             child.spec.start.forget();
         }
-        let stops = children.iter_mut().filter_map(|c| {
-            let running = c.running.take()?;
-            let policy = self.inner.template.as_ref().unwrap_or(&c.spec);
+        // Every child is told at once; then each is waited for in turn,
+        // which costs nothing while the others stop concurrently, and each
+        // is killed when its own deadline passes (one deadline per distinct
+        // shutdown value, all counted from now).
+        let now = Instant::now();
+        let mut stopping = Vec::with_capacity(children.len());
+        for child in &mut children {
+            let Some(running) = child.running.take() else {
+                continue;
+            };
+            let policy = self.inner.template.as_ref().unwrap_or(&child.spec);
             let (shutdown, restart) = (policy.shutdown, policy.restart);
-            let path = c.path.clone();
-            Some(async move {
-                let reason = running.terminate(shutdown).await;
-                (!expected_at_shutdown(shutdown, restart, &reason)).then_some((path, reason))
-            })
-        });
-        let errors: Vec<(Arc<str>, ExitReason)> =
-            join_all(stops).await.into_iter().flatten().collect();
+            let aborted = running.begin_stop(shutdown);
+            let deadline = match shutdown {
+                Shutdown::Timeout(limit) => Some(now + limit),
+                _ => None,
+            };
+            stopping.push((running, aborted, deadline, shutdown, restart, child.path.clone()));
+        }
+        let mut errors: Vec<(Arc<str>, ExitReason)> = Vec::new();
+        for (running, aborted, deadline, shutdown, restart, path) in stopping {
+            let reason = running.finish_stop(aborted, deadline).await;
+            if !expected_at_shutdown(shutdown, restart, &reason) {
+                errors.push((path, reason));
+            }
+        }
         match &self.inner.template {
             None => {
                 for (child, reason) in errors {
