@@ -121,9 +121,10 @@ impl SupervisorBuilder {
         if self.flags.intensity.period.is_zero() {
             return Err(SpecError::ZeroPeriod);
         }
-        for (i, child) in self.children.iter().enumerate() {
+        let mut seen = std::collections::HashSet::with_capacity(self.children.len());
+        for child in &self.children {
             check_child(child, Some(self.flags.auto_shutdown))?;
-            if self.children[..i].iter().any(|c| c.id == child.id) {
+            if !seen.insert(&child.id) {
                 return Err(SpecError::DuplicateChildId {
                     id: child.id.clone(),
                 });

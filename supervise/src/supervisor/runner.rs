@@ -415,6 +415,12 @@ impl Core {
     /// Stops the child at `i` by its shutdown policy and reports an
     /// unexpected exit reason as a shutdown error (S19).
     async fn terminate_slot(&mut self, i: usize) {
+        self.stop_slot(i, true).await
+    }
+
+    /// [`terminate_slot`](Self::terminate_slot); `remember` keeps the exit
+    /// in the child's history (pointless when the supervisor is going away).
+    async fn stop_slot(&mut self, i: usize, remember: bool) {
         let slot = &mut self.children[i];
         let SlotState::Running(running) = std::mem::replace(&mut slot.state, SlotState::Stopped)
         else {
@@ -423,8 +429,10 @@ impl Core {
         let shutdown = slot.spec.shutdown;
         let incarnation = running.inc.number();
         let reason = running.terminate(shutdown).await;
-        slot.history
-            .record_exit(self.flags.history, reason.clone(), incarnation);
+        if remember {
+            slot.history
+                .record_exit(self.flags.history, reason.clone(), incarnation);
+        }
         if !expected_at_shutdown(shutdown, slot.spec.restart, &reason) {
             let child = slot.path.clone();
             tracing::error!(supervisor = %self.path, child = %child, %reason, "shutdown error");
@@ -438,10 +446,11 @@ impl Core {
         }
     }
 
-    /// Stops every running child, in reverse start order, one at a time.
+    /// Stops every running child, in reverse start order, one at a time:
+    /// the supervisor is going away.
     async fn terminate_all(&mut self) {
         for i in (0..self.children.len()).rev() {
-            self.terminate_slot(i).await;
+            self.stop_slot(i, false).await;
         }
     }
 
