@@ -290,7 +290,6 @@ impl<W: Worker> WorkerHandle<W> {
         }
     }
 
-
     /// Calls the running incarnation: `make` builds the message around the
     /// reply half, and this waits for the answer.
     ///

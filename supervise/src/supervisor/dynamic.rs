@@ -587,7 +587,14 @@ impl DynCore {
                 Shutdown::Timeout(limit) => Some(now + limit),
                 _ => None,
             };
-            stopping.push((running, aborted, deadline, shutdown, restart, child.path.clone()));
+            stopping.push((
+                running,
+                aborted,
+                deadline,
+                shutdown,
+                restart,
+                child.path.clone(),
+            ));
         }
         let mut errors: Vec<(Arc<str>, ExitReason)> = Vec::new();
         for (running, aborted, deadline, shutdown, restart, path) in stopping {
