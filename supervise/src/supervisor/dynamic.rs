@@ -329,10 +329,27 @@ struct DynChild {
     serial: u64,
     /// `None` while a restart is due (retried, or waiting on its backoff).
     running: Option<Running>,
+    /// What a child needs only once it has exited or restarted: allocated
+    /// then, so that an idle child's record stays small.
+    cold: Option<Box<Cold>>,
+}
+
+#[derive(Default)]
+struct Cold {
     /// The timer of a restart that waits on its backoff.
     pending: Option<PendingRestart>,
     backoff: BackoffState,
     history: History,
+}
+
+impl DynChild {
+    fn cold(&mut self) -> &mut Cold {
+        self.cold.get_or_insert_with(Box::default)
+    }
+
+    fn pending(&self) -> Option<&PendingRestart> {
+        self.cold.as_ref().and_then(|c| c.pending.as_ref())
+    }
 }
 
 struct DynCore {
@@ -382,8 +399,8 @@ impl DynCore {
             let stop = match msg {
                 Msg::Exited { serial, reason } => self.handle_exit(serial, reason).await,
                 Msg::BackoffElapsed { key, .. } => match self.children.remove(&key) {
-                    Some(mut child) if child.pending.is_some() => {
-                        child.pending = None;
+                    Some(mut child) if child.pending().is_some() => {
+                        child.cold().pending = None;
                         self.start_again(child).await;
                         None
                     }
@@ -394,7 +411,7 @@ impl DynCore {
                     None => None,
                 },
                 Msg::TryAgain { key, .. } => match self.children.remove(&key) {
-                    Some(child) if child.running.is_none() && child.pending.is_none() => {
+                    Some(child) if child.running.is_none() && child.pending().is_none() => {
                         self.restart(child).await
                     }
                     Some(child) => {
@@ -440,7 +457,9 @@ impl DynCore {
             Started::Running(running) => {
                 let child_ref = running.child_ref();
                 child.running = Some(running);
-                child.backoff.started(Instant::now());
+                if let Some(cold) = &mut child.cold {
+                    cold.backoff.started(Instant::now());
+                }
                 self.children.insert(serial, child);
                 (None, StartResult::Started(child_ref))
             }
@@ -455,6 +474,7 @@ impl DynCore {
         let child = self.children.get_mut(&serial)?;
         let running = child.running.take()?;
         child
+            .cold()
             .history
             .record_exit(DEFAULT_HISTORY, reason.clone(), running.inc.number());
         running.detach();
@@ -514,14 +534,15 @@ impl DynCore {
         });
         let mut child = child;
         child
+            .cold()
             .history
             .record_restart(&self.inner.intensity, Instant::now());
         if let Some(backoff) = self.policy(&child.spec).backoff.or(self.inner.backoff) {
-            let delay = child.backoff.next_delay(&backoff, Instant::now());
+            let delay = child.cold().backoff.next_delay(&backoff, Instant::now());
             if !delay.is_zero() {
                 let key = child.serial;
                 let (tx, id) = (self.tx.clone(), child.spec.id.clone());
-                child.pending = Some(PendingRestart::schedule(delay, move || {
+                child.cold().pending = Some(PendingRestart::schedule(delay, move || {
                     let _ = tx.send(Msg::BackoffElapsed { id, key });
                 }));
                 self.children.insert(key, child);
@@ -697,7 +718,7 @@ impl DynCore {
             .into_iter()
             .map(|c| {
                 let policy = self.policy(&c.spec);
-                let (state, handle) = match (&c.running, &c.pending) {
+                let (state, handle) = match (&c.running, c.pending()) {
                     (Some(r), _) => (ChildState::Running, r.child_ref().supervisor()),
                     (None, Some(p)) => (ChildState::BackingOff { until: p.until }, None),
                     (None, None) => (ChildState::Restarting, None),
@@ -710,8 +731,11 @@ impl DynCore {
                     restart: policy.restart,
                     state,
                     incarnation: c.attempts,
-                    restarts_in_window: c.history.restarts_in_window(&intensity, now),
-                    history: c.history.exits(),
+                    restarts_in_window: c
+                        .cold
+                        .as_ref()
+                        .map_or(0, |cold| cold.history.restarts_in_window(&intensity, now)),
+                    history: c.cold.as_ref().map(|cold| cold.history.exits()).unwrap_or_default(),
                     supervisor: None,
                 }
             })
@@ -778,9 +802,7 @@ impl DynCore {
             attempts: 0,
             serial: 0,
             running: None,
-            pending: None,
-            backoff: BackoffState::default(),
-            history: History::default(),
+            cold: None,
         };
         let (not_started, result) = self.start(child).await;
         if let Some(child) = not_started {
