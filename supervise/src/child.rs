@@ -238,9 +238,10 @@ pub struct ChildSpecInfo {
 // ===== starting =====
 
 /// How a child spec starts an incarnation: runs its init in the caller's
-/// task and hands back the future of the child's life.
+/// task, then spawns the child's life with the [`Spawner`] (so that its
+/// future lives in the task itself, not in a box of its own).
 pub(crate) trait StartChild: Send + Sync + 'static {
-    fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome>;
+    fn start(&self, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome>;
 
     /// The supervisor forgot the child (deleted, or a temporary child that
     /// exited): its handles now answer "not found".
@@ -249,7 +250,7 @@ pub(crate) trait StartChild: Send + Sync + 'static {
 
 pub(crate) enum StartOutcome {
     Started {
-        run: BoxFuture<ExitReason>,
+        join: JoinHandle<ExitReason>,
         stop: Stopper,
     },
     Ignored,
@@ -276,7 +277,7 @@ where
     W: Worker,
     F: Fn() -> W + Send + Sync + 'static,
 {
-    fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
+    fn start(&self, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
         let mut worker = (self.factory)();
         let cell = self.cell.clone();
         Box::pin(async move {
@@ -300,14 +301,14 @@ where
                         cell.up(tx, child.clone());
                         CellGuard { cell, child }
                     });
-                    let run = Box::pin(async move {
+                    let join = spawner.spawn(async move {
                         let _guard = guard;
                         match worker.run(ctx).await {
                             Ok(()) => ExitReason::Normal,
                             Err(exit) => exit.into_reason(),
                         }
                     });
-                    StartOutcome::Started { run, stop }
+                    StartOutcome::Started { join, stop }
                 }
                 Ok(Init::Ignore) => StartOutcome::Ignored,
                 Err(exit) => StartOutcome::Failed(exit.into_reason()),
@@ -341,8 +342,8 @@ struct ForgetHook<H> {
 }
 
 impl<H: Fn() + Send + Sync + 'static> StartChild for ForgetHook<H> {
-    fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
-        self.inner.start(inc)
+    fn start(&self, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
+        self.inner.start(inc, spawner)
     }
 
     fn forget(&self) {
@@ -354,7 +355,7 @@ impl<H: Fn() + Send + Sync + 'static> StartChild for ForgetHook<H> {
 struct FailStart(ExitReason);
 
 impl StartChild for FailStart {
-    fn start(&self, _inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
+    fn start(&self, _inc: Arc<Incarnation>, _spawner: Spawner) -> BoxFuture<StartOutcome> {
         let reason = self.0.clone();
         Box::pin(async move { StartOutcome::Failed(reason) })
     }
@@ -388,29 +389,22 @@ pub(crate) async fn start(
     let inc = Arc::new(inc);
     let init_started = std::time::Instant::now();
     let span = tracing::debug_span!("child", path = %inc.path, incarnation = number);
-    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| spec.start.start(inc.clone())))
-    {
-        Ok(init) => AssertUnwindSafe(Supervised(init.instrument(span.clone())))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| StartOutcome::Failed(ExitReason::from_panic(panic))),
-        Err(panic) => StartOutcome::Failed(ExitReason::from_panic(panic)),
+    let spawner = Spawner {
+        inc: inc.clone(),
+        parent,
+        span: span.clone(),
     };
+    let outcome =
+        match std::panic::catch_unwind(AssertUnwindSafe(|| spec.start.start(inc.clone(), spawner)))
+        {
+            Ok(init) => AssertUnwindSafe(Supervised::new(init.instrument(span.clone())))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| StartOutcome::Failed(ExitReason::from_panic(panic))),
+            Err(panic) => StartOutcome::Failed(ExitReason::from_panic(panic)),
+        };
     match outcome {
-        StartOutcome::Started { run, stop } => {
-            if let Stopper::Supervisor(handle) = &stop {
-                let _ = inc.supervisor.set(handle.clone());
-                handle.shared.bind(&inc);
-            }
-            // The guard exists before the task is first polled, so that a
-            // child aborted before it ever ran still reports its exit.
-            let guard = ExitGuard {
-                inc: inc.clone(),
-                parent,
-                done: false,
-            };
-            let task = run_to_exit(run, guard);
-            let join = tokio::spawn(task.instrument(span));
+        StartOutcome::Started { join, stop } => {
             let _ = inc.abort.set(join.abort_handle());
             let child = ChildRef::from_inner(inc.clone());
             tracing::debug!(path = %inc.path, incarnation = number, "child started");
@@ -442,14 +436,45 @@ pub(crate) async fn start(
     }
 }
 
+/// Spawns a started child's life as its task, with the guard that reports
+/// its exit however it ends.
+pub(crate) struct Spawner {
+    inc: Arc<Incarnation>,
+    parent: Option<Parent>,
+    span: tracing::Span,
+}
+
+impl Spawner {
+    pub(crate) fn spawn<F>(self, run: F) -> JoinHandle<ExitReason>
+    where
+        F: Future<Output = ExitReason> + Send + 'static,
+    {
+        // The guard exists before the task is first polled, so that a
+        // child aborted before it ever ran still reports its exit.
+        let guard = ExitGuard {
+            inc: self.inc,
+            parent: self.parent,
+            done: false,
+        };
+        tokio::spawn(run_to_exit(run, guard).instrument(self.span))
+    }
+
+    /// The supervisor child's handle, known to its incarnation before its
+    /// task can run (and exit).
+    pub(crate) fn bind_supervisor(&self, handle: &SupervisorHandle) {
+        let _ = self.inc.supervisor.set(handle.clone());
+        handle.shared.bind(&self.inc);
+    }
+}
+
 /// The child's task: its life, with the panic caught and the exit reported
 /// however it ends (returned, panicked, or aborted).
-async fn run_to_exit(run: BoxFuture<ExitReason>, mut guard: ExitGuard) -> ExitReason {
+async fn run_to_exit<F: Future<Output = ExitReason>>(run: F, mut guard: ExitGuard) -> ExitReason {
     if let Some(reason) = guard.inc.take_pending_crash() {
         guard.finish(reason.clone());
         return reason;
     }
-    let reason = AssertUnwindSafe(Supervised(run))
+    let reason = AssertUnwindSafe(Supervised::new(run))
         .catch_unwind()
         .await
         .unwrap_or_else(ExitReason::from_panic);

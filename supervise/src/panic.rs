@@ -47,14 +47,25 @@ pub(crate) fn take_location() -> Option<String> {
     LOCATION.with(|slot| slot.borrow_mut().take())
 }
 
-/// Marks the polls of a supervised future, so that the hook knows a panic
-/// in it will be caught and reported.
-pub(crate) struct Supervised<F>(pub(crate) F);
+pin_project_lite::pin_project! {
+    /// Marks the polls of a supervised future, so that the hook knows a
+    /// panic in it will be caught and reported.
+    pub(crate) struct Supervised<F> {
+        #[pin]
+        inner: F,
+    }
+}
 
-impl<F: Future + Unpin> Future for Supervised<F> {
+impl<F> Supervised<F> {
+    pub(crate) fn new(inner: F) -> Self {
+        Supervised { inner }
+    }
+}
+
+impl<F: Future> Future for Supervised<F> {
     type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         struct Depth;
         impl Drop for Depth {
             fn drop(&mut self) {
@@ -63,6 +74,6 @@ impl<F: Future + Unpin> Future for Supervised<F> {
         }
         IN_CHILD.with(|d| d.set(d.get() + 1));
         let _depth = Depth;
-        Pin::new(&mut self.0).poll(cx)
+        self.project().inner.poll(cx)
     }
 }

@@ -272,7 +272,7 @@ pub(crate) async fn start_root(
 }
 
 impl StartChild for SupervisorSpec {
-    fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
+    fn start(&self, inc: Arc<Incarnation>, spawner: child::Spawner) -> BoxFuture<StartOutcome> {
         let inner = self.inner.clone();
         Box::pin(async move {
             let added = inner.clone();
@@ -298,11 +298,13 @@ impl StartChild for SupervisorSpec {
                 Ok(()) => {
                     let handle = core.handle();
                     inner.sup_ref.set(handle.clone());
+                    spawner.bind_supervisor(&handle);
+                    let join = spawner.spawn(tracing::Instrument::instrument(
+                        core.run(),
+                        tracing::info_span!("supervisor", path = %inc.path()),
+                    ));
                     StartOutcome::Started {
-                        run: Box::pin(tracing::Instrument::instrument(
-                            core.run(),
-                            tracing::info_span!("supervisor", path = %inc.path()),
-                        )),
+                        join,
                         stop: child::Stopper::Supervisor(handle),
                     }
                 }

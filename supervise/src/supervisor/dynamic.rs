@@ -286,7 +286,7 @@ impl DynamicSupervisorSpec {
 }
 
 impl StartChild for DynamicSupervisorSpec {
-    fn start(&self, inc: Arc<Incarnation>) -> BoxFuture<StartOutcome> {
+    fn start(&self, inc: Arc<Incarnation>, spawner: child::Spawner) -> BoxFuture<StartOutcome> {
         let core = DynCore::new(
             inc.path_arc().clone(),
             self.inner.clone(),
@@ -294,12 +294,14 @@ impl StartChild for DynamicSupervisorSpec {
         );
         let handle = core.handle.clone();
         self.inner.sup_ref.set(handle.clone());
+        spawner.bind_supervisor(&handle);
+        let join = spawner.spawn(tracing::Instrument::instrument(
+            core.run(),
+            tracing::info_span!("supervisor", path = %inc.path()),
+        ));
         Box::pin(async move {
             StartOutcome::Started {
-                run: Box::pin(tracing::Instrument::instrument(
-                    core.run(),
-                    tracing::info_span!("supervisor", path = %inc.path()),
-                )),
+                join,
                 stop: child::Stopper::Supervisor(handle),
             }
         })
@@ -735,7 +737,11 @@ impl DynCore {
                         .cold
                         .as_ref()
                         .map_or(0, |cold| cold.history.restarts_in_window(&intensity, now)),
-                    history: c.cold.as_ref().map(|cold| cold.history.exits()).unwrap_or_default(),
+                    history: c
+                        .cold
+                        .as_ref()
+                        .map(|cold| cold.history.exits())
+                        .unwrap_or_default(),
                     supervisor: None,
                 }
             })
