@@ -467,19 +467,45 @@ impl Spawner {
     }
 }
 
-/// The child's task: its life, with the panic caught and the exit reported
-/// however it ends (returned, panicked, or aborted).
-async fn run_to_exit<F: Future<Output = ExitReason>>(run: F, mut guard: ExitGuard) -> ExitReason {
-    if let Some(reason) = guard.inc.take_pending_crash() {
-        guard.finish(reason.clone());
-        return reason;
+pin_project_lite::pin_project! {
+    /// The child's task: its life, with the panic caught and the exit
+    /// reported however it ends (returned, panicked, or aborted). A plain
+    /// future rather than an `async fn`, so that the child's own future is
+    /// stored once in the task, not twice.
+    struct ChildTask<F> {
+        #[pin]
+        life: futures_util::future::CatchUnwind<AssertUnwindSafe<Supervised<F>>>,
+        guard: ExitGuard,
+        first_poll: bool,
     }
-    let reason = AssertUnwindSafe(Supervised::new(run))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(ExitReason::from_panic);
-    guard.finish(reason.clone());
-    reason
+}
+
+fn run_to_exit<F: Future<Output = ExitReason>>(run: F, guard: ExitGuard) -> ChildTask<F> {
+    ChildTask {
+        life: AssertUnwindSafe(Supervised::new(run)).catch_unwind(),
+        guard,
+        first_poll: true,
+    }
+}
+
+impl<F: Future<Output = ExitReason>> Future for ChildTask<F> {
+    type Output = ExitReason;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<ExitReason> {
+        let this = self.project();
+        if std::mem::take(this.first_poll) {
+            if let Some(reason) = this.guard.inc.take_pending_crash() {
+                this.guard.finish(reason.clone());
+                return std::task::Poll::Ready(reason);
+            }
+        }
+        let reason = match this.life.poll(cx) {
+            std::task::Poll::Pending => return std::task::Poll::Pending,
+            std::task::Poll::Ready(result) => result.unwrap_or_else(ExitReason::from_panic),
+        };
+        this.guard.finish(reason.clone());
+        std::task::Poll::Ready(reason)
+    }
 }
 
 struct ExitGuard {
