@@ -2849,6 +2849,11 @@ fn from_scn(text: &str) -> Result<Case, String> {
         Ok(Kind::Worker { trap: None, init })
     }
     fn flags(k: &BTreeMap<String, String>) -> Result<Kind, String> {
+        // A killed supervisor's children die asynchronously: the model
+        // leaves supervisor children with `brutal_kill` out.
+        if k.get("shutdown").map(String::as_str) == Some("brutal_kill") {
+            return unsupported("a supervisor child with brutal_kill");
+        }
         let num = |key: &str, default: u64| -> Result<u64, String> {
             k.get(key).map_or(Ok(default), |v| {
                 v.parse().map_err(|_| format!("unsupported: {key}={v}"))
