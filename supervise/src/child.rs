@@ -387,7 +387,7 @@ pub(crate) async fn start(
     inc.root = parent.is_none();
     inc.serial = parent.as_ref().map_or(0, |p| p.serial);
     let inc = Arc::new(inc);
-    let init_started = std::time::Instant::now();
+    let init_timer = crate::metrics::StartTimer::start();
     let span = tracing::debug_span!("child", path = %inc.path, incarnation = number);
     let spawner = Spawner {
         inc: inc.clone(),
@@ -408,7 +408,7 @@ pub(crate) async fn start(
             let _ = inc.abort.set(join.abort_handle());
             let child = ChildRef::from_inner(inc.clone());
             tracing::debug!(path = %inc.path, incarnation = number, "child started");
-            crate::metrics::child_started(&inc.path, init_started.elapsed());
+            crate::metrics::child_started(&inc.path, init_timer);
             bus.emit(|| Event::Started { child });
             Started::Running(Running {
                 inc,

@@ -14,11 +14,24 @@
 mod imp {
     use std::time::Duration;
 
+    /// Times a child's init (only with the feature: no clock read without it).
+    pub(crate) struct StartTimer(std::time::Instant);
+
+    impl StartTimer {
+        pub(crate) fn start() -> Self {
+            StartTimer(std::time::Instant::now())
+        }
+    }
+
+    pub(crate) fn child_started(path: &str, timer: StartTimer) {
+        child_started_after(path, timer.0.elapsed())
+    }
+
     fn parent(path: &str) -> String {
         path.rsplit_once('/').map_or("", |(p, _)| p).to_owned()
     }
 
-    pub(crate) fn child_started(path: &str, init: Duration) {
+    fn child_started_after(path: &str, init: Duration) {
         let supervisor = parent(path);
         metrics::gauge!("supervise_children_running", "supervisor" => supervisor.clone())
             .increment(1.0);
@@ -57,10 +70,18 @@ mod imp {
 
 #[cfg(not(feature = "metrics"))]
 mod imp {
-    use std::time::Duration;
+    /// Nothing to time without the feature.
+    pub(crate) struct StartTimer;
+
+    impl StartTimer {
+        #[inline(always)]
+        pub(crate) fn start() -> Self {
+            StartTimer
+        }
+    }
 
     #[inline(always)]
-    pub(crate) fn child_started(_path: &str, _init: Duration) {}
+    pub(crate) fn child_started(_path: &str, _timer: StartTimer) {}
     #[inline(always)]
     pub(crate) fn child_exited(_path: &str) {}
     #[inline(always)]

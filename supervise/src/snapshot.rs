@@ -31,7 +31,10 @@ pub struct ExitRecord {
 /// restarts it caused.
 #[derive(Debug, Default)]
 pub(crate) struct History {
-    exits: VecDeque<ExitRecord>,
+    /// Each exit on tokio's clock only: its wall-clock time is derived
+    /// when a snapshot asks, so an exit (a restart's hot path) reads one
+    /// clock, not two.
+    exits: VecDeque<(ExitReason, u64, Instant)>,
     restarts: VecDeque<Instant>,
 }
 
@@ -43,12 +46,7 @@ impl History {
         if self.exits.len() == cap {
             self.exits.pop_front();
         }
-        self.exits.push_back(ExitRecord {
-            reason,
-            incarnation,
-            at: Instant::now(),
-            wall: SystemTime::now(),
-        });
+        self.exits.push_back((reason, incarnation, Instant::now()));
     }
 
     /// Records a restart this child caused. The times are in order, so the
@@ -75,7 +73,18 @@ impl History {
     }
 
     pub(crate) fn exits(&self) -> Vec<ExitRecord> {
-        self.exits.iter().cloned().collect()
+        let (now, wall_now) = (Instant::now(), SystemTime::now());
+        self.exits
+            .iter()
+            .map(|(reason, incarnation, at)| ExitRecord {
+                reason: reason.clone(),
+                incarnation: *incarnation,
+                at: *at,
+                wall: wall_now
+                    .checked_sub(now.saturating_duration_since(*at))
+                    .unwrap_or(wall_now),
+            })
+            .collect()
     }
 }
 
