@@ -3,6 +3,7 @@
 //! runtime's event stream and control API.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ struct Shared {
     rec: Mutex<Recorder>,
     /// The crash channel of each running scripted worker, by path.
     crash: Mutex<HashMap<String, CrashTx>>,
+    /// `crash_after` timers by the millisecond they fall due: see
+    /// [`CrashClock`].
+    clock: Mutex<HashMap<u64, Vec<(usize, String)>>>,
     scenario: Scenario,
 }
 
@@ -121,6 +125,7 @@ async fn drive(scenario: &Scenario) -> Vec<String> {
             root: None,
         }),
         crash: Mutex::new(HashMap::new()),
+        clock: Mutex::new(HashMap::new()),
         scenario: scenario.clone(),
     });
 
@@ -619,12 +624,14 @@ impl Worker for Scripted {
 
     async fn run(mut self, ctx: Context) -> Result<(), Exit> {
         let mut crash = self.crash.take().expect("registered at init");
-        let crash_after = self.ms("crash_after").map(Duration::from_millis);
+        let timer = self
+            .ms("crash_after")
+            .map(|after| CrashTimer::arm(&self.sh, &self.path, after));
         let crash_reason = self.behaviour.get("crash_reason").unwrap_or("abnormal");
         let traps = self.handles_shutdown();
         tokio::select! {
             Some(reason) = crash.recv() => exit_result(&reason),
-            _ = tokio::time::sleep(crash_after.unwrap_or(Duration::MAX / 4)), if crash_after.is_some() => {
+            _ = async { timer.as_ref().expect("armed").fire().await }, if timer.is_some() => {
                 exit_result(crash_reason)
             }
             _ = ctx.shutdown_requested(), if traps => {
@@ -638,6 +645,73 @@ impl Worker for Scripted {
                 match self.behaviour.get("stop_exit") {
                     Some(reason) => exit_result(reason),
                     None => Err(Exit::shutdown()),
+                }
+            }
+        }
+    }
+}
+
+/// A scripted worker's `crash_after` timer.
+///
+/// On the BEAM, two timers of the same millisecond fall microseconds apart,
+/// and the supervisor handles the first exit before the second child dies
+/// (both OTP traces of `nondeterministic/80_bomb_one_for_one` show it).
+/// tokio's paused clock fires them in one tick instead, so both children
+/// would die before their supervisor runs, an interleaving OTP never showed.
+/// The harness therefore breaks such a tie the way the timeline orders calls
+/// of the same time: by the scenario's file order (then by path), each timer
+/// one millisecond after the one before it, so the tree settles in between.
+/// Rounding to `step` hides the millisecond, and a timer without a tie is
+/// not moved.
+struct CrashTimer {
+    sh: Arc<Shared>,
+    due: u64,
+    rank: (usize, String),
+    fired: AtomicBool,
+}
+
+impl CrashTimer {
+    fn arm(sh: &Arc<Shared>, path: &str, after: u64) -> Self {
+        let due = sh.ms(Instant::now()) + after;
+        let declared = sh.scenario.nodes.iter().position(|n| n.path == path);
+        let rank = (declared.unwrap_or(usize::MAX), path.to_string());
+        sh.clock
+            .lock()
+            .unwrap()
+            .entry(due)
+            .or_default()
+            .push(rank.clone());
+        CrashTimer {
+            sh: sh.clone(),
+            due,
+            rank,
+            fired: AtomicBool::new(false),
+        }
+    }
+
+    /// Completes when the child is to crash.
+    async fn fire(&self) {
+        tokio::time::sleep_until(self.sh.t0 + Duration::from_millis(self.due)).await;
+        let ahead = self.sh.clock.lock().unwrap()[&self.due]
+            .iter()
+            .filter(|r| **r < self.rank)
+            .count() as u64;
+        if ahead > 0 {
+            tokio::time::sleep(Duration::from_millis(ahead)).await;
+        }
+        self.fired.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for CrashTimer {
+    /// A timer that never fired (its child stopped first) leaves no gap.
+    /// One that fired stays, so a tied timer woken after it still waits.
+    fn drop(&mut self) {
+        if !self.fired.load(Ordering::Relaxed) {
+            let mut clock = self.sh.clock.lock().unwrap();
+            if let Some(tied) = clock.get_mut(&self.due) {
+                if let Some(i) = tied.iter().position(|r| *r == self.rank) {
+                    tied.remove(i);
                 }
             }
         }
