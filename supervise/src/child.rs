@@ -283,7 +283,7 @@ where
         Box::pin(async move {
             let (tx, rx) = match cell {
                 Some(_) => {
-                    let (tx, rx) = mpsc::unbounded_channel();
+                    let (tx, rx) = crate::mailbox::mailbox();
                     (Some(tx), Some(rx))
                 }
                 None => (None, None),

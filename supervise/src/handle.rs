@@ -6,7 +6,9 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{oneshot, Notify};
+
+use crate::mailbox::Sender;
 
 use crate::child::ChildRef;
 use crate::supervisor::SupervisorHandle;
@@ -97,10 +99,7 @@ pub(crate) struct Cell<M> {
 
 enum State<M> {
     Down,
-    Up {
-        tx: mpsc::UnboundedSender<M>,
-        child: ChildRef,
-    },
+    Up { tx: Sender<M>, child: ChildRef },
     Gone,
 }
 
@@ -118,7 +117,7 @@ impl<M> Cell<M> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn up(&self, tx: mpsc::UnboundedSender<M>, child: ChildRef) {
+    pub(crate) fn up(&self, tx: Sender<M>, child: ChildRef) {
         *self.lock() = State::Up { tx, child };
         self.changed.notify_waiters();
     }
@@ -138,10 +137,7 @@ impl<M> Cell<M> {
 
     /// Runs `f` on the running incarnation's sender, under the lock and
     /// without cloning it: the hot path of `send` and `call`.
-    fn with_sender<R>(
-        &self,
-        f: impl FnOnce(&mpsc::UnboundedSender<M>) -> R,
-    ) -> Result<R, HandleError> {
+    fn with_sender<R>(&self, f: impl FnOnce(&Sender<M>) -> R) -> Result<R, HandleError> {
         match &*self.lock() {
             State::Up { tx, child } if !child.inner().is_exiting() => Ok(f(tx)),
             State::Gone => Err(HandleError::NotFound),
@@ -149,7 +145,7 @@ impl<M> Cell<M> {
         }
     }
 
-    fn current(&self) -> Result<(mpsc::UnboundedSender<M>, ChildRef), HandleError> {
+    fn current(&self) -> Result<(Sender<M>, ChildRef), HandleError> {
         match &*self.lock() {
             State::Up { tx, child } if !child.inner().is_exiting() => {
                 Ok((tx.clone(), child.clone()))
@@ -159,7 +155,7 @@ impl<M> Cell<M> {
         }
     }
 
-    async fn wait_up(&self) -> Result<(mpsc::UnboundedSender<M>, ChildRef), HandleError> {
+    async fn wait_up(&self) -> Result<(Sender<M>, ChildRef), HandleError> {
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
@@ -276,7 +272,7 @@ impl<W: Worker> WorkerHandle<W> {
         let mut message = Some(message);
         let sent = self
             .cell
-            .with_sender(|tx| tx.send(message.take().expect("sent once")).map_err(|e| e.0));
+            .with_sender(|tx| tx.send(message.take().expect("sent once")));
         match sent {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(SendError {
@@ -350,7 +346,7 @@ impl<W: Worker> WorkerHandle<W> {
     }
 
     async fn call_on<R>(
-        tx: mpsc::UnboundedSender<W::Message>,
+        tx: Sender<W::Message>,
         make: impl FnOnce(Reply<R>) -> W::Message,
     ) -> Result<R, HandleError> {
         let (reply_tx, reply_rx) = oneshot::channel();

@@ -72,6 +72,7 @@ mod event;
 mod exit;
 mod handle;
 mod intensity;
+mod mailbox;
 mod metrics;
 mod panic;
 mod service;

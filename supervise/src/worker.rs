@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use crate::mailbox::Receiver;
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::child::{ChildRef, Incarnation};
@@ -123,7 +123,7 @@ impl ShutdownSignal {
 /// its mailbox, and a place to spawn tasks that die with it.
 pub struct Context<M = ()> {
     inc: Arc<Incarnation>,
-    mailbox: Option<mpsc::UnboundedReceiver<M>>,
+    mailbox: Option<Receiver<M>>,
     tasks: Option<JoinSet<()>>,
 }
 
@@ -150,7 +150,7 @@ impl<M> Drop for Context<M> {
 }
 
 impl<M> Context<M> {
-    pub(crate) fn new(inc: Arc<Incarnation>, mailbox: Option<mpsc::UnboundedReceiver<M>>) -> Self {
+    pub(crate) fn new(inc: Arc<Incarnation>, mailbox: Option<Receiver<M>>) -> Self {
         Context {
             inc,
             mailbox,
@@ -176,7 +176,7 @@ impl<M> Context<M> {
 
     /// Receives a message if one is waiting.
     pub fn try_recv(&mut self) -> Option<M> {
-        self.mailbox.as_mut().and_then(|rx| rx.try_recv().ok())
+        self.mailbox.as_mut().and_then(Receiver::try_recv)
     }
 
     /// The child's path in the tree, e.g. `app/payments/processor`.
