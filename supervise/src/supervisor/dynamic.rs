@@ -1,7 +1,6 @@
 //! Dynamic supervisors: Elixir's `DynamicSupervisor` and OTP's
 //! `simple_one_for_one`, children started at run time, one_for_one only.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -357,8 +356,9 @@ impl DynChild {
 struct DynCore {
     path: Arc<str>,
     inner: Arc<DynInner>,
-    /// By the serial of their current incarnation.
-    children: HashMap<u64, DynChild>,
+    /// By the serial of their current incarnation (a supervisor's own
+    /// counter, so a fast hash is enough).
+    children: foldhash::HashMap<u64, DynChild>,
     window: RestartWindow,
     bus: Arc<EventBus>,
     tx: mpsc::UnboundedSender<Msg>,
@@ -375,7 +375,7 @@ impl DynCore {
             window: RestartWindow::new(inner.intensity),
             path,
             inner,
-            children: HashMap::new(),
+            children: foldhash::HashMap::default(),
             bus,
             tx,
             rx,

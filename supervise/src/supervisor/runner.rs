@@ -676,12 +676,20 @@ impl Core {
     }
 }
 
+/// `parent/id`, allocated once (a short path is joined on the stack: a
+/// dynamic supervisor makes one for every child it starts).
 pub(crate) fn child_path(parent: &str, id: &str) -> Arc<str> {
-    let mut path = String::with_capacity(parent.len() + 1 + id.len());
-    path.push_str(parent);
-    path.push('/');
-    path.push_str(id);
-    path.into()
+    let len = parent.len() + 1 + id.len();
+    let mut buf = [0u8; 128];
+    let Some(joined) = buf.get_mut(..len) else {
+        return format!("{parent}/{id}").into();
+    };
+    joined[..parent.len()].copy_from_slice(parent.as_bytes());
+    joined[parent.len()] = b'/';
+    joined[parent.len() + 1..].copy_from_slice(id.as_bytes());
+    std::str::from_utf8(joined)
+        .expect("two strings joined by '/' are UTF-8")
+        .into()
 }
 
 /// S19: the exit reasons that are not a shutdown error for this policy.

@@ -320,7 +320,7 @@ where
     /// [`CallError::InvalidSpec`], [`CallError::Stopped`].
     pub async fn start_child(&self, args: A) -> Result<WorkerHandle<W>, CallError> {
         let n = self.shared.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let (spec, handle) = self.child_spec(&n.to_string(), args);
+        let (spec, handle) = self.child_spec(itoa::Buffer::new().format(n), args);
         self.shared.supervisor.current()?.start_child(spec).await?;
         Ok(handle)
     }
