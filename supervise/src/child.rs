@@ -869,25 +869,47 @@ impl Running {
     /// an abort, waits at most [`KILL_GRACE`] for a task that blocks its
     /// thread, then reports it killed.
     pub(crate) async fn wait(&mut self, aborted: bool) -> ExitReason {
+        // Give an aborted task its turn first: it is usually dropped then,
+        // and is found done without a timer or a clock read.
+        if !aborted || !self.yield_until_finished().await {
+            return self.join().await;
+        }
         let join = self.join.as_mut().expect("a running child has its task");
-        let result = if aborted {
-            // Give the aborted task its turn first: it is usually dropped
-            // then, and the wait below finds it done without arming a timer.
-            if !join.is_finished() {
-                tokio::task::yield_now().await;
+        match tokio::time::timeout(KILL_GRACE, join).await {
+            Ok(result) => self.join_result(result),
+            Err(_) => {
+                self.join = None;
+                let reason = ExitReason::Killed;
+                self.inc.report_exit(&reason);
+                reason
             }
-            match tokio::time::timeout(KILL_GRACE, join).await {
-                Ok(result) => result,
-                Err(_) => {
-                    self.join = None;
-                    let reason = ExitReason::Killed;
-                    self.inc.report_exit(&reason);
-                    return reason;
-                }
-            }
-        } else {
-            join.await
-        };
+        }
+    }
+
+    /// Waits for the task to end: its exit reason.
+    async fn join(&mut self) -> ExitReason {
+        let result = self
+            .join
+            .as_mut()
+            .expect("a running child has its task")
+            .await;
+        self.join_result(result)
+    }
+
+    /// Yields once unless the task has ended, so that a child just told to
+    /// stop (or aborted) gets its turn before a timer is armed for it.
+    /// Returns true if the task is still running after that.
+    async fn yield_until_finished(&self) -> bool {
+        let join = self.join.as_ref().expect("a running child has its task");
+        if join.is_finished() {
+            return false;
+        }
+        tokio::task::yield_now().await;
+        !join.is_finished()
+    }
+
+    /// The task has ended with `result`: its exit reason.
+    fn join_result(&mut self, result: Result<ExitReason, tokio::task::JoinError>) -> ExitReason {
         self.join = None;
         match result {
             Ok(reason) => reason,
@@ -918,12 +940,14 @@ impl Running {
         }
         match deadline {
             Some(deadline) => {
+                // A child that stops at once is found done without a timer
+                // (a zero timeout gives it no turn: OTP kills it then).
+                if deadline > tokio::time::Instant::now() && !self.yield_until_finished().await {
+                    return self.join().await;
+                }
                 let join = self.join.as_mut().expect("a running child has its task");
                 match tokio::time::timeout_at(deadline, join).await {
-                    Ok(result) => {
-                        self.join = None;
-                        result.unwrap_or_else(|_| self.inc.abort_reason())
-                    }
+                    Ok(result) => self.join_result(result),
                     Err(_) => {
                         self.kill();
                         self.wait(true).await
