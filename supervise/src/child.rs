@@ -16,7 +16,8 @@ use tracing::Instrument;
 use crate::backoff::Backoff;
 use crate::event::{Event, EventBus};
 use crate::exit::ExitReason;
-use crate::handle::{Cell, WorkerHandle};
+use crate::handle::WorkerHandle;
+use crate::mailbox::Mailbox;
 use crate::panic::Supervised;
 use crate::spec::{ChildKind, Restart, Shutdown};
 use crate::supervisor::{Msg, SupervisorHandle};
@@ -83,7 +84,7 @@ impl ChildSpec {
             Shutdown::DEFAULT_WORKER,
             Arc::new(WorkerStart {
                 factory,
-                cell: None,
+                mailbox: None,
             }),
         )
     }
@@ -95,17 +96,17 @@ impl ChildSpec {
         W: Worker,
         F: Fn() -> W + Send + Sync + 'static,
     {
-        let cell = Cell::new();
+        let mailbox = Mailbox::new();
         let spec = ChildSpec::from_start(
             id,
             ChildKind::Worker,
             Shutdown::DEFAULT_WORKER,
             Arc::new(WorkerStart {
                 factory,
-                cell: Some(cell.clone()),
+                mailbox: Some(mailbox.clone()),
             }),
         );
-        (spec, WorkerHandle::new(cell))
+        (spec, WorkerHandle::new(mailbox))
     }
 
     pub(crate) fn from_start(
@@ -269,7 +270,8 @@ pub(crate) enum Stopper {
 
 struct WorkerStart<W: Worker, F> {
     factory: F,
-    cell: Option<Arc<Cell<W::Message>>>,
+    /// The child's mailbox, when it has a handle.
+    mailbox: Option<Arc<Mailbox<W::Message>>>,
 }
 
 impl<W, F> StartChild for WorkerStart<W, F>
@@ -279,16 +281,9 @@ where
 {
     fn start(&self, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
         let mut worker = (self.factory)();
-        let cell = self.cell.clone();
+        let mailbox = self.mailbox.clone();
         Box::pin(async move {
-            let (tx, rx) = match cell {
-                Some(_) => {
-                    let (tx, rx) = crate::mailbox::mailbox();
-                    (Some(tx), Some(rx))
-                }
-                None => (None, None),
-            };
-            let mut ctx = Context::new(inc.clone(), rx);
+            let mut ctx = Context::new(inc.clone(), mailbox.clone());
             match worker.init(&mut ctx).await {
                 Ok(Init::Ready) => {
                     let stop = if worker.handles_shutdown() {
@@ -296,10 +291,10 @@ where
                     } else {
                         Stopper::Abort
                     };
-                    let guard = cell.zip(tx).map(|(cell, tx)| {
+                    let guard = mailbox.map(|mailbox| {
                         let child = ChildRef::from_inner(inc);
-                        cell.up(tx, child.clone());
-                        CellGuard { cell, child }
+                        mailbox.up(child.clone());
+                        DownGuard { mailbox, child }
                     });
                     let join = spawner.spawn(async move {
                         let _guard = guard;
@@ -317,22 +312,22 @@ where
     }
 
     fn forget(&self) {
-        if let Some(cell) = &self.cell {
-            cell.gone();
+        if let Some(mailbox) = &self.mailbox {
+            mailbox.gone();
         }
     }
 }
 
-/// Marks the handle's cell down when the incarnation's life ends, however
-/// it ends.
-struct CellGuard<M> {
-    cell: Arc<Cell<M>>,
+/// Marks the mailbox down when the incarnation's life ends, however it
+/// ends: what was queued for it dies with it.
+struct DownGuard<M> {
+    mailbox: Arc<Mailbox<M>>,
     child: ChildRef,
 }
 
-impl<M> Drop for CellGuard<M> {
+impl<M> Drop for DownGuard<M> {
     fn drop(&mut self) {
-        self.cell.down(&self.child);
+        self.mailbox.down(&self.child);
     }
 }
 
@@ -759,6 +754,11 @@ impl ChildRef {
 
     pub(crate) fn inner(&self) -> &Incarnation {
         &self.0
+    }
+
+    /// True when this is the incarnation `inc`.
+    pub(crate) fn is(&self, inc: &Arc<Incarnation>) -> bool {
+        Arc::ptr_eq(&self.0, inc)
     }
 
     /// The child's path in the tree, e.g. `app/payments/processor`.

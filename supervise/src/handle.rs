@@ -6,11 +6,10 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{oneshot, Notify};
-
-use crate::mailbox::Sender;
+use tokio::sync::oneshot;
 
 use crate::child::ChildRef;
+use crate::mailbox::Mailbox;
 use crate::supervisor::SupervisorHandle;
 use crate::worker::Worker;
 
@@ -90,84 +89,6 @@ impl<R> fmt::Debug for Reply<R> {
     }
 }
 
-// ===== the cell a handle and the incarnations of its child share =====
-
-pub(crate) struct Cell<M> {
-    state: Mutex<State<M>>,
-    changed: Notify,
-}
-
-enum State<M> {
-    Down,
-    Up { tx: Sender<M>, child: ChildRef },
-    Gone,
-}
-
-impl<M> Cell<M> {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Cell {
-            state: Mutex::new(State::Down),
-            changed: Notify::new(),
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State<M>> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    pub(crate) fn up(&self, tx: Sender<M>, child: ChildRef) {
-        *self.lock() = State::Up { tx, child };
-        self.changed.notify_waiters();
-    }
-
-    /// The incarnation `child` exited: down, unless a newer one is up.
-    pub(crate) fn down(&self, child: &ChildRef) {
-        let mut state = self.lock();
-        if matches!(&*state, State::Up { child: c, .. } if c == child) {
-            *state = State::Down;
-        }
-    }
-
-    pub(crate) fn gone(&self) {
-        *self.lock() = State::Gone;
-        self.changed.notify_waiters();
-    }
-
-    /// Runs `f` on the running incarnation's sender, under the lock and
-    /// without cloning it: the hot path of `send` and `call`.
-    fn with_sender<R>(&self, f: impl FnOnce(&Sender<M>) -> R) -> Result<R, HandleError> {
-        match &*self.lock() {
-            State::Up { tx, child } if !child.inner().is_exiting() => Ok(f(tx)),
-            State::Gone => Err(HandleError::NotFound),
-            _ => Err(HandleError::NotRunning),
-        }
-    }
-
-    fn current(&self) -> Result<(Sender<M>, ChildRef), HandleError> {
-        match &*self.lock() {
-            State::Up { tx, child } if !child.inner().is_exiting() => {
-                Ok((tx.clone(), child.clone()))
-            }
-            State::Gone => Err(HandleError::NotFound),
-            _ => Err(HandleError::NotRunning),
-        }
-    }
-
-    async fn wait_up(&self) -> Result<(Sender<M>, ChildRef), HandleError> {
-        loop {
-            let notified = self.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            match self.current() {
-                Err(HandleError::NotRunning) => notified.await,
-                other => return other,
-            }
-        }
-    }
-}
-
 /// The handle of a supervised worker: sends it messages and calls it,
 /// whichever incarnation is running.
 ///
@@ -217,14 +138,14 @@ impl<M> Cell<M> {
 /// # }
 /// ```
 pub struct WorkerHandle<W: Worker> {
-    cell: Arc<Cell<W::Message>>,
+    mailbox: Arc<Mailbox<W::Message>>,
     _worker: PhantomData<fn() -> W>,
 }
 
 impl<W: Worker> Clone for WorkerHandle<W> {
     fn clone(&self) -> Self {
         WorkerHandle {
-            cell: self.cell.clone(),
+            mailbox: self.mailbox.clone(),
             _worker: PhantomData,
         }
     }
@@ -239,27 +160,27 @@ impl<W: Worker> fmt::Debug for WorkerHandle<W> {
 }
 
 impl<W: Worker> WorkerHandle<W> {
-    pub(crate) fn new(cell: Arc<Cell<W::Message>>) -> Self {
+    pub(crate) fn new(mailbox: Arc<Mailbox<W::Message>>) -> Self {
         WorkerHandle {
-            cell,
+            mailbox,
             _worker: PhantomData,
         }
     }
 
     /// True when both handles reach the same child.
     pub fn same_child(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.cell, &other.cell)
+        Arc::ptr_eq(&self.mailbox, &other.mailbox)
     }
 
     /// True once the child is gone for good (deleted, or exited and not
     /// to be restarted).
     pub fn is_gone(&self) -> bool {
-        matches!(self.cell.current(), Err(HandleError::NotFound))
+        matches!(self.mailbox.current(), Err(HandleError::NotFound))
     }
 
     /// The running incarnation, if any.
     pub fn child(&self) -> Option<ChildRef> {
-        self.cell.current().ok().map(|(_, child)| child)
+        self.mailbox.current().ok()
     }
 
     /// Sends a message to the running incarnation, without waiting.
@@ -269,21 +190,9 @@ impl<W: Worker> WorkerHandle<W> {
     /// [`HandleError::NotRunning`] or [`HandleError::NotFound`], with the
     /// message handed back.
     pub fn send(&self, message: W::Message) -> Result<(), SendError<W::Message>> {
-        let mut message = Some(message);
-        let sent = self
-            .cell
-            .with_sender(|tx| tx.send(message.take().expect("sent once")));
-        match sent {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(SendError {
-                error: HandleError::NotRunning,
-                message,
-            }),
-            Err(error) => Err(SendError {
-                error,
-                message: message.expect("not sent"),
-            }),
-        }
+        self.mailbox
+            .send(message)
+            .map_err(|(error, message)| SendError { error, message })
     }
 
     /// Calls the running incarnation: `make` builds the message around the
@@ -303,9 +212,9 @@ impl<W: Worker> WorkerHandle<W> {
         make: impl FnOnce(Reply<R>) -> W::Message,
     ) -> Result<R, HandleError> {
         let (reply_tx, reply_rx) = oneshot::channel();
-        self.cell
-            .with_sender(|tx| tx.send(make(Reply(reply_tx))))?
-            .map_err(|_| HandleError::Lost)?;
+        self.mailbox
+            .send(make(Reply(reply_tx)))
+            .map_err(|(error, _)| error)?;
         reply_rx.await.map_err(|_| HandleError::Lost)
     }
 
@@ -326,8 +235,18 @@ impl<W: Worker> WorkerHandle<W> {
         timeout: Duration,
     ) -> Result<R, HandleError> {
         tokio::time::timeout(timeout, async {
-            let (tx, _) = self.cell.wait_up().await?;
-            Self::call_on(tx, make).await
+            let (reply_tx, reply_rx) = oneshot::channel();
+            let mut request = make(Reply(reply_tx));
+            loop {
+                self.mailbox.wait_up().await?;
+                // It may have exited in between: then wait for the next.
+                match self.mailbox.send(request) {
+                    Ok(()) => break,
+                    Err((HandleError::NotRunning, back)) => request = back,
+                    Err((error, _)) => return Err(error),
+                }
+            }
+            reply_rx.await.map_err(|_| HandleError::Lost)
         })
         .await
         .map_err(|_| HandleError::Timeout)?
@@ -339,20 +258,9 @@ impl<W: Worker> WorkerHandle<W> {
     ///
     /// [`HandleError::Timeout`], [`HandleError::NotFound`].
     pub async fn wait_running(&self, timeout: Duration) -> Result<ChildRef, HandleError> {
-        tokio::time::timeout(timeout, self.cell.wait_up())
+        tokio::time::timeout(timeout, self.mailbox.wait_up())
             .await
             .map_err(|_| HandleError::Timeout)?
-            .map(|(_, child)| child)
-    }
-
-    async fn call_on<R>(
-        tx: Sender<W::Message>,
-        make: impl FnOnce(Reply<R>) -> W::Message,
-    ) -> Result<R, HandleError> {
-        let (reply_tx, reply_rx) = oneshot::channel();
-        tx.send(make(Reply(reply_tx)))
-            .map_err(|_| HandleError::Lost)?;
-        reply_rx.await.map_err(|_| HandleError::Lost)
     }
 }
 

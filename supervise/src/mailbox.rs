@@ -1,201 +1,278 @@
-//! A worker incarnation's mailbox: an unbounded multi-producer,
-//! single-consumer queue that costs nothing until a message arrives.
+//! A worker's mailbox, shared by its handles and its incarnations: while an
+//! incarnation runs it holds that incarnation's queue, and between
+//! incarnations it tells the handles whether the child will run again.
 //!
-//! tokio's unbounded channel allocates about a kilobyte up front (a block of
-//! 32 slots and cache-padded counters). That is most of what an idle child
-//! would cost, and a supervision tree is mostly idle children. This queue is
-//! one small allocation (a lock, an empty `VecDeque`, the receiver's waker),
-//! and grows only while messages wait. Its lock is held for a push or a pop,
-//! never while user code runs (a message is dropped outside it).
+//! One small allocation per child, made with its spec, and nothing per
+//! incarnation: the queue is an empty `VecDeque` until a message waits.
+//! (tokio's unbounded channel allocates about a kilobyte up front, most of
+//! what an idle child would cost, and a tree is mostly idle children.) A
+//! send takes one lock, held for the push, never while user code runs: the
+//! messages an incarnation leaves behind are dropped outside it.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
+
+use tokio::sync::Notify;
+
+use crate::child::{ChildRef, Incarnation};
+use crate::handle::HandleError;
 
 /// A queue that has grown past this while a burst waited is given back to
 /// the allocator once it is empty again.
 const KEEP_CAPACITY: usize = 64;
 
-struct Shared<M> {
+pub(crate) struct Mailbox<M> {
     state: Mutex<State<M>>,
+    /// An incarnation came up, or the child is gone.
+    changed: Notify,
 }
 
-struct State<M> {
-    queue: VecDeque<M>,
-    /// The receiver, waiting for a message.
-    waker: Option<Waker>,
-    senders: usize,
-    /// The receiver is gone: sends fail.
-    closed: bool,
+enum State<M> {
+    /// No incarnation runs: before the first start, or between an exit and
+    /// the restart.
+    Down,
+    /// `child` runs: what is sent waits in its queue.
+    Up {
+        child: ChildRef,
+        queue: VecDeque<M>,
+        /// The incarnation, waiting for a message.
+        waker: Option<Waker>,
+    },
+    /// The child is gone for good.
+    Gone,
 }
 
-impl<M> Shared<M> {
+impl<M> Mailbox<M> {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Mailbox {
+            state: Mutex::new(State::Down),
+            changed: Notify::new(),
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, State<M>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
 
-/// A new mailbox: its sending and its receiving half.
-pub(crate) fn mailbox<M>() -> (Sender<M>, Receiver<M>) {
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
+    // ===== the supervisor's side =====
+
+    /// `child` has started: messages go to it from now on.
+    pub(crate) fn up(&self, child: ChildRef) {
+        *self.lock() = State::Up {
+            child,
             queue: VecDeque::new(),
             waker: None,
-            senders: 1,
-            closed: false,
-        }),
-    });
-    (Sender(shared.clone()), Receiver(shared))
-}
+        };
+        self.changed.notify_waiters();
+    }
 
-/// The sending half; cloned for each holder.
-pub(crate) struct Sender<M>(Arc<Shared<M>>);
-
-impl<M> Sender<M> {
-    /// Queues `message`, or hands it back if the receiver is gone.
-    pub(crate) fn send(&self, message: M) -> Result<(), M> {
-        let waker = {
-            let mut state = self.0.lock();
-            if state.closed {
-                return Err(message);
+    /// The incarnation `child` has ended: down, unless a newer one is up.
+    /// What was queued for it dies with it, counted.
+    pub(crate) fn down(&self, child: &ChildRef) {
+        let left = {
+            let mut state = self.lock();
+            match &mut *state {
+                State::Up {
+                    child: c, queue, ..
+                } if c == child => {
+                    let left = std::mem::take(queue);
+                    *state = State::Down;
+                    left
+                }
+                _ => return,
             }
-            state.queue.push_back(message);
-            state.waker.take()
+        };
+        if !left.is_empty() {
+            child.inner().messages_dropped(left.len());
+        }
+    }
+
+    /// The child is gone for good (deleted, or not to be restarted).
+    pub(crate) fn gone(&self) {
+        let old = std::mem::replace(&mut *self.lock(), State::Gone);
+        self.changed.notify_waiters();
+        drop(old);
+    }
+
+    // ===== the handles' side =====
+
+    /// Queues `message` for the running incarnation, or hands it back.
+    pub(crate) fn send(&self, message: M) -> Result<(), (HandleError, M)> {
+        let waker = {
+            let mut state = self.lock();
+            match &mut *state {
+                State::Up {
+                    child,
+                    queue,
+                    waker,
+                } if !child.inner().is_exiting() => {
+                    queue.push_back(message);
+                    waker.take()
+                }
+                State::Gone => return Err((HandleError::NotFound, message)),
+                _ => return Err((HandleError::NotRunning, message)),
+            }
         };
         if let Some(waker) = waker {
             waker.wake();
         }
         Ok(())
     }
-}
 
-impl<M> Clone for Sender<M> {
-    fn clone(&self) -> Self {
-        self.0.lock().senders += 1;
-        Sender(self.0.clone())
-    }
-}
-
-impl<M> Drop for Sender<M> {
-    /// The last sender gone ends the receiver's wait.
-    fn drop(&mut self) {
-        let waker = {
-            let mut state = self.0.lock();
-            state.senders -= 1;
-            if state.senders > 0 {
-                return;
-            }
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+    /// The running incarnation.
+    pub(crate) fn current(&self) -> Result<ChildRef, HandleError> {
+        match &*self.lock() {
+            State::Up { child, .. } if !child.inner().is_exiting() => Ok(child.clone()),
+            State::Gone => Err(HandleError::NotFound),
+            _ => Err(HandleError::NotRunning),
         }
     }
-}
 
-/// The receiving half, held by the incarnation's context.
-pub(crate) struct Receiver<M>(Arc<Shared<M>>);
-
-impl<M> Receiver<M> {
-    /// The next message; `None` once every sender is gone and the queue is
-    /// empty.
+    /// Waits until an incarnation runs (or the child is gone).
     ///
-    /// Cancel safe: a message is taken only by the poll that returns it.
-    pub(crate) async fn recv(&mut self) -> Option<M> {
-        poll_fn(|cx| self.poll_recv(cx)).await
+    /// Cancel safe.
+    pub(crate) async fn wait_up(&self) -> Result<ChildRef, HandleError> {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.current() {
+                Err(HandleError::NotRunning) => notified.await,
+                other => return other,
+            }
+        }
     }
 
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<M>> {
-        let mut state = self.0.lock();
-        if let Some(message) = Self::pop(&mut state) {
-            return Poll::Ready(Some(message));
-        }
-        if state.senders == 0 {
+    // ===== the incarnation's side =====
+
+    /// The next message for the incarnation `me`; `None` when it is not
+    /// (or no longer) the one up.
+    pub(crate) fn poll_recv(&self, me: &Arc<Incarnation>, cx: &mut Context<'_>) -> Poll<Option<M>> {
+        let mut state = self.lock();
+        let State::Up {
+            child,
+            queue,
+            waker,
+        } = &mut *state
+        else {
+            return Poll::Ready(None);
+        };
+        if !child.is(me) {
             return Poll::Ready(None);
         }
-        match &mut state.waker {
+        if let Some(message) = pop(queue) {
+            return Poll::Ready(Some(message));
+        }
+        match waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
         Poll::Pending
     }
 
-    /// A message if one is waiting.
-    pub(crate) fn try_recv(&mut self) -> Option<M> {
-        Self::pop(&mut self.0.lock())
-    }
-
-    /// How many messages wait.
-    pub(crate) fn len(&self) -> usize {
-        self.0.lock().queue.len()
-    }
-
-    fn pop(state: &mut State<M>) -> Option<M> {
-        let message = state.queue.pop_front()?;
-        if state.queue.is_empty() && state.queue.capacity() > KEEP_CAPACITY {
-            state.queue = VecDeque::new();
+    /// A message for `me`, if one waits.
+    pub(crate) fn try_recv(&self, me: &Arc<Incarnation>) -> Option<M> {
+        match &mut *self.lock() {
+            State::Up { child, queue, .. } if child.is(me) => pop(queue),
+            _ => None,
         }
-        Some(message)
     }
 }
 
-impl<M> Drop for Receiver<M> {
-    /// Closes the mailbox and drops what is still queued, outside the lock
-    /// (a message may hold a reply whose drop wakes its caller).
-    fn drop(&mut self) {
-        let queued = {
-            let mut state = self.0.lock();
-            state.closed = true;
-            state.waker = None;
-            std::mem::take(&mut state.queue)
-        };
-        drop(queued);
+fn pop<M>(queue: &mut VecDeque<M>) -> Option<M> {
+    let message = queue.pop_front()?;
+    if queue.is_empty() && queue.capacity() > KEEP_CAPACITY {
+        *queue = VecDeque::new();
     }
+    Some(message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Event, EventBus};
+    use crate::spec::ChildKind;
 
-    #[tokio::test]
-    async fn delivers_in_order_and_ends_when_the_senders_are_gone() {
-        let (tx, mut rx) = mailbox();
-        let tx2 = tx.clone();
-        tx.send(1).unwrap();
-        tx2.send(2).unwrap();
-        assert_eq!(rx.len(), 2);
-        assert_eq!(rx.recv().await, Some(1));
-        assert_eq!(rx.try_recv(), Some(2));
-        assert_eq!(rx.try_recv(), None);
-        drop((tx, tx2));
-        assert_eq!(rx.recv().await, None);
+    fn incarnation(bus: &Arc<EventBus>, number: u64) -> Arc<Incarnation> {
+        Arc::new(Incarnation::new(
+            "app/w".into(),
+            ChildKind::Worker,
+            number,
+            bus.clone(),
+        ))
     }
 
     #[tokio::test]
-    async fn a_waiting_receiver_is_woken_by_a_send() {
-        let (tx, mut rx) = mailbox();
-        let waiter = tokio::spawn(async move { rx.recv().await });
+    async fn the_running_incarnation_receives_in_order() {
+        let bus = EventBus::new();
+        let mailbox = Mailbox::new();
+        let me = incarnation(&bus, 1);
+        assert!(matches!(mailbox.send(0), Err((HandleError::NotRunning, 0))));
+        mailbox.up(ChildRef::from_inner(me.clone()));
+        mailbox.send(1).unwrap();
+        mailbox.send(2).unwrap();
+        let first = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await;
+        assert_eq!(first, Some(1));
+        assert_eq!(mailbox.try_recv(&me), Some(2));
+        assert_eq!(mailbox.try_recv(&me), None);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_incarnation_is_woken_by_a_send() {
+        let bus = EventBus::new();
+        let mailbox = Mailbox::new();
+        let me = incarnation(&bus, 1);
+        mailbox.up(ChildRef::from_inner(me.clone()));
+        let waiter = {
+            let mailbox = mailbox.clone();
+            tokio::spawn(async move { std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await })
+        };
         tokio::task::yield_now().await;
-        tx.send("hello").unwrap();
+        mailbox.send("hello").unwrap();
         assert_eq!(waiter.await.unwrap(), Some("hello"));
     }
 
-    #[test]
-    fn a_send_after_the_receiver_is_gone_hands_the_message_back() {
-        let (tx, rx) = mailbox();
-        tx.send(String::from("queued")).unwrap();
-        drop(rx);
-        assert_eq!(tx.send(String::from("late")), Err(String::from("late")));
+    #[tokio::test]
+    async fn what_waits_for_an_ended_incarnation_dies_with_it_counted() {
+        let bus = EventBus::new();
+        let mut events = bus.subscribe();
+        let mailbox = Mailbox::new();
+        let old = incarnation(&bus, 1);
+        mailbox.up(ChildRef::from_inner(old.clone()));
+        mailbox.send(1).unwrap();
+        mailbox.send(2).unwrap();
+        mailbox.down(&ChildRef::from_inner(old.clone()));
+        assert!(matches!(
+            events.try_recv(),
+            Some(Event::MessagesDropped { count: 2, .. })
+        ));
+        // The next incarnation starts empty; the old one receives nothing.
+        let new = incarnation(&bus, 2);
+        mailbox.up(ChildRef::from_inner(new.clone()));
+        mailbox.send(3).unwrap();
+        assert_eq!(mailbox.try_recv(&old), None);
+        assert_eq!(mailbox.try_recv(&new), Some(3));
+        // A late `down` of the old incarnation leaves the new one up.
+        mailbox.down(&ChildRef::from_inner(old));
+        assert!(mailbox.current().is_ok());
+        mailbox.gone();
+        assert!(matches!(mailbox.send(4), Err((HandleError::NotFound, 4))));
     }
 
     #[test]
     fn a_drained_burst_gives_its_memory_back() {
-        let (tx, mut rx) = mailbox();
+        let bus = EventBus::new();
+        let mailbox = Mailbox::new();
+        let me = incarnation(&bus, 1);
+        mailbox.up(ChildRef::from_inner(me.clone()));
         for i in 0..1000 {
-            tx.send(i).unwrap();
+            mailbox.send(i).unwrap();
         }
-        while rx.try_recv().is_some() {}
-        assert_eq!(rx.0.lock().queue.capacity(), 0);
+        while mailbox.try_recv(&me).is_some() {}
+        let State::Up { queue, .. } = &*mailbox.lock() else {
+            panic!("up")
+        };
+        assert_eq!(queue.capacity(), 0);
     }
 }

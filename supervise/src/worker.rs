@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::mailbox::Receiver;
+use crate::mailbox::Mailbox;
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::child::{ChildRef, Incarnation};
@@ -123,7 +123,8 @@ impl ShutdownSignal {
 /// its mailbox, and a place to spawn tasks that die with it.
 pub struct Context<M = ()> {
     inc: Arc<Incarnation>,
-    mailbox: Option<Receiver<M>>,
+    /// The child's mailbox, when it has a handle.
+    mailbox: Option<Arc<Mailbox<M>>>,
     tasks: Option<JoinSet<()>>,
 }
 
@@ -136,21 +137,8 @@ impl<M> std::fmt::Debug for Context<M> {
     }
 }
 
-impl<M> Drop for Context<M> {
-    /// Messages still queued die with the incarnation, as a process's do;
-    /// they are counted, never dropped silently.
-    fn drop(&mut self) {
-        if let Some(rx) = &self.mailbox {
-            let dropped = rx.len();
-            if dropped > 0 {
-                self.inc.messages_dropped(dropped);
-            }
-        }
-    }
-}
-
 impl<M> Context<M> {
-    pub(crate) fn new(inc: Arc<Incarnation>, mailbox: Option<Receiver<M>>) -> Self {
+    pub(crate) fn new(inc: Arc<Incarnation>, mailbox: Option<Arc<Mailbox<M>>>) -> Self {
         Context {
             inc,
             mailbox,
@@ -168,15 +156,15 @@ impl<M> Context<M> {
     ///
     /// Cancel safe: no message is lost by dropping this future.
     pub async fn recv(&mut self) -> Option<M> {
-        match self.mailbox.as_mut() {
-            Some(rx) => rx.recv().await,
+        match &self.mailbox {
+            Some(mailbox) => std::future::poll_fn(|cx| mailbox.poll_recv(&self.inc, cx)).await,
             None => std::future::pending().await,
         }
     }
 
     /// Receives a message if one is waiting.
     pub fn try_recv(&mut self) -> Option<M> {
-        self.mailbox.as_mut().and_then(Receiver::try_recv)
+        self.mailbox.as_ref()?.try_recv(&self.inc)
     }
 
     /// The child's path in the tree, e.g. `app/payments/processor`.
