@@ -27,6 +27,10 @@
 //! * W2: dynamic start throughput, each start acknowledged before the next;
 //!   and the RSS per child, measured in a fresh process per side (the bench
 //!   re-executes itself with `--rss supervise|floor N mt|ct`).
+//! * W2P: W2's start throughput through a `PartitionSupervisor` of 1, 2 and
+//!   4 partitions, from one driver and from 4 concurrent drivers (each start
+//!   acknowledged before that driver's next); the floor is W2's, from as
+//!   many drivers.
 //! * W3: start and graceful shutdown of a root with nested supervisors.
 //! * W4: one_for_all restart of a large supervisor, until every new
 //!   incarnation has reported from its init.
@@ -44,8 +48,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use supervise::{
-    ChildSpec, Context, DynamicSupervisor, Exit, HandleError, Init, Reply, Strategy, Supervisor,
-    Worker,
+    ChildSpec, Context, DynamicSupervisor, Exit, HandleError, Init, PartitionSupervisor, Reply,
+    Strategy, Supervisor, Worker,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -69,7 +73,8 @@ const HANG: Duration = Duration::from_secs(120);
 static PROGRESS: AtomicU64 = AtomicU64::new(0);
 
 /// One step done. Only the one running driver writes, so a plain load and
-/// store do (no locked instruction in the measured loops).
+/// store do (no locked instruction in the measured loops). W2P's concurrent
+/// drivers may lose each other's steps: the watchdog only looks for a change.
 fn tick() {
     PROGRESS.store(PROGRESS.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
@@ -478,21 +483,28 @@ async fn sup_w2(children: usize, report: bool) -> Vec<f64> {
     [result, vec![ms(stopping.elapsed())]].concat()
 }
 
+/// Spawns one floor child, which acknowledges on its first poll and then
+/// answers calls; returns its mailbox and `JoinHandle` once it has
+/// acknowledged.
+async fn floor_w2_child() -> (mpsc::UnboundedSender<oneshot::Sender<u64>>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<u64>>();
+    let (ack, acked) = oneshot::channel::<()>();
+    let join = tokio::spawn(async move {
+        let _ = ack.send(());
+        while let Some(reply) = rx.recv().await {
+            let _ = reply.send(0);
+        }
+    });
+    acked.await.expect("the child acknowledges");
+    (tx, join)
+}
+
 async fn floor_w2(children: usize, report: bool) -> Vec<f64> {
     let mut kids = Vec::with_capacity(children);
     let before = rss_bytes();
     let started = Instant::now();
     for _ in 0..children {
-        let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<u64>>();
-        let (ack, acked) = oneshot::channel::<()>();
-        let join = tokio::spawn(async move {
-            let _ = ack.send(());
-            while let Some(reply) = rx.recv().await {
-                let _ = reply.send(0);
-            }
-        });
-        acked.await.expect("the child acknowledges");
-        kids.push((tx, join));
+        kids.push(floor_w2_child().await);
         tick();
     }
     let took = started.elapsed();
@@ -564,6 +576,106 @@ fn rss_mode(args: &[String]) -> ! {
         }
     };
     unreachable!("the driver reports and exits")
+}
+
+// ===== W2P: partitioned dynamic start throughput =====
+
+/// Spawns `drivers` driver tasks at once, each given its share of
+/// `children` to start, and waits for all of them. Returns the time from
+/// the first spawn until the last driver is done, and what the drivers
+/// returned (the children's handles: dropped after the clock stops).
+async fn drive_concurrently<T, D, F>(
+    children: usize,
+    drivers: usize,
+    driver: D,
+) -> (Duration, Vec<T>)
+where
+    T: Send + 'static,
+    D: Fn(usize) -> F,
+    F: Future<Output = T> + Send + 'static,
+{
+    let started = Instant::now();
+    let tasks: Vec<JoinHandle<T>> = (0..drivers)
+        .map(|d| {
+            tokio::spawn(driver(
+                children / drivers + usize::from(d < children % drivers),
+            ))
+        })
+        .collect();
+    let mut results = Vec::with_capacity(drivers);
+    for task in tasks {
+        // A driver's panic goes on to `on_runtime` with its own message.
+        results.push(
+            task.await
+                .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic())),
+        );
+    }
+    (started.elapsed(), results)
+}
+
+/// `[children per second]` through a `PartitionSupervisor` of `partitions`
+/// partitions, the unkeyed starts (the partitions in turn) split among
+/// `drivers` concurrent drivers.
+async fn sup_w2p(children: usize, partitions: usize, drivers: usize) -> Vec<f64> {
+    let sup = PartitionSupervisor::new(DynamicSupervisor::<Idle>::new(), partitions)
+        .start("w2p")
+        .await
+        .expect("the partitions start");
+    let (took, handles) = drive_concurrently(children, drivers, |n| {
+        let sup = sup.clone();
+        async move {
+            let mut handles = Vec::with_capacity(n);
+            for _ in 0..n {
+                handles.push(
+                    sup.start_child_unkeyed(Idle)
+                        .await
+                        .expect("the child starts"),
+                );
+                tick();
+            }
+            handles
+        }
+    })
+    .await;
+    drop(handles);
+    sup.supervisor()
+        .current()
+        .expect("running")
+        .stop()
+        .await
+        .expect("the supervisor stops");
+    vec![children as f64 / took.as_secs_f64()]
+}
+
+/// `[children per second]` of W2's floor, the starts split among `drivers`
+/// concurrent drivers.
+async fn floor_w2p(children: usize, drivers: usize) -> Vec<f64> {
+    let (took, kids) = drive_concurrently(children, drivers, |n| async move {
+        let mut kids = Vec::with_capacity(n);
+        for _ in 0..n {
+            kids.push(floor_w2_child().await);
+            tick();
+        }
+        kids
+    })
+    .await;
+    // Dropping the mailboxes ends the children.
+    drop(kids);
+    vec![children as f64 / took.as_secs_f64()]
+}
+
+/// W2's start throughput through `PARTITIONS` partitions from `DRIVERS`
+/// concurrent drivers; the floor from as many drivers.
+fn w2p<const PARTITIONS: usize, const DRIVERS: usize>(
+    side: Side,
+    flavour: Flavour,
+    cfg: &Config,
+) -> Vec<f64> {
+    let n = cfg.w2_children;
+    match side {
+        Side::A => on_runtime(flavour, sup_w2p(n, PARTITIONS, DRIVERS)),
+        Side::B => on_runtime(flavour, floor_w2p(n, DRIVERS)),
+    }
 }
 
 // ===== W3: start and graceful shutdown of a large tree =====
@@ -1145,6 +1257,60 @@ const CASES: &[Case] = &[
         run: w2_rss,
     },
     Case {
+        workload: "W2P",
+        title: "W2P start, 1 partition, 1 driver",
+        metrics: &[Metric {
+            name: "children/s",
+            target: Target::None,
+        }],
+        run: w2p::<1, 1>,
+    },
+    Case {
+        workload: "W2P",
+        title: "W2P start, 2 partitions, 1 driver",
+        metrics: &[Metric {
+            name: "children/s",
+            target: Target::None,
+        }],
+        run: w2p::<2, 1>,
+    },
+    Case {
+        workload: "W2P",
+        title: "W2P start, 4 partitions, 1 driver",
+        metrics: &[Metric {
+            name: "children/s",
+            target: Target::None,
+        }],
+        run: w2p::<4, 1>,
+    },
+    Case {
+        workload: "W2P",
+        title: "W2P start, 1 partition, 4 drivers",
+        metrics: &[Metric {
+            name: "children/s",
+            target: Target::None,
+        }],
+        run: w2p::<1, 4>,
+    },
+    Case {
+        workload: "W2P",
+        title: "W2P start, 2 partitions, 4 drivers",
+        metrics: &[Metric {
+            name: "children/s",
+            target: Target::None,
+        }],
+        run: w2p::<2, 4>,
+    },
+    Case {
+        workload: "W2P",
+        title: "W2P start, 4 partitions, 4 drivers",
+        metrics: &[Metric {
+            name: "children/s",
+            target: Target::None,
+        }],
+        run: w2p::<4, 4>,
+    },
+    Case {
         workload: "W3",
         title: "W3 tree",
         metrics: &[
@@ -1341,7 +1507,7 @@ fn print_row(row: &Row) {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [--quick] [--rounds N] [W1 W2 W3 W4 W5 W6 ...]\n\
+        "usage: bench [--quick] [--rounds N] [W1 W2 W2P W3 W4 W5 W6 ...]\n\
          for profiling one side: [--side supervise|floor] [--rt mt|ct]"
     );
     std::process::exit(2)
