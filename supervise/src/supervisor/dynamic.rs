@@ -621,7 +621,7 @@ impl DynCore {
         }
         let mut errors: Vec<(Arc<str>, ExitReason)> = Vec::new();
         for (running, aborted, deadline, shutdown, restart, path) in stopping {
-            let reason = running.finish_stop(aborted, deadline).await;
+            let reason = running.finish_stop(aborted, shutdown, deadline).await;
             if !expected_at_shutdown(shutdown, restart, &reason) {
                 errors.push((path, reason));
             }
