@@ -39,14 +39,20 @@ pub(crate) struct History {
 }
 
 impl History {
-    pub(crate) fn record_exit(&mut self, cap: usize, reason: ExitReason, incarnation: u64) {
+    pub(crate) fn record_exit(
+        &mut self,
+        cap: usize,
+        reason: ExitReason,
+        incarnation: u64,
+        now: Instant,
+    ) {
         if cap == 0 {
             return;
         }
         if self.exits.len() == cap {
             self.exits.pop_front();
         }
-        self.exits.push_back((reason, incarnation, Instant::now()));
+        self.exits.push_back((reason, incarnation, now));
     }
 
     /// Records a restart this child caused. The times are in order, so the

@@ -414,7 +414,7 @@ impl DynCore {
                 },
                 Msg::TryAgain { key, .. } => match self.children.remove(&key) {
                     Some(child) if child.running.is_none() && child.pending().is_none() => {
-                        self.restart(child).await
+                        self.restart(child, Instant::now()).await
                     }
                     Some(child) => {
                         self.children.insert(key, child);
@@ -459,7 +459,9 @@ impl DynCore {
             Started::Running(running) => {
                 let child_ref = running.child_ref();
                 child.running = Some(running);
-                if let Some(cold) = &mut child.cold {
+                // Only a backoff's reset reads when the child last started.
+                let backoff = self.policy(&child.spec).backoff.or(self.inner.backoff);
+                if let (Some(cold), Some(_)) = (&mut child.cold, backoff) {
                     cold.backoff.started(Instant::now());
                 }
                 self.children.insert(serial, child);
@@ -475,10 +477,14 @@ impl DynCore {
     async fn handle_exit(&mut self, serial: u64, reason: ExitReason) -> Option<ExitReason> {
         let child = self.children.get_mut(&serial)?;
         let running = child.running.take()?;
-        child
-            .cold()
-            .history
-            .record_exit(DEFAULT_HISTORY, reason.clone(), running.inc.number());
+        // One clock read for the exit and the restart it causes.
+        let now = Instant::now();
+        child.cold().history.record_exit(
+            DEFAULT_HISTORY,
+            reason.clone(),
+            running.inc.number(),
+            now,
+        );
         running.detach();
         let mut child = self.children.remove(&serial).expect("found above");
         let policy = self.policy(&child.spec);
@@ -496,7 +502,7 @@ impl DynCore {
             return self.auto_shutdown(significant);
         }
         child.running = None;
-        self.restart(child).await
+        self.restart(child, now).await
     }
 
     fn auto_shutdown(&self, significant: bool) -> Option<ExitReason> {
@@ -514,8 +520,8 @@ impl DynCore {
 
     /// Counts the restart and starts the child again; a failure is retried
     /// through the inbox (S17), an ignore drops the child (S30.5).
-    async fn restart(&mut self, child: DynChild) -> Option<ExitReason> {
-        if !self.window.add(Instant::now()) {
+    async fn restart(&mut self, child: DynChild, now: Instant) -> Option<ExitReason> {
+        if !self.window.add(now) {
             tracing::error!(
                 supervisor = %self.path,
                 child = %child.path,
@@ -538,9 +544,9 @@ impl DynCore {
         child
             .cold()
             .history
-            .record_restart(&self.inner.intensity, Instant::now());
+            .record_restart(&self.inner.intensity, now);
         if let Some(backoff) = self.policy(&child.spec).backoff.or(self.inner.backoff) {
-            let delay = child.cold().backoff.next_delay(&backoff, Instant::now());
+            let delay = child.cold().backoff.next_delay(&backoff, now);
             if !delay.is_zero() {
                 let key = child.serial;
                 let (tx, id) = (self.tx.clone(), child.spec.id.clone());

@@ -163,7 +163,10 @@ impl Core {
             Started::Running(running) => {
                 slot.serial = serial;
                 slot.state = SlotState::Running(running);
-                slot.backoff.started(Instant::now());
+                // Only a backoff's reset reads when the child last started.
+                if slot.spec.backoff.or(self.flags.backoff).is_some() {
+                    slot.backoff.started(Instant::now());
+                }
                 Attempt::Started
             }
             Started::Ignored => {
@@ -218,11 +221,17 @@ impl Core {
             .children
             .iter()
             .position(|s| s.serial == serial && matches!(s.state, SlotState::Running(_)))?;
+        // One clock read for the exit and the restart it causes.
+        let now = Instant::now();
         let slot = &mut self.children[i];
         if let SlotState::Running(running) = std::mem::replace(&mut slot.state, SlotState::Stopped)
         {
-            slot.history
-                .record_exit(self.flags.history, reason.clone(), running.inc.number());
+            slot.history.record_exit(
+                self.flags.history,
+                reason.clone(),
+                running.inc.number(),
+                now,
+            );
             running.detach();
         }
         let restart = slot.spec.restart;
@@ -240,7 +249,7 @@ impl Core {
                 self.auto_shutdown(significant)
             }
             Restart::Transient if reason.is_normal() => self.auto_shutdown(significant),
-            _ => self.restart(i).await,
+            _ => self.restart(i, now).await,
         }
     }
 
@@ -263,8 +272,8 @@ impl Core {
     }
 
     /// Counts a restart (S15); gives up when the intensity is exceeded (S16).
-    fn add_restart(&mut self, i: usize) -> Option<ExitReason> {
-        if self.window.add(Instant::now()) {
+    fn add_restart(&mut self, i: usize, now: Instant) -> Option<ExitReason> {
+        if self.window.add(now) {
             return None;
         }
         let child = self.children[i].path.clone();
@@ -287,23 +296,19 @@ impl Core {
 
     /// OTP's `restart/2`: count the restart, then restart by strategy, at
     /// once or after the child's backoff.
-    async fn restart(&mut self, i: usize) -> Option<ExitReason> {
-        if let Some(give_up) = self.add_restart(i) {
+    async fn restart(&mut self, i: usize, now: Instant) -> Option<ExitReason> {
+        if let Some(give_up) = self.add_restart(i, now) {
             return Some(give_up);
         }
         let intensity = self.flags.intensity;
-        self.children[i]
-            .history
-            .record_restart(&intensity, Instant::now());
+        self.children[i].history.record_restart(&intensity, now);
         crate::metrics::restart(&self.children[i].path, false);
         self.bus.emit(|| Event::Restarting {
             supervisor: self.path.clone(),
             child: self.children[i].path.clone(),
         });
         if let Some(backoff) = self.children[i].spec.backoff.or(self.flags.backoff) {
-            let delay = self.children[i]
-                .backoff
-                .next_delay(&backoff, Instant::now());
+            let delay = self.children[i].backoff.next_delay(&backoff, now);
             if !delay.is_zero() {
                 self.restart_later(i, delay).await;
                 return None;
@@ -407,7 +412,7 @@ impl Core {
             .children
             .iter()
             .position(|s| &*s.spec.id == id && matches!(s.state, SlotState::Restarting(None)))?;
-        self.restart(i).await
+        self.restart(i, Instant::now()).await
     }
 
     // ===== stopping children (S18-S20) =====
@@ -430,8 +435,12 @@ impl Core {
         let incarnation = running.inc.number();
         let reason = running.terminate(shutdown).await;
         if remember {
-            slot.history
-                .record_exit(self.flags.history, reason.clone(), incarnation);
+            slot.history.record_exit(
+                self.flags.history,
+                reason.clone(),
+                incarnation,
+                Instant::now(),
+            );
         }
         if !expected_at_shutdown(shutdown, slot.spec.restart, &reason) {
             let child = slot.path.clone();
