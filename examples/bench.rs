@@ -39,6 +39,12 @@
 //!   with a small intensity (B); both sides are `supervise`.
 //! * W6: a call round trip through a typed `WorkerHandle` against a raw mpsc
 //!   plus oneshot round trip.
+//! * W7: compile time, an incremental debug build of a 200-child tree written
+//!   with the macros (A) against the same tree written with the builder (B);
+//!   see `bench/w7.rs`.
+
+#[path = "bench/w7.rs"]
+mod w7;
 
 use std::future::Future;
 use std::io::Write;
@@ -1412,7 +1418,8 @@ fn cell(xs: &[f64]) -> String {
 struct Row {
     title: &'static str,
     metric: &'static str,
-    flavour: Flavour,
+    /// The runtime, `mt` or `ct` (`–` for W7, which runs none).
+    rt: &'static str,
     a: Vec<f64>,
     b: Vec<f64>,
     ratios: Vec<f64>,
@@ -1464,7 +1471,7 @@ fn run_case(case: &Case, flavour: Flavour, cfg: &Config, only: Option<Side>) -> 
             Row {
                 title: case.title,
                 metric: metric.name,
-                flavour,
+                rt: flavour.name(),
                 a,
                 b,
                 ratios,
@@ -1475,7 +1482,7 @@ fn run_case(case: &Case, flavour: Flavour, cfg: &Config, only: Option<Side>) -> 
 }
 
 fn print_header() {
-    println!("A = supervise, B = the raw-tokio floor; W5: A = one storm, B = the same restarts in batches under fresh supervisors (both supervise).");
+    println!("A = supervise, B = the raw-tokio floor; W5: A = one storm, B = the same restarts in batches under fresh supervisors (both supervise); W7: A = the tree derived with the macros, B = the same tree built with the builder.");
     println!("ratio = median of the per-round ratios A/B (for children/s, higher is better).");
     println!();
     println!("| workload | metric | rt | A: median (min–max) | B: median (min–max) | ratio A/B | target | met? |");
@@ -1491,7 +1498,7 @@ fn print_row(row: &Row) {
         "| {} | {} | {} | {} | {} | {} | {} | {} |",
         row.title,
         row.metric,
-        row.flavour.name(),
+        row.rt,
         cell(&row.a),
         cell(&row.b),
         if ratio.is_nan() {
@@ -1507,7 +1514,7 @@ fn print_row(row: &Row) {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [--quick] [--rounds N] [W1 W2 W2P W3 W4 W5 W6 ...]\n\
+        "usage: bench [--quick] [--rounds N] [W1 W2 W2P W3 W4 W5 W6 W7 ...]\n\
          for profiling one side: [--side supervise|floor] [--rt mt|ct]"
     );
     std::process::exit(2)
@@ -1550,7 +1557,9 @@ fn main() {
                 let flavour = args.next().and_then(|f| Flavour::parse(&f));
                 flavours = vec![flavour.unwrap_or_else(|| usage())];
             }
-            w if CASES.iter().any(|c| c.workload.eq_ignore_ascii_case(w)) => {
+            w if w.eq_ignore_ascii_case("W7")
+                || CASES.iter().any(|c| c.workload.eq_ignore_ascii_case(w)) =>
+            {
                 selected.push(w.to_ascii_uppercase())
             }
             _ => usage(),
@@ -1577,6 +1586,23 @@ fn main() {
             );
             rows.iter().for_each(print_row);
         }
+    }
+    // W7 runs no runtime: it times cargo. Left out of a one-sided
+    // profiling run unless asked for.
+    let w7_asked = selected.iter().any(|w| w == "W7");
+    if w7_asked || (selected.is_empty() && only.is_none()) {
+        let cell_started = Instant::now();
+        let (derived, builder) = w7::measure(cfg.rounds);
+        eprintln!("  W7: {:.1} s", cell_started.elapsed().as_secs_f64());
+        print_row(&Row {
+            title: "W7 compile time, 200-child tree (A derived, B builder)",
+            metric: "incremental debug build (s)",
+            rt: "–",
+            ratios: derived.iter().zip(&builder).map(|(a, b)| a / b).collect(),
+            a: derived,
+            b: builder,
+            target: Target::RatioAtMost(1.5),
+        });
     }
     eprintln!("bench: {:.1} s in all", all.elapsed().as_secs_f64());
 }

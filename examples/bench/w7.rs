@@ -2,14 +2,7 @@
 //! 200-child tree written with the macros (`#[worker]`,
 //! `#[derive(Supervisor)]`, typed handles) against the same tree written
 //! with the builder (`Supervisor::builder`, `ChildSpec::worker_with_handle`,
-//! handle structs by hand). BENCHMARKS.md at the workspace root has the
-//! method of the other workloads, which this one follows.
-//!
-//! ```text
-//! cargo run --release -p examples --example compile_time              # 12 rounds
-//! cargo run --release -p examples --example compile_time -- --quick   # 2 rounds
-//! cargo run --release -p examples --example compile_time -- --rounds 20
-//! ```
+//! handle structs by hand).
 //!
 //! It writes two throwaway library crates, `derived` and `builder`, under
 //! `target/compile-bench/`. Each depends on `supervise` by path and is a
@@ -22,9 +15,7 @@
 //! Both crates are built once, untimed. Then every round touches each
 //! crate's `src/lib.rs` (its mtime) and times `cargo build --offline` of
 //! that crate, the order swapping every round. A build must recompile the
-//! crate (its rlib is checked) and print nothing (no warnings). A cell shows
-//! the median (min–max) of the builds; the ratio is the median of the
-//! per-round ratios derived/builder.
+//! crate (its rlib is checked) and print nothing (no warnings).
 
 use std::ffi::OsString;
 use std::fs;
@@ -33,14 +24,10 @@ use std::process::Command;
 use std::time::{Instant, SystemTime};
 
 /// Nested supervisors under the root.
-const GROUPS: usize = 20;
+pub(crate) const GROUPS: usize = 20;
 
 /// Workers under each nested supervisor.
-const WORKERS: usize = 10;
-
-/// The target: the derived crate's build takes at most this many times the
-/// builder's.
-const TARGET_RATIO: f64 = 1.5;
+pub(crate) const WORKERS: usize = 10;
 
 /// A worker type of the generated tree.
 struct Kind {
@@ -332,7 +319,7 @@ impl Crate {
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         if !output.status.success() {
             eprintln!("{stderr}");
-            eprintln!("compile_time: the {} crate failed to build", self.name);
+            eprintln!("W7: the {} crate failed to build", self.name);
             std::process::exit(1);
         }
         stderr
@@ -352,15 +339,12 @@ impl Crate {
         let took = started.elapsed().as_secs_f64();
         if !printed.is_empty() {
             eprintln!("{printed}");
-            eprintln!(
-                "compile_time: the {} crate's build printed the above",
-                self.name
-            );
+            eprintln!("W7: the {} crate's build printed the above", self.name);
             std::process::exit(1);
         }
         let built = fs::metadata(self.rlib(target)).and_then(|m| m.modified());
         if !built.is_ok_and(|built| built >= touched) {
-            eprintln!("compile_time: the {} crate was not recompiled", self.name);
+            eprintln!("W7: the {} crate was not recompiled", self.name);
             std::process::exit(1);
         }
         took
@@ -375,45 +359,9 @@ fn write_if_changed(path: &Path, contents: &str) {
     fs::write(path, contents).expect("write the generated crate");
 }
 
-fn median(xs: &[f64]) -> f64 {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-/// The median (min–max) of build times, in seconds.
-fn cell(xs: &[f64]) -> String {
-    let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    format!("{:.2} ({lo:.2}–{hi:.2})", median(xs))
-}
-
-fn usage() -> ! {
-    eprintln!("usage: compile_time [--quick] [--rounds N]");
-    std::process::exit(2)
-}
-
-fn main() {
-    let mut rounds = 12;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--quick" => rounds = 2,
-            "--rounds" => {
-                rounds = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| usage())
-            }
-            _ => usage(),
-        }
-    }
-    let all = Instant::now();
+/// Times `rounds` incremental builds of each crate: the derived crate's
+/// times and the builder crate's, in seconds, round by round.
+pub(crate) fn measure(rounds: usize) -> (Vec<f64>, Vec<f64>) {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the workspace root");
@@ -424,7 +372,7 @@ fn main() {
         Crate::write(&bench, workspace, "builder", &builder_source()),
     ];
     eprintln!(
-        "compile_time: {GROUPS} supervisors × {WORKERS} workers, {rounds} rounds; \
+        "  W7: {GROUPS} supervisors × {WORKERS} workers; \
          building both crates and their dependencies once (not timed)"
     );
     for krate in &crates {
@@ -446,19 +394,5 @@ fn main() {
         derived.push(a);
         builder.push(b);
     }
-    let ratios: Vec<f64> = derived.iter().zip(&builder).map(|(a, b)| a / b).collect();
-    let ratio = median(&ratios);
-    println!("A = derived (#[worker], #[derive(Supervisor)]), B = the same tree with the builder; {GROUPS} supervisors × {WORKERS} workers.");
-    println!("ratio = median of the per-round ratios A/B.");
-    println!();
-    println!("| workload | metric | rt | A: median (min–max) | B: median (min–max) | ratio A/B | target | met? |");
-    println!("|---|---|---|---|---|---|---|---|");
-    println!(
-        "| W7 compile time, {}-child tree | incremental debug build (s) | – | {} | {} | {ratio:.2}× | ratio ≤ {TARGET_RATIO} | {} |",
-        GROUPS * WORKERS,
-        cell(&derived),
-        cell(&builder),
-        if ratio <= TARGET_RATIO { "met" } else { "MISSED" },
-    );
-    eprintln!("compile_time: {:.1} s in all", all.elapsed().as_secs_f64());
+    (derived, builder)
 }
