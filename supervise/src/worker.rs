@@ -152,6 +152,11 @@ impl<M> Context<M> {
     /// comes: select it with [`shutdown_requested`](Self::shutdown_requested)
     /// to stop cleanly.
     ///
+    /// Messages reach an incarnation once its init has returned (a handle
+    /// answers [`HandleError::NotRunning`](crate::HandleError) before), so
+    /// in [`Worker::init`] this returns `None` at once, as it does once the
+    /// incarnation is no longer the one its handles reach.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe: no message is lost by dropping this future.
