@@ -320,11 +320,14 @@ impl SupervisorRef {
         *self.lock() = Some(handle);
     }
 
-    /// The handle of the running incarnation.
+    /// The handle of the latest incarnation, while it runs or starts its
+    /// children: as with an OTP supervisor in its init, a call made during
+    /// the start waits until the start is done.
     ///
     /// # Errors
     ///
-    /// [`CallError::Stopped`](crate::CallError::Stopped) when none is running.
+    /// [`CallError::Stopped`](crate::CallError::Stopped) when the latest
+    /// incarnation has exited (or failed to start) and no other has begun.
     pub fn current(&self) -> Result<SupervisorHandle, crate::CallError> {
         self.lock()
             .clone()

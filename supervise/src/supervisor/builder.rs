@@ -271,6 +271,23 @@ pub(crate) async fn start_root(
     }
 }
 
+/// Marks a supervisor stopped if its start is abandoned midway (its parent
+/// was killed during its init): its handle must not look alive.
+struct StopsIfDropped<'a>(&'a SupervisorHandle);
+
+impl StopsIfDropped<'_> {
+    /// The start finished, one way or the other.
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for StopsIfDropped<'_> {
+    fn drop(&mut self) {
+        self.0.shared.mark_terminated(&crate::ExitReason::Killed);
+    }
+}
+
 impl StartChild for SupervisorSpec {
     fn start(&self, inc: Arc<Incarnation>, spawner: child::Spawner) -> BoxFuture<StartOutcome> {
         let inner = self.inner.clone();
@@ -294,11 +311,16 @@ impl StartChild for SupervisorSpec {
                     map.entry(id.clone()).or_default().clone()
                 }),
             );
-            match core.init().await {
+            // Reachable while it starts its children, as an OTP supervisor
+            // is during its init: a call waits in its inbox until then.
+            let handle = core.handle();
+            inner.sup_ref.set(handle.clone());
+            spawner.bind_supervisor(&handle);
+            let abandoned = StopsIfDropped(&handle);
+            let started = core.init().await;
+            abandoned.disarm();
+            match started {
                 Ok(()) => {
-                    let handle = core.handle();
-                    inner.sup_ref.set(handle.clone());
-                    spawner.bind_supervisor(&handle);
                     let join = spawner.spawn(tracing::Instrument::instrument(
                         core.run(),
                         tracing::info_span!("supervisor", path = %inc.path()),
@@ -308,7 +330,10 @@ impl StartChild for SupervisorSpec {
                         stop: child::Stopper::Supervisor(handle),
                     }
                 }
-                Err(reason) => StartOutcome::Failed(reason),
+                Err(reason) => {
+                    handle.shared.mark_terminated(&reason);
+                    StartOutcome::Failed(reason)
+                }
             }
         })
     }

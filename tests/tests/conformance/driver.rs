@@ -10,7 +10,7 @@ use std::time::Duration;
 use supervise::{
     parse_max_restarts, parse_period, parse_significant, AutoShutdown, ChildKind, ChildRef,
     ChildSpec, Context, DynamicSupervisorSpec, EventStream, Exit, ExitReason, Init, Restart,
-    Shutdown, Strategy, SupervisorHandle, SupervisorSpec, Worker,
+    Shutdown, Strategy, SupervisorHandle, SupervisorRef, SupervisorSpec, Worker,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -27,8 +27,11 @@ struct Shared {
     rec: Mutex<Recorder>,
     /// The crash channel of each running scripted worker, by path.
     crash: Mutex<HashMap<String, CrashTx>>,
+    /// The nested supervisors built for a path: their `SupervisorRef`
+    /// reaches the latest incarnation, started or starting.
+    sup_refs: Mutex<HashMap<String, SupervisorRef>>,
     /// `crash_after` timers by the millisecond they fall due: see
-    /// [`CrashClock`].
+    /// [`CrashTimer`].
     clock: Mutex<HashMap<u64, Vec<(usize, String)>>>,
     scenario: Scenario,
 }
@@ -80,11 +83,18 @@ impl Shared {
         self.lock().current.get(path).cloned()
     }
 
+    /// The supervisor a call to `path` reaches: as the oracle's, the latest
+    /// incarnation that has begun to start (a call made during its init
+    /// waits for it), not only the latest one reported started.
     fn supervisor(&self, path: &str) -> Option<SupervisorHandle> {
         if path == "root" {
             return self.lock().root.clone();
         }
-        self.current(path).and_then(|c| c.supervisor())
+        let declared = self.sup_refs.lock().unwrap().get(path).cloned();
+        match declared {
+            Some(sup_ref) => sup_ref.current().ok(),
+            None => self.current(path).and_then(|c| c.supervisor()),
+        }
     }
 
     /// `simple_one_for_one`, `dynamic`, or `None` for a static supervisor.
@@ -125,6 +135,7 @@ async fn drive(scenario: &Scenario) -> Vec<String> {
             root: None,
         }),
         crash: Mutex::new(HashMap::new()),
+        sup_refs: Mutex::new(HashMap::new()),
         clock: Mutex::new(HashMap::new()),
         scenario: scenario.clone(),
     });
@@ -386,6 +397,13 @@ impl Built {
         }
     }
 
+    fn supervisor_ref(&self) -> SupervisorRef {
+        match self {
+            Built::Static(s) => s.supervisor_ref(),
+            Built::Dynamic(s) => s.supervisor_ref(),
+        }
+    }
+
     fn into_child(self, id: String) -> ChildSpec {
         match self {
             Built::Static(s) => ChildSpec::supervisor(id, s),
@@ -537,7 +555,14 @@ fn child_spec(sh: &Arc<Shared>, path: &str, a: &Attrs, is_sup: bool) -> Result<C
     let id = a.get("id").unwrap_or(basename(path)).to_string();
     let spec = if is_sup {
         match build_supervisor(sh, path) {
-            Ok(nested) => nested.into_child(id),
+            Ok(nested) => {
+                let sup_ref = nested.supervisor_ref();
+                sh.sup_refs
+                    .lock()
+                    .unwrap()
+                    .insert(path.to_string(), sup_ref);
+                nested.into_child(id)
+            }
             // A nested supervisor whose own spec the runtime rejected fails
             // its start with that rejection, as OTP's init does.
             Err(rendered) => ChildSpec::worker(id, move || Rejected(rendered.clone())),
