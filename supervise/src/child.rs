@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -409,6 +409,7 @@ pub(crate) async fn start(
                 inc,
                 join: Some(join),
                 stop,
+                shutdown: spec.shutdown,
             })
         }
         StartOutcome::Ignored => {
@@ -537,13 +538,22 @@ impl Drop for ExitGuard {
 
 // ===== Incarnation / ChildRef =====
 
+/// Not asked to stop.
+const NO_STOP: u8 = 0;
+/// Asked to stop by its supervisor (OTP's `exit(Pid, shutdown)`).
+const STOP_SHUTDOWN: u8 = 1;
+/// Its supervisor was killed (the `killed` exit a linked process gets).
+const STOP_KILLED: u8 = 2;
+
 /// One start of one child: what its task, its supervisor and its handles share.
 pub(crate) struct Incarnation {
     path: Arc<str>,
     id_start: usize,
     kind: ChildKind,
     number: u64,
-    stop: AtomicBool,
+    /// Why it was asked to stop: [`NO_STOP`], [`STOP_SHUTDOWN`] or
+    /// [`STOP_KILLED`].
+    stop: AtomicU8,
     notify: Notify,
     abort_reason: Mutex<Option<ExitReason>>,
     /// Set when an abort is requested: the incarnation is on its way out.
@@ -569,7 +579,7 @@ impl Incarnation {
             id_start,
             kind,
             number,
-            stop: AtomicBool::new(false),
+            stop: AtomicU8::new(NO_STOP),
             notify: Notify::new(),
             abort_reason: Mutex::new(None),
             aborting: AtomicBool::new(false),
@@ -604,7 +614,16 @@ impl Incarnation {
     }
 
     pub(crate) fn is_stop_requested(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+        self.stop.load(Ordering::Acquire) != NO_STOP
+    }
+
+    /// Why it was asked to stop, once it was.
+    pub(crate) fn stop_reason(&self) -> Option<ExitReason> {
+        match self.stop.load(Ordering::Acquire) {
+            STOP_SHUTDOWN => Some(ExitReason::Shutdown),
+            STOP_KILLED => Some(ExitReason::Killed),
+            _ => None,
+        }
     }
 
     pub(crate) async fn stop_requested(&self) {
@@ -620,7 +639,15 @@ impl Incarnation {
     }
 
     pub(crate) fn request_stop(&self) {
-        self.stop.store(true, Ordering::Release);
+        self.request_stop_with(STOP_SHUTDOWN);
+    }
+
+    /// Asks it to stop with `why` ([`STOP_SHUTDOWN`] or [`STOP_KILLED`]);
+    /// the first request's reason stays.
+    fn request_stop_with(&self, why: u8) {
+        let _ = self
+            .stop
+            .compare_exchange(NO_STOP, why, Ordering::AcqRel, Ordering::Acquire);
         self.notify.notify_waiters();
     }
 
@@ -839,11 +866,14 @@ async fn requeue() {
 }
 
 /// A running incarnation as its supervisor holds it. Dropping it (the
-/// supervisor's own task died) kills the child.
+/// supervisor's own task died) passes the supervisor's death on to the
+/// child, as a link does.
 pub(crate) struct Running {
     pub(crate) inc: Arc<Incarnation>,
     join: Option<JoinHandle<ExitReason>>,
     stop: Stopper,
+    /// Its shutdown policy, for when its supervisor dies without stopping it.
+    shutdown: Shutdown,
 }
 
 impl Running {
@@ -986,11 +1016,47 @@ impl Running {
 }
 
 impl Drop for Running {
+    /// Its supervisor died without stopping it (it was killed, or its task
+    /// was dropped): the child gets its parent's exit as a linked OTP
+    /// process does (S29.3). A worker that does not handle shutdown, or
+    /// whose policy is `brutal_kill`, dies at once, `killed`. One that
+    /// handles shutdown is asked to stop, with reason `killed`, and is
+    /// killed if its shutdown timeout runs out. A nested supervisor stops
+    /// its own children in order, then exits `killed`. Its new incarnation
+    /// does not wait for any of them.
     fn drop(&mut self) {
-        if let Some(join) = &self.join {
-            if !join.is_finished() {
-                self.inc.abort_with(ExitReason::Killed);
+        let Some(join) = self.join.take() else {
+            return;
+        };
+        if join.is_finished() {
+            return;
+        }
+        match (&self.stop, self.shutdown) {
+            (Stopper::Abort, _) | (_, Shutdown::BrutalKill) => {
+                self.inc.abort_with(ExitReason::Killed)
+            }
+            (Stopper::Supervisor(handle), _) => handle.send_stop(ExitReason::Killed),
+            (Stopper::Signal, shutdown) => {
+                self.inc.request_stop_with(STOP_KILLED);
+                if let Shutdown::Timeout(limit) = shutdown {
+                    reap_after(limit, self.inc.clone(), join);
+                }
             }
         }
+    }
+}
+
+/// Kills an orphaned child still running after `limit`. Without a runtime
+/// to wait on (it is shutting down), at once.
+fn reap_after(limit: Duration, inc: Arc<Incarnation>, join: JoinHandle<ExitReason>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(async move {
+                if tokio::time::timeout(limit, join).await.is_err() {
+                    inc.abort_with(ExitReason::Killed);
+                }
+            });
+        }
+        Err(_) => inc.abort_with(ExitReason::Killed),
     }
 }

@@ -109,6 +109,12 @@ impl ShutdownSignal {
         self.0.is_stop_requested()
     }
 
+    /// Why the worker was asked to stop, once it was; see
+    /// [`Context::shutdown_reason`].
+    pub fn reason(&self) -> Option<ExitReason> {
+        self.0.stop_reason()
+    }
+
     /// Completes when the supervisor asks the worker to stop.
     ///
     /// # Cancel safety
@@ -224,6 +230,33 @@ impl<M> Context<M> {
     /// True once the supervisor has asked this worker to stop.
     pub fn is_shutdown_requested(&self) -> bool {
         self.inc.is_stop_requested()
+    }
+
+    /// Why this worker was asked to stop, once it was:
+    /// [`ExitReason::Shutdown`] when its supervisor stops it, and
+    /// [`ExitReason::Killed`] when its supervisor was killed (the exit
+    /// signal a process trapping exits gets from a killed parent in OTP).
+    /// A worker that stops cleanly exits with it, as a `gen_server` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use supervise::{Context, Exit, Worker};
+    ///
+    /// struct Flusher;
+    /// impl Worker for Flusher {
+    ///     type Message = ();
+    ///     fn handles_shutdown(&self) -> bool { true }
+    ///     async fn run(self, ctx: Context) -> Result<(), Exit> {
+    ///         ctx.shutdown_requested().await;
+    ///         // ... flush ...
+    ///         let reason = ctx.shutdown_reason().expect("asked to stop");
+    ///         Err(Exit::with_reason(reason))
+    ///     }
+    /// }
+    /// ```
+    pub fn shutdown_reason(&self) -> Option<ExitReason> {
+        self.inc.stop_reason()
     }
 
     /// Completes when the supervisor asks this worker to stop. Only a

@@ -25,8 +25,10 @@
 //!   counted; a group retry splits at the failed child (S17);
 //! * shutdown: reverse start order, depth first, each child by its policy,
 //!   unexpected reasons reported as shutdown errors (S18-S20);
-//! * a supervisor stopped with a reason, or killed (its descendants die
-//!   with it) (S20.2, S29.3);
+//! * a supervisor stopped with a reason, or killed (its children get its
+//!   `killed` exit: workers that do not trap exits die with it, the others
+//!   stop, nested supervisors stop their own children first) (S20.2,
+//!   S29.3);
 //! * significant children and `auto_shutdown` (S22);
 //! * the control API: `which_children`, `count_children`, `get_childspec`,
 //!   `start_child` (with its `bad_combination` checks), `terminate_child`,
@@ -78,7 +80,7 @@
 //!   parallel (S21, S30.8): each maximal run of consecutive same-instant
 //!   `exit` lines of children of the same dynamic supervisor is sorted on
 //!   both sides;
-//! * an instant at which a supervisor is killed: its descendants die
+//! * an instant at which a supervisor is killed: its descendants stop
 //!   through their links while its parent already handles its exit
 //!   (`async_orphans`), so the lines of that instant are compared as a
 //!   multiset.
@@ -1064,15 +1066,26 @@ mod model {
             self.emit(format!("exit {} {reason}", sup.label));
         }
 
-        /// A supervisor is killed: every process below it dies with it
-        /// (S29.3), in no defined order (the instant is compared as a
-        /// multiset).
-        fn kill(&mut self, sup: &Sup) {
-            for c in &sup.children {
-                if let State::Running { sup: Some(sub), .. } = &c.state {
-                    self.kill(sub);
-                } else if let Some(label) = c.label() {
-                    self.emit(format!("exit {label} killed"));
+        /// A supervisor is killed (S29.3): its children get its `killed`
+        /// exit, as linked processes do, all at that instant and in no
+        /// defined order (the instant is compared as a multiset). A worker
+        /// that does not trap exits, or whose policy is `brutal_kill`, dies
+        /// `killed`; one that traps exits stops as it would for its
+        /// supervisor; a nested supervisor stops its own children, then
+        /// exits `killed`.
+        fn kill(&mut self, sup: &mut Sup) {
+            for c in &mut sup.children {
+                let Some(label) = c.label() else {
+                    continue;
+                };
+                match std::mem::replace(&mut c.state, State::Stopped) {
+                    State::Running {
+                        sup: Some(mut sub), ..
+                    } => self.stop(&mut sub, Reason::Killed),
+                    _ => {
+                        let reason = orphan_reason(&c.def);
+                        self.emit(format!("exit {label} {reason}"));
+                    }
                 }
             }
             self.emit(format!("exit {} killed", sup.label));
@@ -1243,6 +1256,16 @@ mod model {
         }
     }
 
+    /// The reason a worker exits with when its supervisor is killed.
+    fn orphan_reason(def: &ChildDef) -> Reason {
+        match (&def.kind, def.shutdown) {
+            (Kind::Worker { trap: Some(t), .. }, Shutdown::Timeout | Shutdown::Infinity) => {
+                t.reason()
+            }
+            _ => Reason::Killed,
+        }
+    }
+
     /// S19: the reasons that are not a shutdown error.
     fn expected_at_shutdown(def: &ChildDef, reason: &Reason) -> bool {
         let lenient = def.restart != Restart::Permanent && reason.is_normal();
@@ -1391,7 +1414,7 @@ mod model {
                         return None;
                     };
                     if *crash == Crash::Kill {
-                        out.kill(&root);
+                        out.kill(&mut root);
                     } else {
                         out.stop(&mut root, sup_reason);
                     }
@@ -1415,7 +1438,7 @@ mod model {
                             sup: Some(mut sub), ..
                         } => {
                             if reason == Reason::Killed {
-                                out.kill(&sub);
+                                out.kill(&mut sub);
                             } else {
                                 out.stop(&mut sub, sup_reason.clone());
                             }

@@ -1,6 +1,6 @@
 //! Restart intensity: S15 (counting restarts in the window), S16 (giving
 //! up), S17 (failed restarts retried), S29.2 (escalation through nested
-//! supervisors).
+//! supervisors), S29.3 (what a killed nested supervisor's children get).
 
 use std::time::Duration;
 
@@ -360,4 +360,87 @@ async fn s29_2_escalation_through_two_levels_stops_the_root() {
             "exit app#1 shutdown",
         ]
     );
+}
+
+/// A worker that handles shutdown slowly and exits with the reason it was
+/// asked to stop with, as a `gen_server` trapping exits does.
+struct Careful(std::sync::Arc<std::sync::Mutex<Option<ExitReason>>>);
+
+impl supervise::Worker for Careful {
+    type Message = ();
+    fn handles_shutdown(&self) -> bool {
+        true
+    }
+    async fn run(self, ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        ctx.shutdown_requested().await;
+        let reason = ctx.shutdown_reason().expect("asked to stop");
+        *self.0.lock().unwrap() = Some(reason.clone());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Err(supervise::Exit::with_reason(reason))
+    }
+}
+
+/// S29.3: a killed supervisor's children get its `killed` exit, as linked
+/// processes do. A worker that does not handle shutdown dies with it; one
+/// that does is asked to stop, told `killed`, and takes its time; a nested
+/// supervisor stops its own children with `shutdown` first, then exits
+/// `killed`. The parent restarts the killed supervisor at once, without
+/// waiting for them.
+#[tokio::test(start_paused = true)]
+async fn s29_3_a_killed_supervisors_children_get_its_killed_exit() {
+    let probe = Probe::new();
+    let told = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let careful = told.clone();
+    let inner = Supervisor::builder("inner")
+        .child(probe.worker("leaf"))
+        .build()
+        .unwrap();
+    let mid = Supervisor::builder("mid")
+        .child(probe.worker("plain"))
+        .child(ChildSpec::worker("careful", move || {
+            Careful(careful.clone())
+        }))
+        .child(ChildSpec::supervisor("inner", inner))
+        .build()
+        .unwrap();
+    let spec = Supervisor::builder("app")
+        .max_restarts(3)
+        .child(ChildSpec::supervisor("mid", mid))
+        .build()
+        .unwrap();
+    probe.watch(&spec);
+    let sup = spec.start().await.unwrap();
+    probe.take();
+
+    let children = sup.which_children().await.unwrap();
+    let supervise::ChildStatus::Running(mid) = &children[0].status else {
+        panic!("mid runs");
+    };
+    mid.kill();
+    probe.wait_for("started app/mid#2").await;
+    let mut at_once = probe.take();
+    at_once.sort();
+    assert_eq!(
+        at_once,
+        [
+            "child_terminated app/mid killed",
+            "exit app/mid#1 killed",
+            "exit app/mid/inner#1 killed",
+            "exit app/mid/inner/leaf#1 shutdown",
+            "exit app/mid/plain#1 killed",
+            "init app/mid/inner/leaf#2",
+            "init app/mid/plain#2",
+            "restarting app/mid",
+            "started app/mid#2",
+            "started app/mid/careful#2",
+            "started app/mid/inner#2",
+            "started app/mid/inner/leaf#2",
+            "started app/mid/plain#2",
+        ]
+    );
+    assert_eq!(*told.lock().unwrap(), Some(ExitReason::Killed));
+    // The orphan that handles shutdown ends on its own time.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(probe.take(), ["exit app/mid/careful#1 killed"]);
+    sup.stop().await.unwrap();
 }

@@ -667,9 +667,13 @@ impl Worker for Scripted {
                         tokio::time::sleep(Duration::from_millis(ms)).await;
                     }
                 }
+                // As a gen_server trapping exits: it exits with the reason it
+                // was stopped with (`killed` when its supervisor was killed).
                 match self.behaviour.get("stop_exit") {
                     Some(reason) => exit_result(reason),
-                    None => Err(Exit::shutdown()),
+                    None => Err(Exit::with_reason(
+                        ctx.shutdown_reason().unwrap_or(ExitReason::Shutdown),
+                    )),
                 }
             }
         }
