@@ -511,17 +511,22 @@ struct ExitGuard {
 }
 
 impl ExitGuard {
+    /// Its event first, then its parent's message, then (for a supervisor)
+    /// the calls it left unanswered fail: as in OTP, where a caller's
+    /// monitor fires after the link has told the parent.
     fn finish(&mut self, reason: ExitReason) {
         self.done = true;
-        self.inc.report_exit(&reason);
-        if self.inc.awaited.load(Ordering::Acquire) {
-            return;
-        }
+        let first = self.inc.emit_exit(&reason);
         if let Some(parent) = &self.parent {
-            let _ = parent.inbox.send(Msg::Exited {
-                serial: parent.serial,
-                reason,
-            });
+            if !self.inc.awaited.load(Ordering::Acquire) {
+                let _ = parent.inbox.send(Msg::Exited {
+                    serial: parent.serial,
+                    reason: reason.clone(),
+                });
+            }
+        }
+        if first {
+            self.inc.mark_supervisor_exited(&reason);
         }
     }
 }
@@ -716,8 +721,15 @@ impl Incarnation {
 
     /// Emits this incarnation's `Exited` event, once.
     pub(crate) fn report_exit(&self, reason: &ExitReason) {
+        if self.emit_exit(reason) {
+            self.mark_supervisor_exited(reason);
+        }
+    }
+
+    /// Emits the `Exited` event; false if it was emitted already.
+    fn emit_exit(&self, reason: &ExitReason) -> bool {
         if self.exit_reported.swap(true, Ordering::AcqRel) {
-            return;
+            return false;
         }
         crate::metrics::child_exited(&self.path);
         if reason.is_normal() || matches!(reason, ExitReason::Killed) {
@@ -730,6 +742,12 @@ impl Incarnation {
             incarnation: self.number,
             reason: reason.clone(),
         });
+        true
+    }
+
+    /// A supervisor incarnation: its handles see it stopped, and the calls
+    /// it left unanswered fail with its exit.
+    fn mark_supervisor_exited(&self, reason: &ExitReason) {
         if let Some(sup) = self.supervisor.get() {
             sup.shared.mark_terminated(reason);
         }

@@ -152,7 +152,9 @@ impl StdError for StartError {}
 /// A control call that the supervisor refused or could not serve.
 ///
 /// Each method of [`SupervisorHandle`](crate::SupervisorHandle) says which
-/// variants it returns; all of them may return [`CallError::Stopped`].
+/// variants it returns; all of them may return [`CallError::Stopped`] (not
+/// running when called) and [`CallError::Exited`] (exited before it
+/// answered).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum CallError {
@@ -176,8 +178,11 @@ pub enum CallError {
     SimpleOneForOne,
     /// The dynamic supervisor already has `max_children` children.
     MaxChildren,
-    /// The supervisor has stopped (or stopped while serving the call).
+    /// The supervisor was not running when called (OTP's `noproc`).
     Stopped,
+    /// The supervisor exited with this reason before it answered (OTP's
+    /// `{exit, Reason}` from a call whose server died).
+    Exited(ExitReason),
     /// `stop` did not finish within the caller's timeout.
     Timeout,
 }
@@ -201,6 +206,7 @@ impl fmt::Display for CallError {
                 f.write_str("the dynamic supervisor has reached max_children")
             }
             CallError::Stopped => f.write_str("the supervisor has stopped"),
+            CallError::Exited(r) => write!(f, "the supervisor exited ({r}) before it answered"),
             CallError::Timeout => f.write_str("the supervisor did not stop in time"),
         }
     }

@@ -307,10 +307,14 @@ async fn s15_1_api_calls_are_not_counted_toward_the_intensity() {
 async fn s27_4_calls_on_a_stopped_supervisor_return_stopped() {
     let probe = Probe::new();
     let sup = start_abc(&probe).await;
-    // A call queued behind the stop is not served.
+    // A call queued behind the stop is not served: it fails with the
+    // supervisor's exit, as an OTP call whose server died.
     let (stopped, which) = tokio::join!(sup.stop(), sup.which_children());
     stopped.unwrap();
-    assert_eq!(which.unwrap_err(), CallError::Stopped);
+    assert_eq!(
+        which.unwrap_err(),
+        CallError::Exited(supervise::ExitReason::Shutdown)
+    );
     assert!(sup.is_stopped());
     assert_eq!(sup.which_children().await.unwrap_err(), CallError::Stopped);
     assert_eq!(sup.count_children().await.unwrap_err(), CallError::Stopped);

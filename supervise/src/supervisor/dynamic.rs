@@ -433,6 +433,10 @@ impl DynCore {
             }
         };
         self.terminate_all().await;
+        let (_, closed) = mpsc::unbounded_channel();
+        self.handle
+            .shared
+            .keep_inbox(std::mem::replace(&mut self.rx, closed));
         reason
     }
 

@@ -41,6 +41,10 @@ pub(crate) struct SupShared {
     events: Weak<crate::event::EventBus>,
     exit_reason: std::sync::Mutex<Option<ExitReason>>,
     gave_up: AtomicBool,
+    /// The inbox of a supervisor that has finished, kept until its exit is
+    /// reported: the calls still in it then fail with that exit, after its
+    /// parent was told (as an OTP caller's monitor fires after the link).
+    finished_inbox: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Msg>>>,
 }
 
 impl SupShared {
@@ -55,6 +59,20 @@ impl SupShared {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason.clone());
         self.done.store(true, Ordering::Release);
         self.terminated.notify_waiters();
+        let unanswered = self
+            .finished_inbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        drop(unanswered);
+    }
+
+    /// Keeps a finished supervisor's inbox until its exit is reported.
+    pub(crate) fn keep_inbox(&self, inbox: mpsc::UnboundedReceiver<Msg>) {
+        *self
+            .finished_inbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(inbox);
     }
 
     pub(crate) fn mark_gave_up(&self) {
@@ -126,6 +144,7 @@ impl SupervisorHandle {
                 events: Arc::downgrade(events),
                 exit_reason: std::sync::Mutex::new(None),
                 gave_up: AtomicBool::new(false),
+                finished_inbox: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -170,7 +189,10 @@ impl SupervisorHandle {
         self.tx
             .send(Msg::Call(make(tx)))
             .map_err(|_| CallError::Stopped)?;
-        rx.await.map_err(|_| CallError::Stopped)
+        rx.await.map_err(|_| {
+            self.exit_reason()
+                .map_or(CallError::Stopped, CallError::Exited)
+        })
     }
 
     /// Lists the children, the most recently started first (OTP's order).

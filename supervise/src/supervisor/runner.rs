@@ -209,6 +209,7 @@ impl Core {
                 slot.spec.start.forget();
             }
         }
+        self.handle.shared.keep_inbox(self.rx);
         reason
     }
 

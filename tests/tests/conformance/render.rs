@@ -109,6 +109,7 @@ pub(crate) fn call_error(e: &CallError) -> String {
         CallError::SimpleOneForOne => "{error,simple_one_for_one}".into(),
         CallError::MaxChildren => "{error,max_children}".into(),
         CallError::Stopped => "{exit,noproc}".into(),
+        CallError::Exited(r) => format!("{{exit,{}}}", reason(r)),
         other => format!("{{error,{other}}}"),
     }
 }
