@@ -676,6 +676,9 @@ impl Worker for Scripted {
                     )),
                 }
             }
+            // A newer incarnation under the same path took the crash channel
+            // (dynamic children may share a name): this one only idles.
+            else => std::future::pending().await,
         }
     }
 }
