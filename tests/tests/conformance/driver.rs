@@ -27,6 +27,8 @@ struct Shared {
     rec: Mutex<Recorder>,
     /// The crash channel of each running scripted worker, by path.
     crash: Mutex<HashMap<String, CrashTx>>,
+    /// The latest behaviour given for each worker path.
+    behaviours: Mutex<HashMap<String, Arc<Attrs>>>,
     /// The nested supervisors built for a path: their `SupervisorRef`
     /// reaches the latest incarnation, started or starting.
     sup_refs: Mutex<HashMap<String, SupervisorRef>>,
@@ -136,6 +138,7 @@ async fn drive(scenario: &Scenario) -> Vec<String> {
         }),
         crash: Mutex::new(HashMap::new()),
         sup_refs: Mutex::new(HashMap::new()),
+        behaviours: Mutex::new(HashMap::new()),
         clock: Mutex::new(HashMap::new()),
         scenario: scenario.clone(),
     });
@@ -579,13 +582,19 @@ fn child_spec(sh: &Arc<Shared>, path: &str, a: &Attrs, is_sup: bool) -> Result<C
 
 // ===== scripted workers =====
 
+/// A scripted worker's spec. Its behaviour is looked up by path at every
+/// start, as the oracle's is: a later `start_child` of the same path
+/// replaces it, even one the supervisor refuses.
 fn scripted(sh: &Arc<Shared>, path: &str, id: String, behaviour: &Attrs) -> ChildSpec {
-    let behaviour = Arc::new(behaviour.clone());
+    sh.behaviours
+        .lock()
+        .unwrap()
+        .insert(path.to_string(), Arc::new(behaviour.clone()));
     let sh = sh.clone();
     let path = path.to_string();
     ChildSpec::worker(id, move || Scripted {
+        behaviour: sh.behaviours.lock().unwrap()[&path].clone(),
         path: path.clone(),
-        behaviour: behaviour.clone(),
         sh: sh.clone(),
         crash: None,
     })
