@@ -480,12 +480,7 @@ async fn sup_w2(children: usize, report: bool) -> Vec<f64> {
     }
     drop(handles);
     let stopping = Instant::now();
-    sup.supervisor()
-        .current()
-        .expect("running")
-        .stop()
-        .await
-        .expect("the supervisor stops");
+    stop_current(sup.supervisor()).await;
     [result, vec![ms(stopping.elapsed())]].concat()
 }
 
@@ -503,6 +498,15 @@ async fn floor_w2_child() -> (mpsc::UnboundedSender<oneshot::Sender<u64>>, JoinH
     });
     acked.await.expect("the child acknowledges");
     (tx, join)
+}
+
+/// Stops a supervisor's running incarnation and waits for it.
+async fn stop_current(sup: &supervise::SupervisorRef) {
+    sup.current()
+        .expect("running")
+        .stop()
+        .await
+        .expect("the supervisor stops");
 }
 
 async fn floor_w2(children: usize, report: bool) -> Vec<f64> {
@@ -644,12 +648,7 @@ async fn sup_w2p(children: usize, partitions: usize, drivers: usize) -> Vec<f64>
     })
     .await;
     drop(handles);
-    sup.supervisor()
-        .current()
-        .expect("running")
-        .stop()
-        .await
-        .expect("the supervisor stops");
+    stop_current(sup.supervisor()).await;
     vec![children as f64 / took.as_secs_f64()]
 }
 

@@ -517,16 +517,22 @@ impl ExitGuard {
     fn finish(&mut self, reason: ExitReason) {
         self.done = true;
         let first = self.inc.emit_exit(&reason);
+        // Only a supervisor needs the reason after its parent has it: a
+        // worker's exit (the hot path of a restart) is moved, not cloned.
+        let supervisor = first
+            .then(|| self.inc.supervisor.get())
+            .flatten()
+            .map(|sup| (sup.clone(), reason.clone()));
         if let Some(parent) = &self.parent {
             if !self.inc.awaited.load(Ordering::Acquire) {
                 let _ = parent.inbox.send(Msg::Exited {
                     serial: parent.serial,
-                    reason: reason.clone(),
+                    reason,
                 });
             }
         }
-        if first {
-            self.inc.mark_supervisor_exited(&reason);
+        if let Some((sup, reason)) = supervisor {
+            sup.shared.mark_terminated(&reason);
         }
     }
 }
