@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
 use tracing::Instrument;
 
@@ -20,7 +20,7 @@ use crate::handle::WorkerHandle;
 use crate::mailbox::Mailbox;
 use crate::panic::Supervised;
 use crate::spec::{ChildKind, Restart, Shutdown};
-use crate::supervisor::{Msg, SupervisorHandle};
+use crate::supervisor::{Inbox, Msg, SupervisorHandle};
 use crate::worker::{Context, Init, Worker};
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -358,7 +358,7 @@ impl StartChild for FailStart {
 
 /// Where a started child reports its exit.
 pub(crate) struct Parent {
-    pub(crate) inbox: mpsc::UnboundedSender<Msg>,
+    pub(crate) inbox: Inbox,
     pub(crate) serial: u64,
 }
 

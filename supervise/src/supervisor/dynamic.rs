@@ -1,11 +1,13 @@
 //! Dynamic supervisors: Elixir's `DynamicSupervisor` and OTP's
 //! `simple_one_for_one`, children started at run time, one_for_one only.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Mutex, MutexGuard};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::backoff::{Backoff, BackoffState, PendingRestart};
 use crate::child::{
@@ -24,7 +26,7 @@ use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Shutdown};
 
 use super::builder::check_child;
 use super::runner::{child_path, expected_at_shutdown};
-use super::{Call, ChildCounts, ChildInfo, ChildStatus, Msg, SupervisorHandle};
+use super::{Call, ChildCounts, ChildInfo, ChildStatus, Inbox, Msg, SupervisorHandle};
 
 /// The settings the typed dynamic supervisors share ([`DynamicSupervisor`],
 /// [`TaskSupervisor`], the partitions): what they pass to the builder.
@@ -286,18 +288,28 @@ impl DynamicSupervisorSpec {
 
 impl StartChild for DynamicSupervisorSpec {
     fn start(&self, inc: Arc<Incarnation>, spawner: child::Spawner) -> BoxFuture<StartOutcome> {
+        let (inbox, rx) = Inbox::new();
         let core = DynCore::new(
             inc.path_arc().clone(),
             self.inner.clone(),
             inc.bus().clone(),
+            inbox,
         );
         let handle = core.handle.clone();
+        let span = tracing::info_span!("supervisor", path = %inc.path());
+        let cell = Arc::new(DynCell {
+            core: Mutex::new(core),
+            killed: AtomicBool::new(false),
+            span: span.clone(),
+        });
+        handle.shared.set_dynamic(&cell);
         self.inner.sup_ref.set(handle.clone());
         spawner.bind_supervisor(&handle);
-        let join = spawner.spawn(tracing::Instrument::instrument(
-            core.run(),
-            tracing::info_span!("supervisor", path = %inc.path()),
-        ));
+        // The guard is made here, not in the task, so that a task aborted
+        // before its first poll still kills the children started meanwhile
+        // by callers.
+        let serving = Serving { cell, done: false };
+        let join = spawner.spawn(tracing::Instrument::instrument(serve(serving, rx), span));
         Box::pin(async move {
             StartOutcome::Started {
                 join,
@@ -353,6 +365,9 @@ impl DynChild {
     }
 }
 
+/// A dynamic supervisor's state. Whoever holds it is the supervisor for
+/// that time: its task, serving a message, or a caller starting a child
+/// while the supervisor is idle (see [`DynCell`]).
 struct DynCore {
     path: Arc<str>,
     inner: Arc<DynInner>,
@@ -361,15 +376,161 @@ struct DynCore {
     children: foldhash::HashMap<u64, DynChild>,
     window: RestartWindow,
     bus: Arc<EventBus>,
-    tx: mpsc::UnboundedSender<Msg>,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    tx: Inbox,
     handle: SupervisorHandle,
     next_serial: u64,
+    /// It has stopped serving: it is shutting down, or was killed.
+    stopped: bool,
+}
+
+/// A dynamic supervisor's state as its task and its handles share it.
+///
+/// Its task takes the state to serve each message of its inbox. A caller
+/// of [`SupervisorHandle::start_child`] may take it too, but only while
+/// the supervisor is idle (no message waiting or being served, nobody
+/// holding the state), and then starts the child in its own task exactly
+/// as the supervisor's task would have: the start is serialised with
+/// everything else the supervisor does, and comes after every message
+/// sent before it. This saves the two task switches of a call on the
+/// hot path of a dynamic supervisor, a start.
+pub(crate) struct DynCell {
+    core: Mutex<DynCore>,
+    /// The supervisor's task was dropped (it was killed): whoever holds
+    /// the state, or takes it next, kills the children.
+    killed: AtomicBool,
+    /// The supervisor's span: a start in a caller's task runs in it.
+    span: tracing::Span,
+}
+
+impl DynCell {
+    /// Starts `spec` in the caller's task if the supervisor is idle, and
+    /// returns the start's result; gives `spec` back otherwise, to be sent
+    /// as a call.
+    pub(crate) async fn start_child_inline(
+        &self,
+        inbox: &Inbox,
+        spec: ChildSpec,
+    ) -> Result<Result<Option<ChildRef>, CallError>, ChildSpec> {
+        let Ok(core) = self.core.try_lock() else {
+            return Err(spec);
+        };
+        let mut held = Held {
+            core: Some(core),
+            cell: self,
+        };
+        // Checked while holding the state, which every message is served
+        // under: an idle count means nothing was sent before this start.
+        if held.stopped || self.is_killed() || !inbox.is_idle() {
+            return Err(spec);
+        }
+        let result = held.start_child(spec).instrument(self.span.clone()).await;
+        if self.is_killed() {
+            // Killed meanwhile: the child dies with it when `held` goes.
+            return Ok(Err(CallError::Exited(ExitReason::Killed)));
+        }
+        Ok(result)
+    }
+
+    /// Takes the state, waiting for whoever holds it.
+    async fn hold(&self) -> Held<'_> {
+        Held {
+            core: Some(self.core.lock().await),
+            cell: self,
+        }
+    }
+
+    fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::SeqCst)
+    }
+
+    /// The supervisor's task was dropped: its children die with it. If
+    /// someone holds the state, they kill them when they let it go (the
+    /// flag is set before the state is tried, and looked at after it is
+    /// let go, so one of the two kills them).
+    fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        if let Ok(mut core) = self.core.try_lock() {
+            core.kill();
+        }
+    }
+}
+
+/// The state, held. When it is let go after the supervisor was killed,
+/// the children are killed (see [`DynCell::kill`]).
+struct Held<'a> {
+    /// `Some` until dropped.
+    core: Option<MutexGuard<'a, DynCore>>,
+    cell: &'a DynCell,
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = DynCore;
+
+    fn deref(&self) -> &DynCore {
+        self.core.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut DynCore {
+        self.core.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        // Let go first, then look: a kill that found the state held set
+        // the flag before trying it, so this sees the flag.
+        drop(self.core.take());
+        if self.cell.is_killed() {
+            self.cell.kill();
+        }
+    }
+}
+
+/// What the supervisor's task owns: its state, killed with the task
+/// unless the task ends by itself.
+struct Serving {
+    cell: Arc<DynCell>,
+    done: bool,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if !self.done {
+            self.cell.kill();
+        }
+    }
+}
+
+/// The supervisor's task: serves its inbox until it stops; returns its
+/// exit reason.
+async fn serve(mut serving: Serving, mut rx: mpsc::UnboundedReceiver<Msg>) -> ExitReason {
+    let cell = serving.cell.clone();
+    let (mut core, reason) = loop {
+        let msg = rx.recv().await;
+        let mut core = cell.hold().await;
+        let Some(msg) = msg else {
+            // Unreachable while the state's own sender lives.
+            break (core, ExitReason::Shutdown);
+        };
+        let stop = core.serve(msg).await;
+        core.tx.served();
+        if let Some(reason) = stop {
+            break (core, reason);
+        }
+    };
+    core.stopped = true;
+    core.terminate_all().await;
+    let shared = core.handle.shared.clone();
+    drop(core);
+    serving.done = true;
+    shared.keep_inbox(rx);
+    reason
 }
 
 impl DynCore {
-    fn new(path: Arc<str>, inner: Arc<DynInner>, bus: Arc<EventBus>) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
+    fn new(path: Arc<str>, inner: Arc<DynInner>, bus: Arc<EventBus>, tx: Inbox) -> Self {
         let handle = SupervisorHandle::new(path.clone(), tx.clone(), &bus);
         DynCore {
             window: RestartWindow::new(inner.intensity),
@@ -378,9 +539,9 @@ impl DynCore {
             children: foldhash::HashMap::default(),
             bus,
             tx,
-            rx,
             handle,
             next_serial: 0,
+            stopped: false,
         }
     }
 
@@ -393,51 +554,47 @@ impl DynCore {
         self.inner.template.as_ref().unwrap_or(spec)
     }
 
-    async fn run(mut self) -> ExitReason {
-        let reason = loop {
-            let Some(msg) = self.rx.recv().await else {
-                break ExitReason::Shutdown;
-            };
-            let stop = match msg {
-                Msg::Exited { serial, reason } => self.handle_exit(serial, reason).await,
-                Msg::BackoffElapsed { key, .. } => match self.children.remove(&key) {
+    /// Serves one message; returns the reason to stop with, if it is time.
+    async fn serve(&mut self, msg: Msg) -> Option<ExitReason> {
+        match msg {
+            Msg::Exited { serial, reason } => self.handle_exit(serial, reason).await,
+            Msg::BackoffElapsed { key, .. } => {
+                match self.children.remove(&key) {
                     Some(mut child) if child.pending().is_some() => {
                         child.cold().pending = None;
                         self.start_again(child).await;
-                        None
                     }
                     Some(child) => {
                         self.children.insert(key, child);
-                        None
                     }
-                    None => None,
-                },
-                Msg::TryAgain { key, .. } => match self.children.remove(&key) {
-                    Some(child) if child.running.is_none() && child.pending().is_none() => {
-                        self.restart(child, Instant::now()).await
-                    }
-                    Some(child) => {
-                        self.children.insert(key, child);
-                        None
-                    }
-                    None => None,
-                },
-                Msg::Call(call) => {
-                    self.handle_call(call).await;
+                    None => {}
+                }
+                None
+            }
+            Msg::TryAgain { key, .. } => match self.children.remove(&key) {
+                Some(child) if child.running.is_none() && child.pending().is_none() => {
+                    self.restart(child, Instant::now()).await
+                }
+                Some(child) => {
+                    self.children.insert(key, child);
                     None
                 }
-                Msg::Stop { reason } => Some(reason),
-            };
-            if let Some(reason) = stop {
-                break reason;
+                None => None,
+            },
+            Msg::Call(call) => {
+                self.handle_call(call).await;
+                None
             }
-        };
-        self.terminate_all().await;
-        let (_, closed) = mpsc::unbounded_channel();
-        self.handle
-            .shared
-            .keep_inbox(std::mem::replace(&mut self.rx, closed));
-        reason
+            Msg::Stop { reason } => Some(reason),
+        }
+    }
+
+    /// Killed: its children die with it and are forgotten.
+    fn kill(&mut self) {
+        self.stopped = true;
+        for (_, child) in self.children.drain() {
+            child.spec.start.forget();
+        }
     }
 
     /// Starts one incarnation of `child` and files it under its new serial.
@@ -862,11 +1019,10 @@ impl DynCore {
 }
 
 impl Drop for DynCore {
-    /// Killed: its children die with it and are forgotten.
+    /// Dropped with children still filed (its task was dropped before it
+    /// ever ran): they die with it and are forgotten.
     fn drop(&mut self) {
-        for child in self.children.values() {
-            child.spec.start.forget();
-        }
+        self.kill();
     }
 }
 

@@ -11,7 +11,8 @@ use crate::exit::ExitReason;
 use crate::snapshot::SupervisorSnapshot;
 use crate::spec::ChildKind;
 
-use super::{Call, Msg};
+use super::dynamic::DynCell;
+use super::{Call, Inbox, Msg};
 
 /// A cloneable handle to a running supervisor: OTP's `supervisor` API.
 ///
@@ -27,7 +28,7 @@ use super::{Call, Msg};
 /// the supervisor still carries it out, and its result is lost.
 #[derive(Debug, Clone)]
 pub struct SupervisorHandle {
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: Inbox,
     pub(crate) shared: Arc<SupShared>,
 }
 
@@ -45,6 +46,8 @@ pub(crate) struct SupShared {
     /// reported: the calls still in it then fail with that exit, after its
     /// parent was told (as an OTP caller's monitor fires after the link).
     finished_inbox: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Msg>>>,
+    /// A dynamic supervisor's state, which an idle one lets callers use.
+    dynamic: OnceLock<Weak<DynCell>>,
 }
 
 impl SupShared {
@@ -73,6 +76,12 @@ impl SupShared {
             .finished_inbox
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(inbox);
+    }
+
+    /// Makes `cell` the state that [`SupervisorHandle::start_child`] may
+    /// use in the caller's task.
+    pub(crate) fn set_dynamic(&self, cell: &Arc<DynCell>) {
+        let _ = self.dynamic.set(Arc::downgrade(cell));
     }
 
     pub(crate) fn mark_gave_up(&self) {
@@ -129,11 +138,7 @@ pub struct ChildCounts {
 }
 
 impl SupervisorHandle {
-    pub(crate) fn new(
-        path: Arc<str>,
-        tx: mpsc::UnboundedSender<Msg>,
-        events: &Arc<crate::event::EventBus>,
-    ) -> Self {
+    pub(crate) fn new(path: Arc<str>, tx: Inbox, events: &Arc<crate::event::EventBus>) -> Self {
         SupervisorHandle {
             tx,
             shared: Arc::new(SupShared {
@@ -145,6 +150,7 @@ impl SupervisorHandle {
                 exit_reason: std::sync::Mutex::new(None),
                 gave_up: AtomicBool::new(false),
                 finished_inbox: std::sync::Mutex::new(None),
+                dynamic: OnceLock::new(),
             }),
         }
     }
@@ -238,12 +244,33 @@ impl SupervisorHandle {
     /// child is stopped first at shutdown and is restarted with the rest
     /// under `rest_for_one` of any earlier child.
     ///
+    /// A dynamic supervisor that is idle (nothing in its inbox, nothing
+    /// being served) lets the caller start the child in the caller's own
+    /// task, holding the supervisor's state as its task would: the result
+    /// and every ordering are those of a call, without the two task
+    /// switches.
+    ///
     /// # Errors
     ///
     /// [`CallError::AlreadyStarted`], [`CallError::AlreadyPresent`],
     /// [`CallError::InvalidSpec`], [`CallError::StartFailed`] (nothing is
-    /// added).
+    /// added); [`CallError::MaxChildren`] from a full dynamic supervisor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe. Dropped once its call was sent, the start still
+    /// happens, as for every call. Dropped while it starts the child in the
+    /// caller's task (above), the child's init is dropped with it and no
+    /// child is started.
     pub async fn start_child(&self, spec: ChildSpec) -> Result<Option<ChildRef>, CallError> {
+        let dynamic = self.shared.dynamic.get().and_then(Weak::upgrade);
+        let spec = match dynamic {
+            Some(cell) => match cell.start_child_inline(&self.tx, spec).await {
+                Ok(result) => return result,
+                Err(busy) => busy,
+            },
+            None => spec,
+        };
         self.call(|tx| Call::StartChild(spec, tx)).await?
     }
 

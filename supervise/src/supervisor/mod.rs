@@ -15,9 +15,11 @@ pub use self::partition::{PartitionHandle, PartitionSupervisor};
 pub use self::task::{TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle};
 pub use self::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};
 
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
 use crate::error::CallError;
@@ -89,6 +91,59 @@ pub(crate) enum Msg {
     Stop {
         reason: ExitReason,
     },
+}
+
+/// The sending side of a supervisor's inbox, shared by its handles, its
+/// children (for their exits) and its own timers.
+///
+/// It counts the messages sent and not yet served. A dynamic supervisor
+/// reads the count to tell that it is idle, with nothing in its inbox,
+/// and then lets a caller start a child in the caller's own task (see
+/// `dynamic`); a static supervisor keeps the count but never reads it.
+#[derive(Clone)]
+pub(crate) struct Inbox(Arc<InboxShared>);
+
+struct InboxShared {
+    tx: mpsc::UnboundedSender<Msg>,
+    unserved: AtomicUsize,
+}
+
+impl Inbox {
+    /// A new inbox and the receiver its supervisor serves.
+    pub(crate) fn new() -> (Inbox, mpsc::UnboundedReceiver<Msg>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = InboxShared {
+            tx,
+            unserved: AtomicUsize::new(0),
+        };
+        (Inbox(Arc::new(shared)), rx)
+    }
+
+    /// Sends `msg`; fails once the supervisor has dropped its receiver.
+    pub(crate) fn send(&self, msg: Msg) -> Result<(), mpsc::error::SendError<Msg>> {
+        // Counted before it is queued: a message in the queue is always
+        // counted.
+        self.0.unserved.fetch_add(1, Ordering::SeqCst);
+        self.0.tx.send(msg).inspect_err(|_| self.served())
+    }
+
+    /// One message was received and fully handled.
+    pub(crate) fn served(&self) {
+        self.0.unserved.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Nothing sent is waiting to be served.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.0.unserved.load(Ordering::SeqCst) == 0
+    }
+}
+
+impl fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inbox")
+            .field("unserved", &self.0.unserved.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, CallError>>;

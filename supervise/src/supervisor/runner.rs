@@ -16,7 +16,7 @@ use crate::snapshot::{ChildSnapshot, ChildState, History, SupervisorKind, Superv
 use crate::spec::{AutoShutdown, ChildKind, Restart, Shutdown, Strategy};
 
 use super::builder::{check_child, Flags};
-use super::{Call, ChildCounts, ChildInfo, ChildStatus, Msg, SupervisorHandle};
+use super::{Call, ChildCounts, ChildInfo, ChildStatus, Inbox, Msg, SupervisorHandle};
 
 /// One child spec and the state of its current incarnation.
 struct Slot {
@@ -56,7 +56,7 @@ pub(crate) struct Core {
     children: Vec<Slot>,
     window: RestartWindow,
     bus: Arc<EventBus>,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: Inbox,
     rx: mpsc::UnboundedReceiver<Msg>,
     handle: SupervisorHandle,
     next_serial: u64,
@@ -79,7 +79,7 @@ impl Core {
         root: bool,
         counter_of: CounterOf,
     ) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = Inbox::new();
         let handle = SupervisorHandle::new(path.clone(), tx.clone(), &bus);
         let children = children
             .into_iter()
@@ -199,6 +199,7 @@ impl Core {
                 }
                 Msg::Stop { reason } => Some(reason),
             };
+            self.tx.served();
             if let Some(reason) = stop {
                 break reason;
             }
