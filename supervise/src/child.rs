@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -17,7 +18,7 @@ use crate::backoff::Backoff;
 use crate::event::{Event, EventBus};
 use crate::exit::ExitReason;
 use crate::handle::WorkerHandle;
-use crate::mailbox::Mailbox;
+use crate::mailbox::{Mailbox, MailboxRef, WithMailbox};
 use crate::panic::Supervised;
 use crate::spec::{ChildKind, Restart, Shutdown};
 use crate::supervisor::{Inbox, Msg, SupervisorHandle};
@@ -82,10 +83,7 @@ impl ChildSpec {
             id,
             ChildKind::Worker,
             Shutdown::DEFAULT_WORKER,
-            Arc::new(WorkerStart {
-                factory,
-                mailbox: None,
-            }),
+            Arc::new(WorkerStart::<W, F>::new(factory)),
         )
     }
 
@@ -96,17 +94,14 @@ impl ChildSpec {
         W: Worker,
         F: Fn() -> W + Send + Sync + 'static,
     {
-        let mailbox = Mailbox::new();
-        let spec = ChildSpec::from_start(
-            id,
-            ChildKind::Worker,
-            Shutdown::DEFAULT_WORKER,
-            Arc::new(WorkerStart {
-                factory,
-                mailbox: Some(mailbox.clone()),
-            }),
-        );
-        (spec, WorkerHandle::new(mailbox))
+        // The mailbox and the start, in one allocation.
+        let start = Arc::new(WithMailbox {
+            mailbox: Mailbox::new(),
+            with: WorkerStart::<W, F>::new(factory),
+        });
+        let handle = WorkerHandle::new(start.clone());
+        let spec = ChildSpec::from_start(id, ChildKind::Worker, Shutdown::DEFAULT_WORKER, start);
+        (spec, handle)
     }
 
     pub(crate) fn from_start(
@@ -242,7 +237,9 @@ pub struct ChildSpecInfo {
 /// task, then spawns the child's life with the [`Spawner`] (so that its
 /// future lives in the task itself, not in a box of its own).
 pub(crate) trait StartChild: Send + Sync + 'static {
-    fn start(&self, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome>;
+    /// `self` is the spec's own `Arc`, which a start may keep: a worker's
+    /// mailbox is allocated with its start, and its incarnations hold it.
+    fn start(self: Arc<Self>, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome>;
 
     /// The supervisor forgot the child (deleted, or a temporary child that
     /// exited): its handles now answer "not found".
@@ -268,60 +265,88 @@ pub(crate) enum Stopper {
     Supervisor(SupervisorHandle),
 }
 
-struct WorkerStart<W: Worker, F> {
+/// A worker's start: its factory, called at every start.
+struct WorkerStart<W, F> {
     factory: F,
-    /// The child's mailbox, when it has a handle.
-    mailbox: Option<Arc<Mailbox<W::Message>>>,
+    _worker: PhantomData<fn() -> W>,
 }
 
+impl<W, F> WorkerStart<W, F> {
+    fn new(factory: F) -> Self {
+        WorkerStart {
+            factory,
+            _worker: PhantomData,
+        }
+    }
+}
+
+/// A worker without a handle.
 impl<W, F> StartChild for WorkerStart<W, F>
 where
     W: Worker,
     F: Fn() -> W + Send + Sync + 'static,
 {
-    fn start(&self, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
-        let mut worker = (self.factory)();
-        let mailbox = self.mailbox.clone();
-        Box::pin(async move {
-            let mut ctx = Context::new(inc.clone(), mailbox.clone());
-            match worker.init(&mut ctx).await {
-                Ok(Init::Ready) => {
-                    let stop = if worker.handles_shutdown() {
-                        Stopper::Signal
-                    } else {
-                        Stopper::Abort
-                    };
-                    let guard = mailbox.map(|mailbox| {
-                        let child = ChildRef::from_inner(inc);
-                        mailbox.up(child.clone());
-                        DownGuard { mailbox, child }
-                    });
-                    let join = spawner.spawn(async move {
-                        let _guard = guard;
-                        match worker.run(ctx).await {
-                            Ok(()) => ExitReason::Normal,
-                            Err(exit) => exit.into_reason(),
-                        }
-                    });
-                    StartOutcome::Started { join, stop }
-                }
-                Ok(Init::Ignore) => StartOutcome::Ignored,
-                Err(exit) => StartOutcome::Failed(exit.into_reason()),
-            }
-        })
+    fn start(self: Arc<Self>, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
+        start_worker((self.factory)(), None, inc, spawner)
+    }
+}
+
+/// A worker with a handle: its start lives with its mailbox.
+impl<W, F> StartChild for WithMailbox<W::Message, WorkerStart<W, F>>
+where
+    W: Worker,
+    F: Fn() -> W + Send + Sync + 'static,
+{
+    fn start(self: Arc<Self>, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
+        let worker = (self.with.factory)();
+        start_worker(worker, Some(self), inc, spawner)
     }
 
     fn forget(&self) {
-        if let Some(mailbox) = &self.mailbox {
-            mailbox.gone();
-        }
+        self.gone();
     }
+}
+
+/// Runs `worker`'s init, then spawns its life.
+fn start_worker<W: Worker>(
+    mut worker: W,
+    mailbox: Option<MailboxRef<W::Message>>,
+    inc: Arc<Incarnation>,
+    spawner: Spawner,
+) -> BoxFuture<StartOutcome> {
+    Box::pin(async move {
+        let mut ctx = Context::new(inc.clone(), mailbox.clone());
+        match worker.init(&mut ctx).await {
+            Ok(Init::Ready) => {
+                let stop = if worker.handles_shutdown() {
+                    Stopper::Signal
+                } else {
+                    Stopper::Abort
+                };
+                let guard = mailbox.map(|mailbox| {
+                    let child = ChildRef::from_inner(inc);
+                    mailbox.up(child.clone());
+                    DownGuard { mailbox, child }
+                });
+                let join = spawner.spawn(async move {
+                    let _guard = guard;
+                    match worker.run(ctx).await {
+                        Ok(()) => ExitReason::Normal,
+                        Err(exit) => exit.into_reason(),
+                    }
+                });
+                StartOutcome::Started { join, stop }
+            }
+            Ok(Init::Ignore) => StartOutcome::Ignored,
+            Err(exit) => StartOutcome::Failed(exit.into_reason()),
+        }
+    })
 }
 
 /// Marks the mailbox down when the incarnation's life ends, however it
 /// ends: what was queued for it dies with it.
 struct DownGuard<M> {
-    mailbox: Arc<Mailbox<M>>,
+    mailbox: MailboxRef<M>,
     child: ChildRef,
 }
 
@@ -337,8 +362,8 @@ struct ForgetHook<H> {
 }
 
 impl<H: Fn() + Send + Sync + 'static> StartChild for ForgetHook<H> {
-    fn start(&self, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
-        self.inner.start(inc, spawner)
+    fn start(self: Arc<Self>, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
+        self.inner.clone().start(inc, spawner)
     }
 
     fn forget(&self) {
@@ -350,7 +375,11 @@ impl<H: Fn() + Send + Sync + 'static> StartChild for ForgetHook<H> {
 struct FailStart(ExitReason);
 
 impl StartChild for FailStart {
-    fn start(&self, _inc: Arc<Incarnation>, _spawner: Spawner) -> BoxFuture<StartOutcome> {
+    fn start(
+        self: Arc<Self>,
+        _inc: Arc<Incarnation>,
+        _spawner: Spawner,
+    ) -> BoxFuture<StartOutcome> {
         let reason = self.0.clone();
         Box::pin(async move { StartOutcome::Failed(reason) })
     }
@@ -371,39 +400,47 @@ pub(crate) enum Started {
 /// Starts one incarnation of `spec`: runs its init here (the caller waits,
 /// as OTP's supervisor does), then spawns its life as a task. Emits
 /// `Started`, `StartFailed` or `StartIgnored`.
+///
+/// The child's span and these events are under `sup_span`, its
+/// supervisor's span, which need not be the current one: a dynamic child
+/// may be started in a caller's task (see `DynCell`).
 pub(crate) async fn start(
     spec: &ChildSpec,
-    path: Arc<str>,
+    path: ChildPath,
     number: u64,
     bus: &Arc<EventBus>,
     parent: Option<Parent>,
+    sup_span: &tracing::Span,
 ) -> Started {
     let mut inc = Incarnation::new(path, spec.kind, number, bus.clone());
     inc.root = parent.is_none();
     inc.serial = parent.as_ref().map_or(0, |p| p.serial);
     let inc = Arc::new(inc);
     let init_timer = crate::metrics::StartTimer::start();
-    let span = tracing::debug_span!("child", path = %inc.path, incarnation = number);
+    let span =
+        tracing::debug_span!(parent: sup_span, "child", path = %inc.path(), incarnation = number);
     let spawner = Spawner {
         inc: inc.clone(),
         parent,
         span: span.clone(),
     };
-    let outcome =
-        match std::panic::catch_unwind(AssertUnwindSafe(|| spec.start.start(inc.clone(), spawner)))
-        {
-            Ok(init) => AssertUnwindSafe(Supervised::new(init.instrument(span.clone())))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| StartOutcome::Failed(ExitReason::from_panic(panic))),
-            Err(panic) => StartOutcome::Failed(ExitReason::from_panic(panic)),
-        };
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+        spec.start.clone().start(inc.clone(), spawner)
+    })) {
+        Ok(init) => AssertUnwindSafe(Supervised::new(init.instrument(span.clone())))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| StartOutcome::Failed(ExitReason::from_panic(panic))),
+        Err(panic) => StartOutcome::Failed(ExitReason::from_panic(panic)),
+    };
     match outcome {
         StartOutcome::Started { join, stop } => {
             let _ = inc.abort.set(join.abort_handle());
             let child = ChildRef::from_inner(inc.clone());
-            tracing::debug!(path = %inc.path, incarnation = number, "child started");
-            crate::metrics::child_started(&inc.path, init_timer);
+            sup_span.in_scope(|| {
+                tracing::debug!(path = %inc.path(), incarnation = number, "child started");
+            });
+            crate::metrics::child_started(&inc, init_timer);
             bus.emit(|| Event::Started { child });
             Started::Running(Running {
                 inc,
@@ -413,17 +450,21 @@ pub(crate) async fn start(
             })
         }
         StartOutcome::Ignored => {
-            tracing::debug!(path = %inc.path, incarnation = number, "child start ignored");
+            sup_span.in_scope(|| {
+                tracing::debug!(path = %inc.path(), incarnation = number, "child start ignored");
+            });
             bus.emit(|| Event::StartIgnored {
-                path: inc.path.clone(),
+                path: inc.path_arc().clone(),
                 incarnation: number,
             });
             Started::Ignored
         }
         StartOutcome::Failed(reason) => {
-            tracing::debug!(path = %inc.path, incarnation = number, %reason, "child start failed");
+            sup_span.in_scope(|| {
+                tracing::debug!(path = %inc.path(), incarnation = number, %reason, "child start failed");
+            });
             bus.emit(|| Event::StartFailed {
-                path: inc.path.clone(),
+                path: inc.path_arc().clone(),
                 incarnation: number,
                 reason: reason.clone(),
             });
@@ -556,10 +597,66 @@ const STOP_SHUTDOWN: u8 = 1;
 /// Its supervisor was killed (the `killed` exit a linked process gets).
 const STOP_KILLED: u8 = 2;
 
+/// `parent/id`.
+pub(crate) fn child_path(parent: &str, id: &str) -> Arc<str> {
+    format!("{parent}/{id}").into()
+}
+
+/// A child's path in its tree (`supervisor/id`). A static child's is
+/// joined once, when its supervisor is built. A dynamic child's is joined
+/// only when something reads it: most never need it (an idle child, with
+/// nobody watching events or traces), and joining it would be an
+/// allocation on the hot path of a dynamic start.
+pub(crate) enum ChildPath {
+    Joined {
+        path: Arc<str>,
+        id_start: usize,
+    },
+    Lazy {
+        supervisor: Arc<str>,
+        id: Arc<str>,
+        joined: OnceLock<Arc<str>>,
+    },
+}
+
+impl ChildPath {
+    /// A path joined already.
+    pub(crate) fn joined(path: Arc<str>) -> Self {
+        let id_start = path.rfind('/').map_or(0, |i| i + 1);
+        ChildPath::Joined { path, id_start }
+    }
+
+    /// `supervisor/id`, joined when first read.
+    pub(crate) fn lazy(supervisor: Arc<str>, id: Arc<str>) -> Self {
+        ChildPath::Lazy {
+            supervisor,
+            id,
+            joined: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn get(&self) -> &Arc<str> {
+        match self {
+            ChildPath::Joined { path, .. } => path,
+            ChildPath::Lazy {
+                supervisor,
+                id,
+                joined,
+            } => joined.get_or_init(|| child_path(supervisor, id)),
+        }
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            ChildPath::Joined { path, id_start } => &path[*id_start..],
+            ChildPath::Lazy { id, .. } => id,
+        }
+    }
+}
+
 /// One start of one child: what its task, its supervisor and its handles share.
 pub(crate) struct Incarnation {
-    path: Arc<str>,
-    id_start: usize,
+    path: ChildPath,
     kind: ChildKind,
     number: u64,
     /// Why it was asked to stop: [`NO_STOP`], [`STOP_SHUTDOWN`] or
@@ -583,11 +680,9 @@ pub(crate) struct Incarnation {
 }
 
 impl Incarnation {
-    pub(crate) fn new(path: Arc<str>, kind: ChildKind, number: u64, bus: Arc<EventBus>) -> Self {
-        let id_start = path.rfind('/').map_or(0, |i| i + 1);
+    pub(crate) fn new(path: ChildPath, kind: ChildKind, number: u64, bus: Arc<EventBus>) -> Self {
         Incarnation {
             path,
-            id_start,
             kind,
             number,
             stop: AtomicU8::new(NO_STOP),
@@ -605,11 +700,11 @@ impl Incarnation {
     }
 
     pub(crate) fn path(&self) -> &str {
-        &self.path
+        self.path.get()
     }
 
     pub(crate) fn path_arc(&self) -> &Arc<str> {
-        &self.path
+        self.path.get()
     }
 
     pub(crate) fn bus(&self) -> &Arc<EventBus> {
@@ -617,7 +712,7 @@ impl Incarnation {
     }
 
     pub(crate) fn id(&self) -> &str {
-        &self.path[self.id_start..]
+        self.path.id()
     }
 
     pub(crate) fn number(&self) -> u64 {
@@ -716,10 +811,10 @@ impl Incarnation {
 
     /// Messages queued for this incarnation died with it.
     pub(crate) fn messages_dropped(&self, count: usize) {
-        tracing::debug!(path = %self.path, incarnation = self.number, count, "messages dropped with the incarnation");
-        crate::metrics::messages_dropped(&self.path, count);
+        tracing::debug!(path = %self.path(), incarnation = self.number, count, "messages dropped with the incarnation");
+        crate::metrics::messages_dropped(self, count);
         self.bus.emit(|| Event::MessagesDropped {
-            path: self.path.clone(),
+            path: self.path_arc().clone(),
             incarnation: self.number,
             count,
         });
@@ -737,14 +832,14 @@ impl Incarnation {
         if self.exit_reported.swap(true, Ordering::AcqRel) {
             return false;
         }
-        crate::metrics::child_exited(&self.path);
+        crate::metrics::child_exited(self);
         if reason.is_normal() || matches!(reason, ExitReason::Killed) {
-            tracing::debug!(path = %self.path, incarnation = self.number, %reason, "child exited");
+            tracing::debug!(path = %self.path(), incarnation = self.number, %reason, "child exited");
         } else {
-            tracing::warn!(path = %self.path, incarnation = self.number, %reason, "child crashed");
+            tracing::warn!(path = %self.path(), incarnation = self.number, %reason, "child crashed");
         }
         self.bus.emit(|| Event::Exited {
-            path: self.path.clone(),
+            path: self.path_arc().clone(),
             incarnation: self.number,
             reason: reason.clone(),
         });
@@ -762,7 +857,7 @@ impl Incarnation {
 
 impl fmt::Debug for Incarnation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}#{}", self.path, self.number)
+        write!(f, "{}#{}", self.path(), self.number)
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::child::ChildRef;
-use crate::mailbox::Mailbox;
+use crate::mailbox::MailboxRef;
 use crate::supervisor::SupervisorHandle;
 use crate::worker::Worker;
 
@@ -138,7 +138,7 @@ impl<R> fmt::Debug for Reply<R> {
 /// # }
 /// ```
 pub struct WorkerHandle<W: Worker> {
-    mailbox: Arc<Mailbox<W::Message>>,
+    mailbox: MailboxRef<W::Message>,
     _worker: PhantomData<fn() -> W>,
 }
 
@@ -160,7 +160,7 @@ impl<W: Worker> fmt::Debug for WorkerHandle<W> {
 }
 
 impl<W: Worker> WorkerHandle<W> {
-    pub(crate) fn new(mailbox: Arc<Mailbox<W::Message>>) -> Self {
+    pub(crate) fn new(mailbox: MailboxRef<W::Message>) -> Self {
         WorkerHandle {
             mailbox,
             _worker: PhantomData,

@@ -10,6 +10,7 @@
 //! messages an incarnation leaves behind are dropped outside it.
 
 use std::collections::VecDeque;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -21,6 +22,26 @@ use crate::handle::HandleError;
 /// A queue that has grown past this while a burst waited is given back to
 /// the allocator once it is empty again.
 const KEEP_CAPACITY: usize = 64;
+
+/// A mailbox and what is allocated with it: a worker's start, so that a
+/// worker with a handle costs one allocation for both (see
+/// `ChildSpec::worker_with_handle`).
+pub(crate) struct WithMailbox<M, T: ?Sized> {
+    pub(crate) mailbox: Mailbox<M>,
+    pub(crate) with: T,
+}
+
+impl<M, T: ?Sized> Deref for WithMailbox<M, T> {
+    type Target = Mailbox<M>;
+
+    fn deref(&self) -> &Mailbox<M> {
+        &self.mailbox
+    }
+}
+
+/// A mailbox as its handles and incarnations share it, whatever it was
+/// allocated with.
+pub(crate) type MailboxRef<M> = Arc<WithMailbox<M, dyn Send + Sync>>;
 
 pub(crate) struct Mailbox<M> {
     state: Mutex<State<M>>,
@@ -44,11 +65,11 @@ enum State<M> {
 }
 
 impl<M> Mailbox<M> {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Mailbox {
+    pub(crate) fn new() -> Self {
+        Mailbox {
             state: Mutex::new(State::Down),
             changed: Notify::new(),
-        })
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State<M>> {
@@ -191,12 +212,13 @@ fn pop<M>(queue: &mut VecDeque<M>) -> Option<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::child::ChildPath;
     use crate::event::{Event, EventBus};
     use crate::spec::ChildKind;
 
     fn incarnation(bus: &Arc<EventBus>, number: u64) -> Arc<Incarnation> {
         Arc::new(Incarnation::new(
-            "app/w".into(),
+            ChildPath::joined("app/w".into()),
             ChildKind::Worker,
             number,
             bus.clone(),
@@ -221,7 +243,7 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_incarnation_is_woken_by_a_send() {
         let bus = EventBus::new();
-        let mailbox = Mailbox::new();
+        let mailbox = Arc::new(Mailbox::new());
         let me = incarnation(&bus, 1);
         mailbox.up(ChildRef::from_inner(me.clone()));
         let waiter = {

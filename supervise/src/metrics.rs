@@ -14,6 +14,8 @@
 mod imp {
     use std::time::Duration;
 
+    use crate::child::Incarnation;
+
     /// Times a child's init (only with the feature: no clock read without it).
     pub(crate) struct StartTimer(std::time::Instant);
 
@@ -23,8 +25,8 @@ mod imp {
         }
     }
 
-    pub(crate) fn child_started(path: &str, timer: StartTimer) {
-        child_started_after(path, timer.0.elapsed())
+    pub(crate) fn child_started(child: &Incarnation, timer: StartTimer) {
+        child_started_after(child.path(), timer.0.elapsed())
     }
 
     fn parent(path: &str) -> String {
@@ -39,21 +41,22 @@ mod imp {
             .record(init.as_secs_f64());
     }
 
-    pub(crate) fn child_exited(path: &str) {
-        metrics::gauge!("supervise_children_running", "supervisor" => parent(path)).decrement(1.0);
+    pub(crate) fn child_exited(child: &Incarnation) {
+        metrics::gauge!("supervise_children_running", "supervisor" => parent(child.path()))
+            .decrement(1.0);
     }
 
-    pub(crate) fn restart(path: &str, dynamic: bool) {
-        let label = if dynamic {
-            format!("{}/*", parent(path))
-        } else {
-            path.to_owned()
-        };
-        metrics::counter!("supervise_restarts_total", "child" => label).increment(1);
+    pub(crate) fn restart(path: &str) {
+        metrics::counter!("supervise_restarts_total", "child" => path.to_owned()).increment(1);
     }
 
-    pub(crate) fn messages_dropped(path: &str, count: usize) {
-        metrics::counter!("supervise_messages_dropped_total", "supervisor" => parent(path))
+    pub(crate) fn dynamic_restart(supervisor: &str) {
+        metrics::counter!("supervise_restarts_total", "child" => format!("{supervisor}/*"))
+            .increment(1);
+    }
+
+    pub(crate) fn messages_dropped(child: &Incarnation, count: usize) {
+        metrics::counter!("supervise_messages_dropped_total", "supervisor" => parent(child.path()))
             .increment(count as u64);
     }
 
@@ -70,6 +73,8 @@ mod imp {
 
 #[cfg(not(feature = "metrics"))]
 mod imp {
+    use crate::child::Incarnation;
+
     /// Nothing to time without the feature.
     pub(crate) struct StartTimer;
 
@@ -81,13 +86,15 @@ mod imp {
     }
 
     #[inline(always)]
-    pub(crate) fn child_started(_path: &str, _timer: StartTimer) {}
+    pub(crate) fn child_started(_child: &Incarnation, _timer: StartTimer) {}
     #[inline(always)]
-    pub(crate) fn child_exited(_path: &str) {}
+    pub(crate) fn child_exited(_child: &Incarnation) {}
     #[inline(always)]
-    pub(crate) fn restart(_path: &str, _dynamic: bool) {}
+    pub(crate) fn restart(_path: &str) {}
     #[inline(always)]
-    pub(crate) fn messages_dropped(_path: &str, _count: usize) {}
+    pub(crate) fn dynamic_restart(_supervisor: &str) {}
+    #[inline(always)]
+    pub(crate) fn messages_dropped(_child: &Incarnation, _count: usize) {}
     #[inline(always)]
     pub(crate) fn give_up(_supervisor: &str) {}
     #[inline(always)]

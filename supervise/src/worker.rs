@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::mailbox::Mailbox;
+use crate::mailbox::MailboxRef;
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::child::{ChildRef, Incarnation};
@@ -130,7 +130,7 @@ impl ShutdownSignal {
 pub struct Context<M = ()> {
     inc: Arc<Incarnation>,
     /// The child's mailbox, when it has a handle.
-    mailbox: Option<Arc<Mailbox<M>>>,
+    mailbox: Option<MailboxRef<M>>,
     tasks: Option<JoinSet<()>>,
 }
 
@@ -144,7 +144,7 @@ impl<M> std::fmt::Debug for Context<M> {
 }
 
 impl<M> Context<M> {
-    pub(crate) fn new(inc: Arc<Incarnation>, mailbox: Option<Arc<Mailbox<M>>>) -> Self {
+    pub(crate) fn new(inc: Arc<Incarnation>, mailbox: Option<MailboxRef<M>>) -> Self {
         Context {
             inc,
             mailbox,

@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::backoff::Backoff;
-use crate::child::{self, BoxFuture, ChildSpec, Incarnation, StartChild, StartOutcome, Started};
+use crate::child::{
+    self, BoxFuture, ChildPath, ChildSpec, Incarnation, StartChild, StartOutcome, Started,
+};
 use crate::error::{SpecError, StartError};
 use crate::event::{EventBus, EventStream};
 use crate::handle::SupervisorRef;
@@ -257,7 +259,8 @@ pub(crate) async fn start_root(
     path: Arc<str>,
     bus: &Arc<EventBus>,
 ) -> Result<SupervisorHandle, StartError> {
-    match child::start(spec, path, 1, bus, None).await {
+    let current = tracing::Span::current();
+    match child::start(spec, ChildPath::joined(path), 1, bus, None, &current).await {
         Started::Running(running) => {
             let handle = running
                 .child_ref()
@@ -289,7 +292,11 @@ impl Drop for StopsIfDropped<'_> {
 }
 
 impl StartChild for SupervisorSpec {
-    fn start(&self, inc: Arc<Incarnation>, spawner: child::Spawner) -> BoxFuture<StartOutcome> {
+    fn start(
+        self: Arc<Self>,
+        inc: Arc<Incarnation>,
+        spawner: child::Spawner,
+    ) -> BoxFuture<StartOutcome> {
         let inner = self.inner.clone();
         Box::pin(async move {
             let added = inner.clone();

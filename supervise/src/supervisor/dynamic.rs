@@ -2,17 +2,17 @@
 //! `simple_one_for_one`, children started at run time, one_for_one only.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Mutex, MutexGuard};
+use slab::Slab;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
-use tracing::Instrument;
 
 use crate::backoff::{Backoff, BackoffState, PendingRestart};
 use crate::child::{
-    self, BoxFuture, ChildRef, ChildSpec, Incarnation, Parent, Running, StartChild, StartOutcome,
-    Started,
+    self, child_path, BoxFuture, ChildPath, ChildRef, ChildSpec, Incarnation, Parent, Running,
+    StartChild, StartOutcome, Started,
 };
 use crate::error::{CallError, SpecError, StartError};
 use crate::event::{Event, EventBus, EventStream};
@@ -25,7 +25,7 @@ use crate::snapshot::{
 use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Shutdown};
 
 use super::builder::check_child;
-use super::runner::{child_path, expected_at_shutdown};
+use super::runner::expected_at_shutdown;
 use super::{Call, ChildCounts, ChildInfo, ChildStatus, Inbox, Msg, SupervisorHandle};
 
 /// The settings the typed dynamic supervisors share ([`DynamicSupervisor`],
@@ -287,20 +287,25 @@ impl DynamicSupervisorSpec {
 }
 
 impl StartChild for DynamicSupervisorSpec {
-    fn start(&self, inc: Arc<Incarnation>, spawner: child::Spawner) -> BoxFuture<StartOutcome> {
+    fn start(
+        self: Arc<Self>,
+        inc: Arc<Incarnation>,
+        spawner: child::Spawner,
+    ) -> BoxFuture<StartOutcome> {
         let (inbox, rx) = Inbox::new();
+        let span = tracing::info_span!("supervisor", path = %inc.path());
         let core = DynCore::new(
             inc.path_arc().clone(),
             self.inner.clone(),
             inc.bus().clone(),
             inbox,
+            span.clone(),
         );
         let handle = core.handle.clone();
-        let span = tracing::info_span!("supervisor", path = %inc.path());
         let cell = Arc::new(DynCell {
-            core: Mutex::new(core),
+            core: std::sync::Mutex::new(Some(Box::new(core))),
+            returned: Notify::new(),
             killed: AtomicBool::new(false),
-            span: span.clone(),
         });
         handle.shared.set_dynamic(&cell);
         self.inner.sup_ref.set(handle.clone());
@@ -336,7 +341,8 @@ impl ChildSpec {
 
 struct DynChild {
     spec: ChildSpec,
-    path: Arc<str>,
+    /// Its path, joined when first needed (see [`ChildPath`]).
+    path: OnceLock<Arc<str>>,
     attempts: u64,
     /// Serial of the current incarnation, or of the failed attempt.
     serial: u64,
@@ -356,6 +362,12 @@ struct Cold {
 }
 
 impl DynChild {
+    /// Its path under `supervisor`.
+    fn path(&self, supervisor: &str) -> &Arc<str> {
+        self.path
+            .get_or_init(|| child_path(supervisor, &self.spec.id))
+    }
+
     fn cold(&mut self) -> &mut Cold {
         self.cold.get_or_insert_with(Box::default)
     }
@@ -371,13 +383,16 @@ impl DynChild {
 struct DynCore {
     path: Arc<str>,
     inner: Arc<DynInner>,
-    /// By the serial of their current incarnation (a supervisor's own
-    /// counter, so a fast hash is enough).
-    children: foldhash::HashMap<u64, DynChild>,
+    /// In slots that are reused once their child is gone; a child's
+    /// messages name it by [`key`].
+    children: Slab<DynChild>,
     window: RestartWindow,
     bus: Arc<EventBus>,
     tx: Inbox,
     handle: SupervisorHandle,
+    /// Its span, which its children's spans are under wherever they
+    /// start.
+    span: tracing::Span,
     next_serial: u64,
     /// It has stopped serving: it is shutting down, or was killed.
     stopped: bool,
@@ -393,13 +408,19 @@ struct DynCore {
 /// everything else the supervisor does, and comes after every message
 /// sent before it. This saves the two task switches of a call on the
 /// hot path of a dynamic supervisor, a start.
+///
+/// Whoever holds the state owns it (it is moved out and back), so that
+/// holding it across the child's init needs no lock guard kept over an
+/// `.await`; the lock is held only to move it.
 pub(crate) struct DynCell {
-    core: Mutex<DynCore>,
-    /// The supervisor's task was dropped (it was killed): whoever holds
-    /// the state, or takes it next, kills the children.
+    /// `None` while someone holds the state.
+    core: std::sync::Mutex<Option<Box<DynCore>>>,
+    /// The state was given back: wakes the supervisor's task when it
+    /// waits for it.
+    returned: Notify,
+    /// The supervisor's task was dropped (it was killed): the state is
+    /// dropped, with its children, rather than given back.
     killed: AtomicBool,
-    /// The supervisor's span: a start in a caller's task runs in it.
-    span: tracing::Span,
 }
 
 impl DynCell {
@@ -411,55 +432,74 @@ impl DynCell {
         inbox: &Inbox,
         spec: ChildSpec,
     ) -> Result<Result<Option<ChildRef>, CallError>, ChildSpec> {
-        let Ok(core) = self.core.try_lock() else {
+        let Some(mut held) = self.try_hold() else {
             return Err(spec);
-        };
-        let mut held = Held {
-            core: Some(core),
-            cell: self,
         };
         // Checked while holding the state, which every message is served
-        // under: an idle count means nothing was sent before this start.
-        if held.stopped || self.is_killed() || !inbox.is_idle() {
+        // with: an idle count means nothing was sent before this start.
+        if held.stopped || !inbox.is_idle() {
             return Err(spec);
         }
-        let result = held.start_child(spec).instrument(self.span.clone()).await;
-        if self.is_killed() {
+        // Its span and events are under the supervisor's span, as from
+        // the supervisor's task (see `child::start`).
+        let result = held.start_child(spec).await;
+        if self.killed.load(Ordering::SeqCst) {
             // Killed meanwhile: the child dies with it when `held` goes.
             return Ok(Err(CallError::Exited(ExitReason::Killed)));
         }
         Ok(result)
     }
 
-    /// Takes the state, waiting for whoever holds it.
-    async fn hold(&self) -> Held<'_> {
-        Held {
-            core: Some(self.core.lock().await),
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Box<DynCore>>> {
+        self.core
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes the state if nobody holds it.
+    fn try_hold(&self) -> Option<Held<'_>> {
+        let core = self.slot().take()?;
+        Some(Held {
+            core: Some(core),
             cell: self,
+        })
+    }
+
+    /// Takes the state, waiting for whoever holds it to give it back.
+    async fn hold(&self) -> Held<'_> {
+        if let Some(held) = self.try_hold() {
+            return held;
+        }
+        loop {
+            let returned = self.returned.notified();
+            tokio::pin!(returned);
+            returned.as_mut().enable();
+            if let Some(held) = self.try_hold() {
+                return held;
+            }
+            returned.await;
         }
     }
 
-    fn is_killed(&self) -> bool {
-        self.killed.load(Ordering::SeqCst)
-    }
-
-    /// The supervisor's task was dropped: its children die with it. If
-    /// someone holds the state, they kill them when they let it go (the
-    /// flag is set before the state is tried, and looked at after it is
-    /// let go, so one of the two kills them).
+    /// The supervisor's task was dropped: its children die with it, now
+    /// if nobody holds the state, or when its holder lets it go (the flag
+    /// and the state are both looked at under the lock, so one of the two
+    /// drops it).
     fn kill(&self) {
-        self.killed.store(true, Ordering::SeqCst);
-        if let Ok(mut core) = self.core.try_lock() {
-            core.kill();
-        }
+        let core = {
+            let mut slot = self.slot();
+            self.killed.store(true, Ordering::SeqCst);
+            slot.take()
+        };
+        drop(core);
     }
 }
 
-/// The state, held. When it is let go after the supervisor was killed,
-/// the children are killed (see [`DynCell::kill`]).
+/// The state, held. Let go, it is given back, or dropped with its
+/// children if the supervisor was killed meanwhile.
 struct Held<'a> {
     /// `Some` until dropped.
-    core: Option<MutexGuard<'a, DynCore>>,
+    core: Option<Box<DynCore>>,
     cell: &'a DynCell,
 }
 
@@ -479,11 +519,22 @@ impl std::ops::DerefMut for Held<'_> {
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        // Let go first, then look: a kill that found the state held set
-        // the flag before trying it, so this sees the flag.
-        drop(self.core.take());
-        if self.cell.is_killed() {
-            self.cell.kill();
+        let Some(core) = self.core.take() else {
+            return;
+        };
+        let killed = {
+            let mut slot = self.cell.slot();
+            if self.cell.killed.load(Ordering::SeqCst) {
+                Some(core)
+            } else {
+                *slot = Some(core);
+                None
+            }
+        };
+        match killed {
+            // Dropped outside the lock: its children are killed.
+            Some(core) => drop(core),
+            None => self.cell.returned.notify_one(),
         }
     }
 }
@@ -530,16 +581,23 @@ async fn serve(mut serving: Serving, mut rx: mpsc::UnboundedReceiver<Msg>) -> Ex
 }
 
 impl DynCore {
-    fn new(path: Arc<str>, inner: Arc<DynInner>, bus: Arc<EventBus>, tx: Inbox) -> Self {
+    fn new(
+        path: Arc<str>,
+        inner: Arc<DynInner>,
+        bus: Arc<EventBus>,
+        tx: Inbox,
+        span: tracing::Span,
+    ) -> Self {
         let handle = SupervisorHandle::new(path.clone(), tx.clone(), &bus);
         DynCore {
             window: RestartWindow::new(inner.intensity),
             path,
             inner,
-            children: foldhash::HashMap::default(),
+            children: Slab::new(),
             bus,
             tx,
             handle,
+            span,
             next_serial: 0,
             stopped: false,
         }
@@ -559,28 +617,26 @@ impl DynCore {
         match msg {
             Msg::Exited { serial, reason } => self.handle_exit(serial, reason).await,
             Msg::BackoffElapsed { key, .. } => {
-                match self.children.remove(&key) {
-                    Some(mut child) if child.pending().is_some() => {
-                        child.cold().pending = None;
-                        self.start_again(child).await;
-                    }
-                    Some(child) => {
-                        self.children.insert(key, child);
-                    }
-                    None => {}
+                let slot = self
+                    .slot(key)
+                    .filter(|&i| self.children[i].pending().is_some());
+                if let Some(slot) = slot {
+                    let mut child = self.children.remove(slot);
+                    child.cold().pending = None;
+                    self.start_again(child).await;
                 }
                 None
             }
-            Msg::TryAgain { key, .. } => match self.children.remove(&key) {
-                Some(child) if child.running.is_none() && child.pending().is_none() => {
-                    self.restart(child, Instant::now()).await
+            Msg::TryAgain { key, .. } => {
+                let waiting = |c: &DynChild| c.running.is_none() && c.pending().is_none();
+                match self.slot(key).filter(|&i| waiting(&self.children[i])) {
+                    Some(slot) => {
+                        let child = self.children.remove(slot);
+                        self.restart(child, Instant::now()).await
+                    }
+                    None => None,
                 }
-                Some(child) => {
-                    self.children.insert(key, child);
-                    None
-                }
-                None => None,
-            },
+            }
             Msg::Call(call) => {
                 self.handle_call(call).await;
                 None
@@ -592,9 +648,24 @@ impl DynCore {
     /// Killed: its children die with it and are forgotten.
     fn kill(&mut self) {
         self.stopped = true;
-        for (_, child) in self.children.drain() {
+        for child in self.children.drain() {
             child.spec.start.forget();
         }
+    }
+
+    /// The slot of the child that `key` names, if it is still there.
+    fn slot(&self, key: u64) -> Option<usize> {
+        let (slot, low) = ((key >> 32) as usize, key as u32);
+        self.children
+            .get(slot)
+            .is_some_and(|c| c.serial as u32 == low)
+            .then_some(slot)
+    }
+
+    /// Files `child` in a slot; returns its key.
+    fn file(&mut self, child: DynChild) -> u64 {
+        let serial = child.serial;
+        key(self.children.insert(child), serial)
     }
 
     /// Starts one incarnation of `child` and files it under its new serial.
@@ -604,16 +675,24 @@ impl DynCore {
         let serial = self.next_serial;
         child.attempts += 1;
         child.serial = serial;
+        // The slot it will be filed in: nothing else is filed while it
+        // starts (whoever starts it holds the supervisor's state).
+        let slot = self.children.vacant_key();
         let parent = Parent {
             inbox: self.tx.clone(),
-            serial,
+            serial: key(slot, serial),
+        };
+        let path = match child.path.get() {
+            Some(joined) => ChildPath::joined(joined.clone()),
+            None => ChildPath::lazy(self.path.clone(), child.spec.id.clone()),
         };
         match child::start(
             &child.spec,
-            child.path.clone(),
+            path,
             child.attempts,
             &self.bus,
             Some(parent),
+            &self.span,
         )
         .await
         {
@@ -625,7 +704,8 @@ impl DynCore {
                 if let (Some(cold), Some(_)) = (&mut child.cold, backoff) {
                     cold.backoff.started(Instant::now());
                 }
-                self.children.insert(serial, child);
+                let filed = self.children.insert(child);
+                debug_assert_eq!(filed, slot, "filed in the slot its key names");
                 (None, StartResult::Started(child_ref))
             }
             Started::Ignored => (Some(child), StartResult::Ignored),
@@ -635,8 +715,9 @@ impl DynCore {
 
     // ===== exits =====
 
-    async fn handle_exit(&mut self, serial: u64, reason: ExitReason) -> Option<ExitReason> {
-        let child = self.children.get_mut(&serial)?;
+    async fn handle_exit(&mut self, key: u64, reason: ExitReason) -> Option<ExitReason> {
+        let slot = self.slot(key)?;
+        let child = &mut self.children[slot];
         let running = child.running.take()?;
         // One clock read for the exit and the restart it causes.
         let now = Instant::now();
@@ -647,14 +728,14 @@ impl DynCore {
             now,
         );
         running.detach();
-        let mut child = self.children.remove(&serial).expect("found above");
+        let mut child = self.children.remove(slot);
         let policy = self.policy(&child.spec);
         let (restart, significant) = (policy.restart, policy.significant);
         if restart == Restart::Permanent || !reason.is_normal() {
-            tracing::warn!(supervisor = %self.path, child = %child.path, %reason, "child terminated");
+            tracing::warn!(supervisor = %self.path, child = %child.path(&self.path), %reason, "child terminated");
             self.bus.emit(|| Event::ChildTerminated {
                 supervisor: self.path.clone(),
-                child: child.path.clone(),
+                child: child.path(&self.path).clone(),
                 reason: reason.clone(),
             });
         }
@@ -685,21 +766,21 @@ impl DynCore {
         if !self.window.add(now) {
             tracing::error!(
                 supervisor = %self.path,
-                child = %child.path,
+                child = %child.path(&self.path),
                 "reached max restart intensity; shutting down"
             );
             crate::metrics::give_up(&self.path);
             self.handle.shared.mark_gave_up();
             self.bus.emit(|| Event::GaveUp {
                 supervisor: self.path.clone(),
-                child: child.path.clone(),
+                child: child.path(&self.path).clone(),
             });
             return Some(ExitReason::Shutdown);
         }
-        crate::metrics::restart(&child.path, true);
+        crate::metrics::dynamic_restart(&self.path);
         self.bus.emit(|| Event::Restarting {
             supervisor: self.path.clone(),
-            child: child.path.clone(),
+            child: child.path(&self.path).clone(),
         });
         let mut child = child;
         child
@@ -709,12 +790,12 @@ impl DynCore {
         if let Some(backoff) = self.policy(&child.spec).backoff.or(self.inner.backoff) {
             let delay = child.cold().backoff.next_delay(&backoff, now);
             if !delay.is_zero() {
-                let key = child.serial;
+                let key = key(self.children.vacant_key(), child.serial);
                 let (tx, id) = (self.tx.clone(), child.spec.id.clone());
                 child.cold().pending = Some(PendingRestart::schedule(delay, move || {
                     let _ = tx.send(Msg::BackoffElapsed { id, key });
                 }));
-                self.children.insert(key, child);
+                self.file(child);
                 return None;
             }
         }
@@ -730,15 +811,14 @@ impl DynCore {
             return;
         };
         if let StartResult::Failed(reason) = result {
-            tracing::error!(supervisor = %self.path, child = %failed.path, %reason, "child failed to start");
+            tracing::error!(supervisor = %self.path, child = %failed.path(&self.path), %reason, "child failed to start");
             self.bus.emit(|| Event::StartError {
                 supervisor: self.path.clone(),
-                child: failed.path.clone(),
+                child: failed.path(&self.path).clone(),
                 reason,
             });
-            let key = failed.serial;
             let id = failed.spec.id.clone();
-            self.children.insert(key, failed);
+            let key = self.file(failed);
             let _ = self.tx.send(Msg::TryAgain { id, key });
         } else {
             // An ignored restart drops the child (S30.5).
@@ -753,8 +833,10 @@ impl DynCore {
     /// started together). Shutdown errors are reported at the end: one per
     /// child, or one per distinct reason for `simple_one_for_one`.
     async fn terminate_all(&mut self) {
-        let mut children: Vec<DynChild> = self.children.drain().map(|(_, c)| c).collect();
-        children.sort_by_key(|c| c.serial);
+        let mut children: Vec<DynChild> = self.children.drain().collect();
+        // In start order: the records stay put, their indices are sorted.
+        let mut order: Vec<usize> = (0..children.len()).collect();
+        order.sort_unstable_by_key(|&i| children[i].serial);
         // The children are gone for good: a dynamic supervisor that is
         // started again starts empty.
         for child in &children {
@@ -766,7 +848,8 @@ impl DynCore {
         // shutdown value, all counted from now).
         let now = Instant::now();
         let mut stopping = Vec::with_capacity(children.len());
-        for child in &mut children {
+        for &i in &order {
+            let child = &mut children[i];
             let Some(running) = child.running.take() else {
                 continue;
             };
@@ -777,20 +860,13 @@ impl DynCore {
                 Shutdown::Timeout(limit) => Some(now + limit),
                 _ => None,
             };
-            stopping.push((
-                running,
-                aborted,
-                deadline,
-                shutdown,
-                restart,
-                child.path.clone(),
-            ));
+            stopping.push((running, aborted, deadline, shutdown, restart, i));
         }
         let mut errors: Vec<(Arc<str>, ExitReason)> = Vec::new();
-        for (running, aborted, deadline, shutdown, restart, path) in stopping {
+        for (running, aborted, deadline, shutdown, restart, i) in stopping {
             let reason = running.finish_stop(aborted, shutdown, deadline).await;
             if !expected_at_shutdown(shutdown, restart, &reason) {
-                errors.push((path, reason));
+                errors.push((children[i].path(&self.path).clone(), reason));
             }
         }
         match &self.inner.template {
@@ -836,8 +912,8 @@ impl DynCore {
             Call::WhichChildren(reply) => {
                 let list = self
                     .children
-                    .values()
-                    .map(|c| ChildInfo {
+                    .iter()
+                    .map(|(_, c)| ChildInfo {
                         id: None,
                         status: match &c.running {
                             Some(r) => ChildStatus::Running(r.child_ref()),
@@ -880,7 +956,7 @@ impl DynCore {
     fn snapshot(&self) -> super::LocalSnapshot {
         let now = Instant::now();
         let intensity = self.inner.intensity;
-        let mut children: Vec<&DynChild> = self.children.values().collect();
+        let mut children: Vec<&DynChild> = self.children.iter().map(|(_, c)| c).collect();
         children.sort_by_key(|c| c.serial);
         let mut nested = Vec::with_capacity(children.len());
         let children = children
@@ -895,7 +971,7 @@ impl DynCore {
                 nested.push(handle);
                 ChildSnapshot {
                     id: c.spec.id.clone(),
-                    path: c.path.clone(),
+                    path: c.path(&self.path).clone(),
                     kind: policy.kind,
                     restart: policy.restart,
                     state,
@@ -930,7 +1006,7 @@ impl DynCore {
 
     fn count_children(&self) -> ChildCounts {
         let mut counts = ChildCounts::default();
-        for c in self.children.values() {
+        for (_, c) in &self.children {
             if c.running
                 .as_ref()
                 .is_some_and(|r| !r.child_ref().has_exited())
@@ -970,7 +1046,7 @@ impl DynCore {
             }
         }
         let child = DynChild {
-            path: child_path(&self.path, &spec.id),
+            path: OnceLock::new(),
             spec,
             attempts: 0,
             serial: 0,
@@ -989,14 +1065,12 @@ impl DynCore {
     }
 
     async fn terminate_child(&mut self, target: &ChildRef) -> Result<(), CallError> {
-        // Children are filed by the serial of their running incarnation.
-        let serial = target.inner().serial();
-        let key = self
-            .children
-            .get(&serial)
-            .filter(|c| c.running.as_ref().is_some_and(|r| r.child_ref() == *target))
-            .map(|_| serial);
-        let Some(key) = key else {
+        // An incarnation knows its key; the one running there must be it.
+        let slot = self.slot(target.inner().serial()).filter(|&i| {
+            let running = self.children[i].running.as_ref();
+            running.is_some_and(|r| r.child_ref() == *target)
+        });
+        let Some(slot) = slot else {
             // OTP's simple_one_for_one answers ok for a child that is gone
             // (S24.3); Elixir's DynamicSupervisor does not (S30.6).
             return if self.is_simple() && target.has_exited() {
@@ -1005,14 +1079,14 @@ impl DynCore {
                 Err(CallError::NotFound)
             };
         };
-        let mut child = self.children.remove(&key).expect("found above");
+        let mut child = self.children.remove(slot);
         let policy = self.inner.template.as_ref().unwrap_or(&child.spec);
         let (shutdown, restart) = (policy.shutdown, policy.restart);
         let running = child.running.take().expect("a running child");
         let reason = running.terminate(shutdown).await;
         child.spec.start.forget();
         if !expected_at_shutdown(shutdown, restart, &reason) {
-            self.report_shutdown_error(child.path.clone(), reason, None);
+            self.report_shutdown_error(child.path(&self.path).clone(), reason, None);
         }
         Ok(())
     }
@@ -1024,6 +1098,16 @@ impl Drop for DynCore {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A child's key in its messages (its exit, a retry, a backoff's end) and
+/// in its incarnation: its slot, and the low half of its serial, which
+/// tells a key from an earlier child of the same slot. (A slot is reused
+/// only once its child is gone; a child waiting on its backoff keeps its
+/// slot; and while a message waits in the inbox, the supervisor cannot
+/// start 2^32 children: each start is served in turn, behind it.)
+fn key(slot: usize, serial: u64) -> u64 {
+    ((slot as u64) << 32) | (serial & u64::from(u32::MAX))
 }
 
 enum StartResult {

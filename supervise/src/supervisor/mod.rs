@@ -119,12 +119,16 @@ impl Inbox {
         (Inbox(Arc::new(shared)), rx)
     }
 
-    /// Sends `msg`; fails once the supervisor has dropped its receiver.
-    pub(crate) fn send(&self, msg: Msg) -> Result<(), mpsc::error::SendError<Msg>> {
+    /// Sends `msg`; fails (dropping it) once the supervisor has dropped
+    /// its receiver.
+    pub(crate) fn send(&self, msg: Msg) -> Result<(), InboxClosed> {
         // Counted before it is queued: a message in the queue is always
         // counted.
         self.0.unserved.fetch_add(1, Ordering::SeqCst);
-        self.0.tx.send(msg).inspect_err(|_| self.served())
+        self.0.tx.send(msg).map_err(|_| {
+            self.served();
+            InboxClosed
+        })
     }
 
     /// One message was received and fully handled.
@@ -137,6 +141,10 @@ impl Inbox {
         self.0.unserved.load(Ordering::SeqCst) == 0
     }
 }
+
+/// The supervisor no longer serves its inbox.
+#[derive(Debug)]
+pub(crate) struct InboxClosed;
 
 impl fmt::Debug for Inbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backoff::{BackoffState, PendingRestart};
-use crate::child::{self, ChildRef, ChildSpec, Parent, Running, Started};
+use crate::child::{self, child_path, ChildPath, ChildRef, ChildSpec, Parent, Running, Started};
 use crate::error::CallError;
 use crate::event::{Event, EventBus};
 use crate::exit::ExitReason;
@@ -153,10 +153,12 @@ impl Core {
         };
         let started = child::start(
             &slot.spec,
-            slot.path.clone(),
+            ChildPath::joined(slot.path.clone()),
             number,
             &self.bus,
             Some(parent),
+            // This supervisor's task runs in its span.
+            &tracing::Span::current(),
         )
         .await;
         match started {
@@ -304,7 +306,7 @@ impl Core {
         }
         let intensity = self.flags.intensity;
         self.children[i].history.record_restart(&intensity, now);
-        crate::metrics::restart(&self.children[i].path, false);
+        crate::metrics::restart(&self.children[i].path);
         self.bus.emit(|| Event::Restarting {
             supervisor: self.path.clone(),
             child: self.children[i].path.clone(),
@@ -685,22 +687,6 @@ impl Core {
             }
         }
     }
-}
-
-/// `parent/id`, allocated once (a short path is joined on the stack: a
-/// dynamic supervisor makes one for every child it starts).
-pub(crate) fn child_path(parent: &str, id: &str) -> Arc<str> {
-    let len = parent.len() + 1 + id.len();
-    let mut buf = [0u8; 128];
-    let Some(joined) = buf.get_mut(..len) else {
-        return format!("{parent}/{id}").into();
-    };
-    joined[..parent.len()].copy_from_slice(parent.as_bytes());
-    joined[parent.len()] = b'/';
-    joined[parent.len() + 1..].copy_from_slice(id.as_bytes());
-    std::str::from_utf8(joined)
-        .expect("two strings joined by '/' are UTF-8")
-        .into()
 }
 
 /// S19: the exit reasons that are not a shutdown error for this policy.
