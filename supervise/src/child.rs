@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use futures_util::future::Either;
 use futures_util::FutureExt;
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
@@ -427,10 +428,19 @@ pub(crate) async fn start(
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| {
         spec.start.clone().start(inc.clone(), spawner)
     })) {
-        Ok(init) => AssertUnwindSafe(Supervised::new(init.instrument(span.clone())))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| StartOutcome::Failed(ExitReason::from_panic(panic))),
+        Ok(init) => {
+            // In its span, unless nobody records it: an instrumented
+            // future enters its span at every poll and at its drop.
+            let init = if span.is_disabled() {
+                Either::Left(init)
+            } else {
+                Either::Right(init.instrument(span.clone()))
+            };
+            AssertUnwindSafe(Supervised::new(init))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| StartOutcome::Failed(ExitReason::from_panic(panic)))
+        }
         Err(panic) => StartOutcome::Failed(ExitReason::from_panic(panic)),
     };
     match outcome {

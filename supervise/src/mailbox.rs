@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -47,6 +48,9 @@ pub(crate) struct Mailbox<M> {
     state: Mutex<State<M>>,
     /// An incarnation came up, or the child is gone.
     changed: Notify,
+    /// Handles in [`Mailbox::wait_up`]: only then does a change notify
+    /// (a notification takes a lock, and a start is a hot path).
+    waiting: AtomicUsize,
 }
 
 enum State<M> {
@@ -69,6 +73,7 @@ impl<M> Mailbox<M> {
         Mailbox {
             state: Mutex::new(State::Down),
             changed: Notify::new(),
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -85,7 +90,17 @@ impl<M> Mailbox<M> {
             queue: VecDeque::new(),
             waker: None,
         };
-        self.changed.notify_waiters();
+        self.notify_changed();
+    }
+
+    /// Wakes the handles waiting for a change. A waiter counts itself
+    /// before it looks at the state, and the state was changed under the
+    /// lock before this looks at the count: a waiter that saw the old
+    /// state is counted here.
+    fn notify_changed(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.changed.notify_waiters();
+        }
     }
 
     /// The incarnation `child` has ended: down, unless a newer one is up.
@@ -112,7 +127,7 @@ impl<M> Mailbox<M> {
     /// The child is gone for good (deleted, or not to be restarted).
     pub(crate) fn gone(&self) {
         let old = std::mem::replace(&mut *self.lock(), State::Gone);
-        self.changed.notify_waiters();
+        self.notify_changed();
         drop(old);
     }
 
@@ -154,6 +169,8 @@ impl<M> Mailbox<M> {
     ///
     /// Cancel safe.
     pub(crate) async fn wait_up(&self) -> Result<ChildRef, HandleError> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _counted = Counted(&self.waiting);
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
@@ -207,6 +224,15 @@ fn pop<M>(queue: &mut VecDeque<M>) -> Option<M> {
         *queue = VecDeque::new();
     }
     Some(message)
+}
+
+/// Uncounts a waiter however its wait ends (it may be dropped).
+struct Counted<'a>(&'a AtomicUsize);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[cfg(test)]
