@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use crate::backoff::Backoff;
 use crate::event::{Event, EventBus};
-use crate::exit::ExitReason;
+use crate::exit::{Exit, ExitReason};
 use crate::handle::WorkerHandle;
 use crate::mailbox::{Mailbox, MailboxRef, WithMailbox};
 use crate::panic::Supervised;
@@ -329,12 +329,9 @@ fn start_worker<W: Worker>(
                     mailbox.up(child.clone());
                     DownGuard { mailbox, child }
                 });
-                let join = spawner.spawn(async move {
-                    let _guard = guard;
-                    match worker.run(ctx).await {
-                        Ok(()) => ExitReason::Normal,
-                        Err(exit) => exit.into_reason(),
-                    }
+                let join = spawner.spawn(Life {
+                    run: worker.run(ctx),
+                    guard,
                 });
                 StartOutcome::Started { join, stop }
             }
@@ -342,6 +339,32 @@ fn start_worker<W: Worker>(
             Err(exit) => StartOutcome::Failed(exit.into_reason()),
         }
     })
+}
+
+pin_project_lite::pin_project! {
+    /// A worker's life in its task: its `run` future (which holds the
+    /// worker and its context: nothing else does), and the guard that
+    /// marks its mailbox down when the life ends, before its exit is
+    /// reported.
+    struct Life<F, M> {
+        #[pin]
+        run: F,
+        guard: Option<DownGuard<M>>,
+    }
+}
+
+impl<F: Future<Output = Result<(), Exit>>, M> Future for Life<F, M> {
+    type Output = ExitReason;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<ExitReason> {
+        let this = self.project();
+        let result = std::task::ready!(this.run.poll(cx));
+        drop(this.guard.take());
+        std::task::Poll::Ready(match result {
+            Ok(()) => ExitReason::Normal,
+            Err(exit) => exit.into_reason(),
+        })
+    }
 }
 
 /// Marks the mailbox down when the incarnation's life ends, however it
@@ -445,7 +468,7 @@ pub(crate) async fn start(
     };
     match outcome {
         StartOutcome::Started { join, stop } => {
-            let _ = inc.abort.set(join.abort_handle());
+            inc.lock_abort().handle = Some(join.abort_handle());
             let child = ChildRef::from_inner(inc.clone());
             sup_span.in_scope(|| {
                 tracing::debug!(path = %inc.path(), incarnation = number, "child started");
@@ -600,6 +623,13 @@ impl Drop for ExitGuard {
 
 // ===== Incarnation / ChildRef =====
 
+/// An incarnation's abort: why (the first reason wins), and the handle
+/// that aborts its task, once it is spawned.
+struct Abort {
+    reason: Option<ExitReason>,
+    handle: Option<AbortHandle>,
+}
+
 /// Not asked to stop.
 const NO_STOP: u8 = 0;
 /// Asked to stop by its supervisor (OTP's `exit(Pid, shutdown)`).
@@ -673,7 +703,7 @@ pub(crate) struct Incarnation {
     /// [`STOP_KILLED`].
     stop: AtomicU8,
     notify: Notify,
-    abort_reason: Mutex<Option<ExitReason>>,
+    abort: Mutex<Abort>,
     /// Set when an abort is requested: the incarnation is on its way out.
     aborting: AtomicBool,
     /// Set when its supervisor stops it and waits for it: its exit needs no
@@ -684,7 +714,6 @@ pub(crate) struct Incarnation {
     root: bool,
     /// Its serial within its supervisor (0 for a root).
     serial: u64,
-    abort: OnceLock<AbortHandle>,
     supervisor: OnceLock<SupervisorHandle>,
     bus: Arc<EventBus>,
 }
@@ -697,13 +726,15 @@ impl Incarnation {
             number,
             stop: AtomicU8::new(NO_STOP),
             notify: Notify::new(),
-            abort_reason: Mutex::new(None),
+            abort: Mutex::new(Abort {
+                reason: None,
+                handle: None,
+            }),
             aborting: AtomicBool::new(false),
             awaited: AtomicBool::new(false),
             exit_reported: AtomicBool::new(false),
             root: false,
             serial: 0,
-            abort: OnceLock::new(),
             supervisor: OnceLock::new(),
             bus,
         }
@@ -767,28 +798,26 @@ impl Incarnation {
         self.notify.notify_waiters();
     }
 
-    fn lock_reason(&self) -> std::sync::MutexGuard<'_, Option<ExitReason>> {
-        self.abort_reason
+    fn lock_abort(&self) -> std::sync::MutexGuard<'_, Abort> {
+        self.abort
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Records why the task is about to be aborted; the first reason wins.
-    fn set_abort_reason(&self, reason: ExitReason) {
-        let mut slot = self.lock_reason();
-        if slot.is_none() {
-            *slot = Some(reason);
-        }
-    }
-
     fn abort_reason(&self) -> ExitReason {
-        self.lock_reason().clone().unwrap_or(ExitReason::Killed)
+        self.lock_abort()
+            .reason
+            .clone()
+            .unwrap_or(ExitReason::Killed)
     }
 
     /// An abort requested before the task was first polled (a kill, or a
     /// panic in a task spawned during init) takes effect as it starts.
     fn take_pending_crash(&self) -> Option<ExitReason> {
-        self.lock_reason().clone()
+        if !self.aborting.load(Ordering::Acquire) {
+            return None;
+        }
+        self.lock_abort().reason.clone()
     }
 
     /// True once the incarnation has exited or is being aborted: its
@@ -808,9 +837,10 @@ impl Incarnation {
     /// Aborts the task with this exit reason (unless it already has one).
     pub(crate) fn abort_with(&self, reason: ExitReason) {
         self.aborting.store(true, Ordering::Release);
-        self.set_abort_reason(reason);
-        if let Some(abort) = self.abort.get() {
-            abort.abort();
+        let mut abort = self.lock_abort();
+        abort.reason.get_or_insert(reason);
+        if let Some(handle) = &abort.handle {
+            handle.abort();
         }
     }
 

@@ -332,6 +332,6 @@ impl SupervisorRef {
         self.lock()
             .clone()
             .filter(|h| !h.is_stopped())
-            .ok_or(crate::CallError::Stopped)
+            .ok_or_else(|| crate::CallError::Stopped)
     }
 }
