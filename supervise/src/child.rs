@@ -526,7 +526,14 @@ impl Spawner {
             parent: self.parent,
             done: false,
         };
-        tokio::spawn(run_to_exit(run, guard).instrument(self.span))
+        let task = run_to_exit(run, guard);
+        // In its span, unless nobody records it: the task then neither
+        // carries the span nor enters it at every poll.
+        if self.span.is_disabled() {
+            tokio::spawn(task)
+        } else {
+            tokio::spawn(task.instrument(self.span))
+        }
     }
 
     /// The supervisor child's handle, known to its incarnation before its

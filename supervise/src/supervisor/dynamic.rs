@@ -432,6 +432,9 @@ impl DynCell {
         inbox: &Inbox,
         spec: ChildSpec,
     ) -> Result<Result<Option<ChildRef>, CallError>, ChildSpec> {
+        // A start counts against the caller's cooperative budget, as a
+        // call through a channel would: a loop of starts still yields.
+        tokio::task::consume_budget().await;
         let Some(mut held) = self.try_hold() else {
             return Err(spec);
         };
