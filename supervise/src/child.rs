@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use futures_util::future::Either;
 use futures_util::FutureExt;
+use smol_str::SmolStr;
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
 use tracing::Instrument;
@@ -63,7 +64,8 @@ pub(crate) const KILL_GRACE: Duration = Duration::from_secs(1);
 /// ```
 #[derive(Clone)]
 pub struct ChildSpec {
-    pub(crate) id: Arc<str>,
+    /// Short ids (most are) are stored inline: no allocation.
+    pub(crate) id: SmolStr,
     pub(crate) restart: Restart,
     pub(crate) shutdown: Shutdown,
     pub(crate) kind: ChildKind,
@@ -75,7 +77,7 @@ pub struct ChildSpec {
 impl ChildSpec {
     /// A worker child, built by `factory` at every start. Defaults:
     /// permanent, 5 s shutdown, not significant.
-    pub fn worker<W, F>(id: impl Into<Arc<str>>, factory: F) -> Self
+    pub fn worker<W, F>(id: impl AsRef<str>, factory: F) -> Self
     where
         W: Worker,
         F: Fn() -> W + Send + Sync + 'static,
@@ -90,7 +92,7 @@ impl ChildSpec {
 
     /// A worker child and a [`WorkerHandle`] that reaches whichever of its
     /// incarnations is running (each start gets a fresh mailbox).
-    pub fn worker_with_handle<W, F>(id: impl Into<Arc<str>>, factory: F) -> (Self, WorkerHandle<W>)
+    pub fn worker_with_handle<W, F>(id: impl AsRef<str>, factory: F) -> (Self, WorkerHandle<W>)
     where
         W: Worker,
         F: Fn() -> W + Send + Sync + 'static,
@@ -106,13 +108,13 @@ impl ChildSpec {
     }
 
     pub(crate) fn from_start(
-        id: impl Into<Arc<str>>,
+        id: impl AsRef<str>,
         kind: ChildKind,
         shutdown: Shutdown,
         start: Arc<dyn StartChild>,
     ) -> Self {
         ChildSpec {
-            id: id.into(),
+            id: SmolStr::new(id),
             restart: Restart::Permanent,
             shutdown,
             kind,
@@ -124,7 +126,7 @@ impl ChildSpec {
 
     /// A child whose every start fails with `reason`: how an invalid spec
     /// that could not be reported earlier fails its supervisor's start.
-    pub(crate) fn failing(id: impl Into<Arc<str>>, kind: ChildKind, reason: ExitReason) -> Self {
+    pub(crate) fn failing(id: impl AsRef<str>, kind: ChildKind, reason: ExitReason) -> Self {
         ChildSpec::from_start(id, kind, Shutdown::Infinity, Arc::new(FailStart(reason)))
     }
 
@@ -164,8 +166,8 @@ impl ChildSpec {
     }
 
     /// Changes the child's id.
-    pub fn id_as(mut self, id: impl Into<Arc<str>>) -> Self {
-        self.id = id.into();
+    pub fn id_as(mut self, id: impl AsRef<str>) -> Self {
+        self.id = SmolStr::new(id);
         self
     }
 
@@ -196,7 +198,7 @@ impl ChildSpec {
 
     pub(crate) fn info(&self) -> ChildSpecInfo {
         ChildSpecInfo {
-            id: self.id.clone(),
+            id: self.id.as_str().into(),
             restart: self.restart,
             shutdown: self.shutdown,
             kind: self.kind,
@@ -661,7 +663,7 @@ pub(crate) enum ChildPath {
     },
     Lazy {
         supervisor: Arc<str>,
-        id: Arc<str>,
+        id: SmolStr,
         joined: OnceLock<Arc<str>>,
     },
 }
@@ -674,7 +676,7 @@ impl ChildPath {
     }
 
     /// `supervisor/id`, joined when first read.
-    pub(crate) fn lazy(supervisor: Arc<str>, id: Arc<str>) -> Self {
+    pub(crate) fn lazy(supervisor: Arc<str>, id: SmolStr) -> Self {
         ChildPath::Lazy {
             supervisor,
             id,

@@ -4,6 +4,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::backoff::Backoff;
+use smol_str::SmolStr;
+
 use crate::child::{
     self, BoxFuture, ChildPath, ChildSpec, Incarnation, StartChild, StartOutcome, Started,
 };
@@ -128,7 +130,7 @@ impl SupervisorBuilder {
             check_child(child, Some(self.flags.auto_shutdown))?;
             if !seen.insert(&child.id) {
                 return Err(SpecError::DuplicateChildId {
-                    id: child.id.clone(),
+                    id: child.id.as_str().into(),
                 });
             }
         }
@@ -171,12 +173,12 @@ pub(crate) fn check_child(
     if child.significant {
         if auto_shutdown == Some(AutoShutdown::Never) {
             return Err(SpecError::SignificantWithoutAutoShutdown {
-                id: child.id.clone(),
+                id: child.id.as_str().into(),
             });
         }
         if child.restart == Restart::Permanent {
             return Err(SpecError::SignificantPermanent {
-                id: child.id.clone(),
+                id: child.id.as_str().into(),
             });
         }
     }
@@ -203,7 +205,7 @@ struct SpecInner {
     sup_ref: SupervisorRef,
     /// The start counters of the ids added with `start_child`, kept for
     /// good, so that an id added again goes on counting its starts.
-    added: Mutex<HashMap<Arc<str>, Arc<AtomicU64>>>,
+    added: Mutex<HashMap<SmolStr, Arc<AtomicU64>>>,
 }
 
 impl SupervisorSpec {
@@ -306,7 +308,7 @@ impl StartChild for SupervisorSpec {
                 inner.children.clone(),
                 inc.bus().clone(),
                 inc.is_root(),
-                Box::new(move |id: &Arc<str>| {
+                Box::new(move |id: &SmolStr| {
                     // A spec child added again goes on with its own count.
                     if let Some((_, counter)) = added.children.iter().find(|(c, _)| c.id == *id) {
                         return counter.clone();
@@ -356,7 +358,7 @@ impl StartChild for SupervisorSpec {
 impl ChildSpec {
     /// A nested supervisor child. Defaults: permanent, shutdown `infinity`
     /// (it stops its own children first, however long that takes).
-    pub fn supervisor(id: impl Into<Arc<str>>, spec: SupervisorSpec) -> Self {
+    pub fn supervisor(id: impl AsRef<str>, spec: SupervisorSpec) -> Self {
         ChildSpec::from_start(
             id,
             ChildKind::Supervisor,

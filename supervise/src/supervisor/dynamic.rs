@@ -154,7 +154,11 @@ impl DynamicSupervisorBuilder {
         }
         if self.templates.len() > 1 {
             return Err(SpecError::BadTemplateCount {
-                ids: self.templates.iter().map(|t| t.id.clone()).collect(),
+                ids: self
+                    .templates
+                    .iter()
+                    .map(|t| t.id.as_str().into())
+                    .collect(),
             });
         }
         let template = self.templates.into_iter().next();
@@ -327,7 +331,7 @@ impl StartChild for DynamicSupervisorSpec {
 impl ChildSpec {
     /// A nested dynamic supervisor child. Defaults: permanent, shutdown
     /// `infinity`.
-    pub fn dynamic_supervisor(id: impl Into<Arc<str>>, spec: DynamicSupervisorSpec) -> Self {
+    pub fn dynamic_supervisor(id: impl AsRef<str>, spec: DynamicSupervisorSpec) -> Self {
         ChildSpec::from_start(
             id,
             ChildKind::Supervisor,
@@ -935,7 +939,7 @@ impl DynCore {
                     .inner
                     .template
                     .as_ref()
-                    .filter(|t| t.id == id)
+                    .filter(|t| *t.id == *id)
                     .map(ChildSpec::info);
                 let _ = reply.send(found.ok_or(CallError::NotFound));
             }
@@ -973,7 +977,7 @@ impl DynCore {
                 };
                 nested.push(handle);
                 ChildSnapshot {
-                    id: c.spec.id.clone(),
+                    id: c.spec.id.as_str().into(),
                     path: c.path(&self.path).clone(),
                     kind: policy.kind,
                     restart: policy.restart,
@@ -1035,7 +1039,7 @@ impl DynCore {
             if let Shutdown::Timeout(d) = spec.shutdown {
                 if d.is_zero() {
                     return Err(CallError::InvalidSpec(SpecError::InvalidShutdown {
-                        id: spec.id.clone(),
+                        id: spec.id.as_str().into(),
                         millis: 0,
                     }));
                 }

@@ -19,6 +19,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use smol_str::SmolStr;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
@@ -79,12 +80,12 @@ pub(crate) enum Msg {
     /// A failed restart to retry: by id in a static supervisor, by key in
     /// a dynamic one.
     TryAgain {
-        id: Arc<str>,
+        id: SmolStr,
         key: u64,
     },
     /// A backoff delay ran out: start the child now (already counted).
     BackoffElapsed {
-        id: Arc<str>,
+        id: SmolStr,
         key: u64,
     },
     Call(Call),

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use smol_str::SmolStr;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -68,7 +69,7 @@ pub(crate) struct Core {
     counter_of: CounterOf,
 }
 
-pub(crate) type CounterOf = Box<dyn Fn(&Arc<str>) -> Arc<AtomicU64> + Send>;
+pub(crate) type CounterOf = Box<dyn Fn(&SmolStr) -> Arc<AtomicU64> + Send>;
 
 impl Core {
     pub(crate) fn new(
@@ -130,7 +131,7 @@ impl Core {
                 }
                 Attempt::Failed(reason) => {
                     self.report_start_error(i, &reason);
-                    let id = self.children[i].spec.id.clone();
+                    let id = self.children[i].spec.id.as_str().into();
                     self.terminate_all().await;
                     return Err(ExitReason::FailedToStartChild {
                         id,
@@ -554,7 +555,7 @@ impl Core {
                 };
                 nested.push(handle);
                 ChildSnapshot {
-                    id: s.spec.id.clone(),
+                    id: s.spec.id.as_str().into(),
                     path: s.path.clone(),
                     kind: s.spec.kind,
                     restart: s.spec.restart,
@@ -581,7 +582,7 @@ impl Core {
             .iter()
             .rev()
             .map(|s| ChildInfo {
-                id: Some(s.spec.id.clone()),
+                id: Some(s.spec.id.as_str().into()),
                 status: match &s.state {
                     SlotState::Running(r) => ChildStatus::Running(r.child_ref()),
                     SlotState::Restarting(_) => ChildStatus::Restarting,
