@@ -70,7 +70,8 @@ pub struct ChildSpec {
     pub(crate) shutdown: Shutdown,
     pub(crate) kind: ChildKind,
     pub(crate) significant: bool,
-    pub(crate) backoff: Option<Backoff>,
+    /// Boxed: few children have one, and every start moves the spec.
+    pub(crate) backoff: Option<Box<Backoff>>,
     pub(crate) start: Arc<dyn StartChild>,
 }
 
@@ -161,7 +162,7 @@ impl ChildSpec {
     /// A delay before each automatic restart of this child (overrides its
     /// supervisor's). Default: none.
     pub fn backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = Some(backoff);
+        self.backoff = Some(Box::new(backoff));
         self
     }
 
@@ -174,6 +175,11 @@ impl ChildSpec {
     /// The child's id, unique among its siblings.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Its own restart backoff, if it has one.
+    pub(crate) fn backoff_policy(&self) -> Option<Backoff> {
+        self.backoff.as_deref().copied()
     }
 
     /// The restart type.
@@ -471,12 +477,13 @@ pub(crate) async fn start(
     match outcome {
         StartOutcome::Started { join, stop } => {
             inc.lock_abort().handle = Some(join.abort_handle());
-            let child = ChildRef::from_inner(inc.clone());
             sup_span.in_scope(|| {
                 tracing::debug!(path = %inc.path(), incarnation = number, "child started");
             });
             crate::metrics::child_started(&inc, init_timer);
-            bus.emit(|| Event::Started { child });
+            bus.emit(|| Event::Started {
+                child: ChildRef::from_inner(inc.clone()),
+            });
             Started::Running(Running {
                 inc,
                 join: Some(join),

@@ -707,7 +707,10 @@ impl DynCore {
                 let child_ref = running.child_ref();
                 child.running = Some(running);
                 // Only a backoff's reset reads when the child last started.
-                let backoff = self.policy(&child.spec).backoff.or(self.inner.backoff);
+                let backoff = self
+                    .policy(&child.spec)
+                    .backoff_policy()
+                    .or(self.inner.backoff);
                 if let (Some(cold), Some(_)) = (&mut child.cold, backoff) {
                     cold.backoff.started(Instant::now());
                 }
@@ -794,7 +797,11 @@ impl DynCore {
             .cold()
             .history
             .record_restart(&self.inner.intensity, now);
-        if let Some(backoff) = self.policy(&child.spec).backoff.or(self.inner.backoff) {
+        if let Some(backoff) = self
+            .policy(&child.spec)
+            .backoff_policy()
+            .or(self.inner.backoff)
+        {
             let delay = child.cold().backoff.next_delay(&backoff, now);
             if !delay.is_zero() {
                 let key = key(self.children.vacant_key(), child.serial);

@@ -167,7 +167,7 @@ impl Core {
                 slot.serial = serial;
                 slot.state = SlotState::Running(running);
                 // Only a backoff's reset reads when the child last started.
-                if slot.spec.backoff.or(self.flags.backoff).is_some() {
+                if slot.spec.backoff_policy().or(self.flags.backoff).is_some() {
                     slot.backoff.started(Instant::now());
                 }
                 Attempt::Started
@@ -312,7 +312,11 @@ impl Core {
             supervisor: self.path.clone(),
             child: self.children[i].path.clone(),
         });
-        if let Some(backoff) = self.children[i].spec.backoff.or(self.flags.backoff) {
+        if let Some(backoff) = self.children[i]
+            .spec
+            .backoff_policy()
+            .or(self.flags.backoff)
+        {
             let delay = self.children[i].backoff.next_delay(&backoff, now);
             if !delay.is_zero() {
                 self.restart_later(i, delay).await;
