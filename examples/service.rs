@@ -114,19 +114,18 @@ async fn main() -> ExitCode {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("a free port");
-    println!(
-        "ready on http://{}",
-        listener.local_addr().expect("an address")
-    );
+    let address = listener.local_addr().expect("an address");
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let exit = run_until_signal(
+    // Listening for SIGTERM before saying ready.
+    let serving = run_until_signal(
         &root,
         ServiceOptions {
             shutdown_deadline: Some(Duration::from_secs(30)),
         },
-    )
-    .await;
+    );
+    println!("ready on http://{address}");
+    let exit = serving.await;
     println!("exit: {exit:?} (code {})", exit.code());
     exit.into()
 }

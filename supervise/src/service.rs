@@ -2,6 +2,7 @@
 //! shutdown, and an exit code for the supervisor above the process
 //! (systemd, Kubernetes).
 
+use std::future::Future;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -60,27 +61,43 @@ pub struct ServiceOptions {
     pub shutdown_deadline: Option<Duration>,
 }
 
-async fn signal() {
+/// SIGTERM and SIGINT, listened to from the moment this is made (a
+/// signal that arrives before it is first awaited is not lost).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let streams = match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(term), Ok(int)) => Some((term, int)),
+                _ => None,
+            };
+            Signals { streams }
+        }
+        #[cfg(not(unix))]
+        {
+            Signals {}
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    /// The next signal.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some((term, int)) = &mut self.streams {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -106,13 +123,30 @@ async fn signal() {
 /// }
 /// ```
 ///
+/// The signal handlers are installed when this is called, not when the
+/// future is first polled: call it before announcing readiness.
+///
 /// # Cancel safety
 ///
 /// Dropping the future leaves the tree running.
-pub async fn run_until_signal(root: &SupervisorHandle, options: ServiceOptions) -> ServiceExit {
+pub fn run_until_signal(
+    root: &SupervisorHandle,
+    options: ServiceOptions,
+) -> impl Future<Output = ServiceExit> + '_ {
+    // Installed now, not when first polled: a signal sent right after the
+    // caller announced readiness is not lost.
+    let signals = Signals::install();
+    serve(root, options, signals)
+}
+
+async fn serve(
+    root: &SupervisorHandle,
+    options: ServiceOptions,
+    mut signals: Signals,
+) -> ServiceExit {
     tokio::select! {
         _ = root.wait() => return outcome_of_exit(root),
-        _ = signal() => {}
+        _ = signals.recv() => {}
     }
     tracing::info!(root = %root.path(), "signal received; shutting the tree down");
     let stop = async {
@@ -128,7 +162,7 @@ pub async fn run_until_signal(root: &SupervisorHandle, options: ServiceOptions) 
             Err(_) if !matches!(outcome_of_exit(root), ServiceExit::Stopped) => outcome_of_exit(root),
             _ => ServiceExit::Stopped,
         },
-        _ = signal() => {
+        _ = signals.recv() => {
             tracing::warn!(root = %root.path(), "second signal; exiting without waiting");
             ServiceExit::Forced
         }
