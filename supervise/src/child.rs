@@ -132,7 +132,9 @@ impl ChildSpec {
     }
 
     /// Calls `hook` when the supervisor forgets the child for good (it was
-    /// deleted, exited for good, or its dynamic supervisor stopped).
+    /// deleted, exited for good, or its dynamic supervisor stopped), and
+    /// when the spec is dropped with no supervisor holding it (its start
+    /// was refused, or dropped before it was made).
     pub(crate) fn on_forget(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.start = Arc::new(ForgetHook {
             inner: self.start,
@@ -388,9 +390,18 @@ impl<M> Drop for DownGuard<M> {
     }
 }
 
-struct ForgetHook<H> {
+struct ForgetHook<H: Fn() + Send + Sync + 'static> {
     inner: Arc<dyn StartChild>,
     hook: H,
+}
+
+impl<H: Fn() + Send + Sync + 'static> Drop for ForgetHook<H> {
+    /// The last copy of the spec is gone: no supervisor holds it, so the
+    /// child cannot start again (a start refused, or dropped before it
+    /// was made). Forgetting twice is harmless.
+    fn drop(&mut self) {
+        self.forget();
+    }
 }
 
 impl<H: Fn() + Send + Sync + 'static> StartChild for ForgetHook<H> {

@@ -18,14 +18,17 @@ use super::{Call, Inbox, Msg};
 ///
 /// Every call goes through the supervisor's one inbox and is served in
 /// arrival order, after the child exits that arrived before it, and never
-/// while the supervisor is starting or stopping a child. A call on a
-/// supervisor that has stopped returns [`CallError::Stopped`]; none panics
-/// or hangs.
+/// while the supervisor is starting or stopping a child. (One shortcut
+/// keeps those guarantees: an idle dynamic supervisor lets
+/// [`start_child`](Self::start_child) run in the caller's task.) A call on
+/// a supervisor that has stopped returns [`CallError::Stopped`]; none
+/// panics or hangs.
 ///
 /// # Cancel safety
 ///
 /// Dropping a call's future after it was sent does not withdraw the call:
-/// the supervisor still carries it out, and its result is lost.
+/// the supervisor still carries it out, and its result is lost. A start in
+/// the caller's task is withdrawn instead (see `start_child`).
 #[derive(Debug, Clone)]
 pub struct SupervisorHandle {
     tx: Inbox,

@@ -318,6 +318,12 @@ where
     ///
     /// [`CallError::MaxChildren`], [`CallError::StartFailed`],
     /// [`CallError::InvalidSpec`], [`CallError::Stopped`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`SupervisorHandle::start_child`](crate::SupervisorHandle::start_child):
+    /// dropped while the child's init runs in the caller's task, no child
+    /// is started.
     pub async fn start_child(&self, args: A) -> Result<WorkerHandle<W>, CallError> {
         let n = self.shared.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let (spec, handle) = self.child_spec(itoa::Buffer::new().format(n), args);
@@ -336,6 +342,11 @@ where
     ///
     /// [`KeyedStartError::AlreadyStarted`] with the running child's handle;
     /// [`KeyedStartError::Call`] as [`start_child`](Self::start_child).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`start_child`](Self::start_child); a start withdrawn that way
+    /// frees its key.
     pub async fn start_child_keyed(
         &self,
         key: K,
@@ -365,15 +376,10 @@ where
                     .remove_if(&forget_key, |_, h| h.same_child(&registered));
             }
         });
-        if let Err(error) = supervisor.start_child(spec).await {
-            // Refused before anything started (no room, a bad spec, the
-            // supervisor stopped): the forget hook never runs, so free the
-            // key here.
-            self.shared
-                .registry
-                .remove_if(&key, |_, h| h.same_child(&handle));
-            return Err(error.into());
-        }
+        // Refused (no room, a bad spec, the supervisor stopped) or dropped
+        // before the start was made, the spec is dropped, and with it the
+        // key (see `ChildSpec::on_forget`).
+        supervisor.start_child(spec).await?;
         Ok(handle)
     }
 
