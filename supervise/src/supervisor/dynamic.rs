@@ -2,7 +2,7 @@
 //! `simple_one_for_one`, children started at run time, one_for_one only.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use slab::Slab;
@@ -345,8 +345,6 @@ impl ChildSpec {
 
 struct DynChild {
     spec: ChildSpec,
-    /// Its path, joined when first needed (see [`ChildPath`]).
-    path: OnceLock<Arc<str>>,
     attempts: u64,
     /// Serial of the current incarnation, or of the failed attempt.
     serial: u64,
@@ -366,10 +364,10 @@ struct Cold {
 }
 
 impl DynChild {
-    /// Its path under `supervisor`.
-    fn path(&self, supervisor: &str) -> &Arc<str> {
-        self.path
-            .get_or_init(|| child_path(supervisor, &self.spec.id))
+    /// Its path under `supervisor`, joined when something reads it (an
+    /// event, a trace, a snapshot): a record does not keep it.
+    fn path(&self, supervisor: &str) -> Arc<str> {
+        child_path(supervisor, &self.spec.id)
     }
 
     fn cold(&mut self) -> &mut Cold {
@@ -689,10 +687,7 @@ impl DynCore {
             inbox: self.tx.clone(),
             serial: key(slot, serial),
         };
-        let path = match child.path.get() {
-            Some(joined) => ChildPath::joined(joined.clone()),
-            None => ChildPath::lazy(self.path.clone(), child.spec.id.clone()),
-        };
+        let path = ChildPath::lazy(self.path.clone(), child.spec.id.clone());
         match child::start(
             &child.spec,
             path,
@@ -745,7 +740,7 @@ impl DynCore {
             tracing::warn!(supervisor = %self.path, child = %child.path(&self.path), %reason, "child terminated");
             self.bus.emit(|| Event::ChildTerminated {
                 supervisor: self.path.clone(),
-                child: child.path(&self.path).clone(),
+                child: child.path(&self.path),
                 reason: reason.clone(),
             });
         }
@@ -783,14 +778,14 @@ impl DynCore {
             self.handle.shared.mark_gave_up();
             self.bus.emit(|| Event::GaveUp {
                 supervisor: self.path.clone(),
-                child: child.path(&self.path).clone(),
+                child: child.path(&self.path),
             });
             return Some(ExitReason::Shutdown);
         }
         crate::metrics::dynamic_restart(&self.path);
         self.bus.emit(|| Event::Restarting {
             supervisor: self.path.clone(),
-            child: child.path(&self.path).clone(),
+            child: child.path(&self.path),
         });
         let mut child = child;
         child
@@ -828,7 +823,7 @@ impl DynCore {
             tracing::error!(supervisor = %self.path, child = %failed.path(&self.path), %reason, "child failed to start");
             self.bus.emit(|| Event::StartError {
                 supervisor: self.path.clone(),
-                child: failed.path(&self.path).clone(),
+                child: failed.path(&self.path),
                 reason,
             });
             let id = failed.spec.id.clone();
@@ -847,13 +842,12 @@ impl DynCore {
     /// started together). Shutdown errors are reported at the end: one per
     /// child, or one per distinct reason for `simple_one_for_one`.
     async fn terminate_all(&mut self) {
-        let mut children: Vec<DynChild> = self.children.drain().collect();
-        // In start order: the records stay put, their indices are sorted.
-        let mut order: Vec<usize> = (0..children.len()).collect();
-        order.sort_unstable_by_key(|&i| children[i].serial);
+        // In start order; the records stay in their slots.
+        let mut order: Vec<usize> = self.children.iter().map(|(slot, _)| slot).collect();
+        order.sort_unstable_by_key(|&slot| self.children[slot].serial);
         // The children are gone for good: a dynamic supervisor that is
         // started again starts empty.
-        for child in &children {
+        for (_, child) in &self.children {
             child.spec.start.forget();
         }
         // Every child is told at once; then each is waited for in turn,
@@ -861,28 +855,32 @@ impl DynCore {
         // is killed when its own deadline passes (one deadline per distinct
         // shutdown value, all counted from now).
         let now = Instant::now();
-        let mut stopping = Vec::with_capacity(children.len());
-        for &i in &order {
-            let child = &mut children[i];
-            let Some(running) = child.running.take() else {
+        let mut stopping = Vec::with_capacity(order.len());
+        for &slot in &order {
+            let child = &self.children[slot];
+            let Some(running) = &child.running else {
                 continue;
             };
-            let policy = self.inner.template.as_ref().unwrap_or(&child.spec);
-            let (shutdown, restart) = (policy.shutdown, policy.restart);
-            let aborted = running.begin_stop(shutdown);
-            let deadline = match shutdown {
+            let policy = self.policy(&child.spec);
+            let aborted = running.begin_stop(policy.shutdown);
+            let deadline = match policy.shutdown {
                 Shutdown::Timeout(limit) => Some(now + limit),
                 _ => None,
             };
-            stopping.push((running, aborted, deadline, shutdown, restart, i));
+            stopping.push((slot, aborted, deadline));
         }
         let mut errors: Vec<(Arc<str>, ExitReason)> = Vec::new();
-        for (running, aborted, deadline, shutdown, restart, i) in stopping {
+        for (slot, aborted, deadline) in stopping {
+            let child = &mut self.children[slot];
+            let running = child.running.take().expect("told to stop above");
+            let policy = self.inner.template.as_ref().unwrap_or(&child.spec);
+            let (shutdown, restart) = (policy.shutdown, policy.restart);
             let reason = running.finish_stop(aborted, shutdown, deadline).await;
             if !expected_at_shutdown(shutdown, restart, &reason) {
-                errors.push((children[i].path(&self.path).clone(), reason));
+                errors.push((self.children[slot].path(&self.path), reason));
             }
         }
+        self.children.clear();
         match &self.inner.template {
             None => {
                 for (child, reason) in errors {
@@ -985,7 +983,7 @@ impl DynCore {
                 nested.push(handle);
                 ChildSnapshot {
                     id: c.spec.id.as_str().into(),
-                    path: c.path(&self.path).clone(),
+                    path: c.path(&self.path),
                     kind: policy.kind,
                     restart: policy.restart,
                     state,
@@ -1060,7 +1058,6 @@ impl DynCore {
             }
         }
         let child = DynChild {
-            path: OnceLock::new(),
             spec,
             attempts: 0,
             serial: 0,
@@ -1100,7 +1097,7 @@ impl DynCore {
         let reason = running.terminate(shutdown).await;
         child.spec.start.forget();
         if !expected_at_shutdown(shutdown, restart, &reason) {
-            self.report_shutdown_error(child.path(&self.path).clone(), reason, None);
+            self.report_shutdown_error(child.path(&self.path), reason, None);
         }
         Ok(())
     }
