@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::child::ChildRef;
+use crate::child::{ChildRef, ChildSpec};
 use crate::mailbox::MailboxRef;
 use crate::supervisor::SupervisorHandle;
 use crate::worker::Worker;
@@ -314,6 +314,28 @@ impl SupervisorRef {
         self.cell
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts `spec` through the latest incarnation, as
+    /// [`SupervisorHandle::start_child`], without cloning its handle when
+    /// the start can be made in the caller's task (the hot path of a
+    /// typed dynamic supervisor).
+    pub(crate) async fn start_child(
+        &self,
+        spec: ChildSpec,
+    ) -> Result<Option<ChildRef>, crate::CallError> {
+        let cell = match &*self.lock() {
+            Some(handle) if !handle.is_stopped() => handle.dynamic(),
+            _ => return Err(crate::CallError::Stopped),
+        };
+        let spec = match cell {
+            Some(cell) => match cell.start_child_inline(spec).await {
+                Ok(result) => return result,
+                Err(busy) => busy,
+            },
+            None => spec,
+        };
+        self.current()?.start_child(spec).await
     }
 
     pub(crate) fn set(&self, handle: SupervisorHandle) {

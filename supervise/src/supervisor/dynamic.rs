@@ -309,6 +309,7 @@ impl StartChild for DynamicSupervisorSpec {
         let cell = Arc::new(DynCell {
             core: std::sync::Mutex::new(Some(Box::new(core))),
             returned: Notify::new(),
+            waiting: AtomicBool::new(false),
             killed: AtomicBool::new(false),
         });
         handle.shared.set_dynamic(&cell);
@@ -420,6 +421,9 @@ pub(crate) struct DynCell {
     /// The state was given back: wakes the supervisor's task when it
     /// waits for it.
     returned: Notify,
+    /// The supervisor's task waits for the state: only then is its
+    /// return notified.
+    waiting: AtomicBool,
     /// The supervisor's task was dropped (it was killed): the state is
     /// dropped, with its children, rather than given back.
     killed: AtomicBool,
@@ -431,7 +435,6 @@ impl DynCell {
     /// as a call.
     pub(crate) async fn start_child_inline(
         &self,
-        inbox: &Inbox,
         spec: ChildSpec,
     ) -> Result<Result<Option<ChildRef>, CallError>, ChildSpec> {
         // A start counts against the caller's cooperative budget, as a
@@ -442,7 +445,7 @@ impl DynCell {
         };
         // Checked while holding the state, which every message is served
         // with: an idle count means nothing was sent before this start.
-        if held.stopped || !inbox.is_idle() {
+        if held.stopped || !held.tx.is_idle() {
             return Err(spec);
         }
         // Its span and events are under the supervisor's span, as from
@@ -475,15 +478,20 @@ impl DynCell {
         if let Some(held) = self.try_hold() {
             return held;
         }
-        loop {
+        // Set before the state is tried: whoever gives it back after a
+        // failed try sees the flag (see `Held::drop`).
+        self.waiting.store(true, Ordering::SeqCst);
+        let held = loop {
             let returned = self.returned.notified();
             tokio::pin!(returned);
             returned.as_mut().enable();
             if let Some(held) = self.try_hold() {
-                return held;
+                break held;
             }
             returned.await;
-        }
+        };
+        self.waiting.store(false, Ordering::SeqCst);
+        held
     }
 
     /// The supervisor's task was dropped: its children die with it, now
@@ -539,7 +547,8 @@ impl Drop for Held<'_> {
         match killed {
             // Dropped outside the lock: its children are killed.
             Some(core) => drop(core),
-            None => self.cell.returned.notify_one(),
+            None if self.cell.waiting.load(Ordering::SeqCst) => self.cell.returned.notify_one(),
+            None => {}
         }
     }
 }

@@ -266,15 +266,19 @@ impl SupervisorHandle {
     /// caller's task (above), the child's init is dropped with it and no
     /// child is started.
     pub async fn start_child(&self, spec: ChildSpec) -> Result<Option<ChildRef>, CallError> {
-        let dynamic = self.shared.dynamic.get().and_then(Weak::upgrade);
-        let spec = match dynamic {
-            Some(cell) => match cell.start_child_inline(&self.tx, spec).await {
+        let spec = match self.dynamic() {
+            Some(cell) => match cell.start_child_inline(spec).await {
                 Ok(result) => return result,
                 Err(busy) => busy,
             },
             None => spec,
         };
         self.call(|tx| Call::StartChild(spec, tx)).await?
+    }
+
+    /// A dynamic supervisor's state, which an idle one lets a caller use.
+    pub(crate) fn dynamic(&self) -> Option<Arc<DynCell>> {
+        self.shared.dynamic.get().and_then(Weak::upgrade)
     }
 
     /// Stops the child `id` by its shutdown policy and keeps its spec (a

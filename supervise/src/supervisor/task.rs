@@ -253,7 +253,7 @@ impl TaskSupervisorHandle {
         })
         .restart(restart)
         .on_forget(move || forget_outcome.gone());
-        self.supervisor.current()?.start_child(spec).await?;
+        self.supervisor.start_child(spec).await?;
         Ok(TaskHandle { rx })
     }
 

@@ -327,7 +327,7 @@ where
     pub async fn start_child(&self, args: A) -> Result<WorkerHandle<W>, CallError> {
         let n = self.shared.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let (spec, handle) = self.child_spec(itoa::Buffer::new().format(n), args);
-        self.shared.supervisor.current()?.start_child(spec).await?;
+        self.shared.supervisor.start_child(spec).await?;
         Ok(handle)
     }
 
