@@ -29,6 +29,8 @@ impl Worker for Idle {
 }
 
 /// An init that takes 100 ms; records when the worker is dropped.
+#[supervise::worker]
+#[derive(Clone)]
 struct Slow {
     dropped: Arc<AtomicBool>,
 }
@@ -177,42 +179,26 @@ async fn a_loop_of_starts_yields_to_the_other_tasks() {
     sup.stop().await.unwrap();
 }
 
-/// A keyed worker with a 100 ms init.
-#[supervise::worker]
-#[derive(Clone)]
-struct SlowSession;
-
-impl Worker for SlowSession {
-    type Message = ();
-
-    async fn init(&mut self, _ctx: &mut Context) -> Result<Init, Exit> {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        Ok(Init::Ready)
-    }
-
-    async fn run(self, _ctx: Context) -> Result<(), Exit> {
-        std::future::pending::<()>().await;
-        Ok(())
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_keyed_start_dropped_during_its_init_frees_its_key() {
-    let sessions = supervise::DynamicSupervisor::<SlowSession>::new()
+    let sessions = supervise::DynamicSupervisor::<Slow>::new()
         .keyed::<u64>()
         .start("sessions")
         .await
         .unwrap();
+    let slow = Slow {
+        dropped: Arc::new(AtomicBool::new(false)),
+    };
     let timed_out = tokio::time::timeout(
         Duration::from_millis(10),
-        sessions.start_child_keyed(7, SlowSession),
+        sessions.start_child_keyed(7, slow.clone()),
     )
     .await;
     assert!(timed_out.is_err());
     assert!(sessions.lookup(&7).is_none());
     assert_eq!(sessions.keyed_count(), 0);
     // The key can be taken.
-    let session = sessions.start_child_keyed(7, SlowSession).await.unwrap();
+    let session = sessions.start_child_keyed(7, slow).await.unwrap();
     assert!(sessions.lookup(&7).unwrap().same_child(&session));
     sessions
         .supervisor()
