@@ -328,14 +328,10 @@ impl SupervisorRef {
             Some(handle) if !handle.is_stopped() => handle.dynamic(),
             _ => return Err(crate::CallError::Stopped),
         };
-        let spec = match cell {
-            Some(cell) => match cell.start_child_inline(spec).await {
-                Ok(result) => return result,
-                Err(busy) => busy,
-            },
-            None => spec,
-        };
-        self.current()?.start_child(spec).await
+        match crate::supervisor::start_inline(cell, spec).await {
+            Ok(result) => result,
+            Err(spec) => self.current()?.start_child(spec).await,
+        }
     }
 
     pub(crate) fn set(&self, handle: SupervisorHandle) {

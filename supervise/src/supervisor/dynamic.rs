@@ -429,11 +429,24 @@ pub(crate) struct DynCell {
     killed: AtomicBool,
 }
 
+/// Starts `spec` in the caller's task if `cell` is the state of a dynamic
+/// supervisor that is idle; gives `spec` back otherwise, to be sent as a
+/// call.
+pub(crate) async fn start_inline(
+    cell: Option<Arc<DynCell>>,
+    spec: ChildSpec,
+) -> Result<Result<Option<ChildRef>, CallError>, ChildSpec> {
+    match cell {
+        Some(cell) => cell.start_child_inline(spec).await,
+        None => Err(spec),
+    }
+}
+
 impl DynCell {
     /// Starts `spec` in the caller's task if the supervisor is idle, and
     /// returns the start's result; gives `spec` back otherwise, to be sent
     /// as a call.
-    pub(crate) async fn start_child_inline(
+    async fn start_child_inline(
         &self,
         spec: ChildSpec,
     ) -> Result<Result<Option<ChildRef>, CallError>, ChildSpec> {

@@ -11,7 +11,7 @@ use crate::exit::ExitReason;
 use crate::snapshot::SupervisorSnapshot;
 use crate::spec::ChildKind;
 
-use super::dynamic::DynCell;
+use super::dynamic::{start_inline, DynCell};
 use super::{Call, Inbox, Msg};
 
 /// A cloneable handle to a running supervisor: OTP's `supervisor` API.
@@ -266,14 +266,10 @@ impl SupervisorHandle {
     /// caller's task (above), the child's init is dropped with it and no
     /// child is started.
     pub async fn start_child(&self, spec: ChildSpec) -> Result<Option<ChildRef>, CallError> {
-        let spec = match self.dynamic() {
-            Some(cell) => match cell.start_child_inline(spec).await {
-                Ok(result) => return result,
-                Err(busy) => busy,
-            },
-            None => spec,
-        };
-        self.call(|tx| Call::StartChild(spec, tx)).await?
+        match start_inline(self.dynamic(), spec).await {
+            Ok(result) => result,
+            Err(spec) => self.call(|tx| Call::StartChild(spec, tx)).await?,
+        }
     }
 
     /// A dynamic supervisor's state, which an idle one lets a caller use.

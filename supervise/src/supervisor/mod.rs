@@ -9,6 +9,7 @@ mod task;
 mod typed_dynamic;
 
 pub use self::builder::{SupervisorBuilder, SupervisorSpec};
+pub(crate) use self::dynamic::start_inline;
 pub use self::dynamic::{DynamicSupervisorBuilder, DynamicSupervisorSpec};
 pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle};
 pub use self::partition::{PartitionHandle, PartitionSupervisor};
