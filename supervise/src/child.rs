@@ -485,12 +485,11 @@ pub(crate) async fn start(
         }
         Err(panic) => StartOutcome::Failed(ExitReason::from_panic(panic)),
     };
-    match outcome {
+    // Its events are under its supervisor's span, wherever it started.
+    sup_span.in_scope(|| match outcome {
         StartOutcome::Started { join, stop } => {
             inc.lock_abort().handle = Some(join.abort_handle());
-            sup_span.in_scope(|| {
-                tracing::debug!(path = %inc.path(), incarnation = number, "child started");
-            });
+            tracing::debug!(path = %inc.path(), incarnation = number, "child started");
             crate::metrics::child_started(&inc, init_timer);
             bus.emit(|| Event::Started {
                 child: ChildRef::from_inner(inc.clone()),
@@ -503,9 +502,7 @@ pub(crate) async fn start(
             })
         }
         StartOutcome::Ignored => {
-            sup_span.in_scope(|| {
-                tracing::debug!(path = %inc.path(), incarnation = number, "child start ignored");
-            });
+            tracing::debug!(path = %inc.path(), incarnation = number, "child start ignored");
             bus.emit(|| Event::StartIgnored {
                 path: inc.path_arc().clone(),
                 incarnation: number,
@@ -513,9 +510,7 @@ pub(crate) async fn start(
             Started::Ignored
         }
         StartOutcome::Failed(reason) => {
-            sup_span.in_scope(|| {
-                tracing::debug!(path = %inc.path(), incarnation = number, %reason, "child start failed");
-            });
+            tracing::debug!(path = %inc.path(), incarnation = number, %reason, "child start failed");
             bus.emit(|| Event::StartFailed {
                 path: inc.path_arc().clone(),
                 incarnation: number,
@@ -523,7 +518,7 @@ pub(crate) async fn start(
             });
             Started::Failed(reason)
         }
-    }
+    })
 }
 
 /// Spawns a started child's life as its task, with the guard that reports

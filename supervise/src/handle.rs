@@ -330,7 +330,7 @@ impl SupervisorRef {
         };
         match crate::supervisor::start_inline(cell, spec).await {
             Ok(result) => result,
-            Err(spec) => self.current()?.start_child(spec).await,
+            Err(spec) => self.current()?.call_start_child(spec).await,
         }
     }
 

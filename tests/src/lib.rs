@@ -8,6 +8,7 @@
 //!   command.
 //! * [`Behavior`]: what a test worker does in `init`, in `run` and when it is
 //!   asked to shut down.
+//! * [`Idle`]: a worker that runs until it is stopped.
 //! * [`settle`], [`bounded`], [`render_children`]: small helpers.
 //!
 //! Timeline entries:
@@ -523,6 +524,19 @@ pub fn render_children(children: &[ChildInfo]) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// A worker that runs until it is stopped, and does nothing else.
+#[derive(Debug)]
+pub struct Idle;
+
+impl Worker for Idle {
+    type Message = ();
+
+    async fn run(self, _ctx: Context) -> Result<(), Exit> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
 }
 
 /// Lets every task that can run do so, and the clock move by 1 ms (a

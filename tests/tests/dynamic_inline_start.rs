@@ -15,18 +15,7 @@ use std::time::Duration;
 use supervise::{
     CallError, ChildSpec, Context, DynamicSupervisorSpec, Exit, ExitReason, Init, Restart, Worker,
 };
-
-/// Runs until stopped.
-struct Idle;
-
-impl Worker for Idle {
-    type Message = ();
-
-    async fn run(self, _ctx: Context) -> Result<(), Exit> {
-        std::future::pending::<()>().await;
-        Ok(())
-    }
-}
+use supervise_tests::Idle;
 
 /// An init that takes 100 ms; records when the worker is dropped.
 #[supervise::worker]

@@ -6,17 +6,7 @@ use supervise::{
     Backoff, ChildSpec, ChildState, Context, Exit, ExitReason, Strategy, Supervisor,
     SupervisorKind, Worker,
 };
-
-struct Idle;
-
-impl Worker for Idle {
-    type Message = ();
-
-    async fn run(self, _ctx: Context) -> Result<(), Exit> {
-        std::future::pending::<()>().await;
-        Ok(())
-    }
-}
+use supervise_tests::Idle;
 
 /// Crashes at once, every time.
 struct Crasher;

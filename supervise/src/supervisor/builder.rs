@@ -330,10 +330,8 @@ impl StartChild for SupervisorSpec {
             abandoned.disarm();
             match started {
                 Ok(()) => {
-                    let join = spawner.spawn(tracing::Instrument::instrument(
-                        core.run(),
-                        tracing::info_span!("supervisor", path = %inc.path()),
-                    ));
+                    let span = tracing::info_span!("supervisor", path = %inc.path());
+                    let join = spawner.spawn(core.run_in(span));
                     StartOutcome::Started {
                         join,
                         stop: child::Stopper::Supervisor(handle),

@@ -584,7 +584,7 @@ impl Drop for Serving {
 /// The supervisor's task: serves its inbox until it stops; returns its
 /// exit reason.
 async fn serve(mut serving: Serving, mut rx: mpsc::UnboundedReceiver<Msg>) -> ExitReason {
-    let cell = serving.cell.clone();
+    let cell = &*serving.cell;
     let (mut core, reason) = loop {
         let msg = rx.recv().await;
         let mut core = cell.hold().await;
@@ -893,9 +893,11 @@ impl DynCore {
         }
         let mut errors: Vec<(Arc<str>, ExitReason)> = Vec::new();
         for (slot, aborted, deadline) in stopping {
-            let child = &mut self.children[slot];
-            let running = child.running.take().expect("told to stop above");
-            let policy = self.inner.template.as_ref().unwrap_or(&child.spec);
+            let running = self.children[slot]
+                .running
+                .take()
+                .expect("told to stop above");
+            let policy = self.policy(&self.children[slot].spec);
             let (shutdown, restart) = (policy.shutdown, policy.restart);
             let reason = running.finish_stop(aborted, shutdown, deadline).await;
             if !expected_at_shutdown(shutdown, restart, &reason) {
@@ -1113,7 +1115,7 @@ impl DynCore {
             };
         };
         let mut child = self.children.remove(slot);
-        let policy = self.inner.template.as_ref().unwrap_or(&child.spec);
+        let policy = self.policy(&child.spec);
         let (shutdown, restart) = (policy.shutdown, policy.restart);
         let running = child.running.take().expect("a running child");
         let reason = running.terminate(shutdown).await;

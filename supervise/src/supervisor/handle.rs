@@ -268,8 +268,16 @@ impl SupervisorHandle {
     pub async fn start_child(&self, spec: ChildSpec) -> Result<Option<ChildRef>, CallError> {
         match start_inline(self.dynamic(), spec).await {
             Ok(result) => result,
-            Err(spec) => self.call(|tx| Call::StartChild(spec, tx)).await?,
+            Err(spec) => self.call_start_child(spec).await,
         }
+    }
+
+    /// [`start_child`](Self::start_child) as a call through the inbox.
+    pub(crate) async fn call_start_child(
+        &self,
+        spec: ChildSpec,
+    ) -> Result<Option<ChildRef>, CallError> {
+        self.call(|tx| Call::StartChild(spec, tx)).await?
     }
 
     /// A dynamic supervisor's state, which an idle one lets a caller use.

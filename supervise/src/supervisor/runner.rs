@@ -1,5 +1,6 @@
 //! The supervisor's task: OTP's `supervisor.erl` for static children.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -67,6 +68,9 @@ pub(crate) struct Core {
     /// The start counter of an id added with `start_child` (kept by the
     /// spec across this supervisor's incarnations).
     counter_of: CounterOf,
+    /// The span its children's spans are under: the one it is made in
+    /// while it starts them, then its own (see [`Core::run_in`]).
+    span: tracing::Span,
 }
 
 pub(crate) type CounterOf = Box<dyn Fn(&SmolStr) -> Arc<AtomicU64> + Send>;
@@ -106,6 +110,7 @@ impl Core {
             next_serial: 0,
             root,
             counter_of,
+            span: tracing::Span::current(),
         }
     }
 
@@ -158,8 +163,7 @@ impl Core {
             number,
             &self.bus,
             Some(parent),
-            // This supervisor's task runs in its span.
-            &tracing::Span::current(),
+            &self.span,
         )
         .await;
         match started {
@@ -182,8 +186,14 @@ impl Core {
 
     // ===== the loop =====
 
-    /// Serves the inbox until the supervisor stops; returns its exit reason.
-    pub(crate) async fn run(mut self) -> ExitReason {
+    /// Serves the inbox in `span` until the supervisor stops; returns its
+    /// exit reason.
+    pub(crate) fn run_in(mut self, span: tracing::Span) -> impl Future<Output = ExitReason> {
+        self.span = span.clone();
+        tracing::Instrument::instrument(self.run(), span)
+    }
+
+    async fn run(mut self) -> ExitReason {
         let reason = loop {
             let Some(msg) = self.rx.recv().await else {
                 // Unreachable while `self.tx` lives; stop cleanly anyway.
