@@ -485,11 +485,12 @@ pub(crate) async fn start(
         }
         Err(panic) => StartOutcome::Failed(ExitReason::from_panic(panic)),
     };
-    // Its events are under its supervisor's span, wherever it started.
-    sup_span.in_scope(|| match outcome {
+    match outcome {
         StartOutcome::Started { join, stop } => {
             inc.lock_abort().handle = Some(join.abort_handle());
-            tracing::debug!(path = %inc.path(), incarnation = number, "child started");
+            sup_span.in_scope(|| {
+                tracing::debug!(path = %inc.path(), incarnation = number, "child started");
+            });
             crate::metrics::child_started(&inc, init_timer);
             bus.emit(|| Event::Started {
                 child: ChildRef::from_inner(inc.clone()),
@@ -502,7 +503,9 @@ pub(crate) async fn start(
             })
         }
         StartOutcome::Ignored => {
-            tracing::debug!(path = %inc.path(), incarnation = number, "child start ignored");
+            sup_span.in_scope(|| {
+                tracing::debug!(path = %inc.path(), incarnation = number, "child start ignored");
+            });
             bus.emit(|| Event::StartIgnored {
                 path: inc.path_arc().clone(),
                 incarnation: number,
@@ -510,7 +513,9 @@ pub(crate) async fn start(
             Started::Ignored
         }
         StartOutcome::Failed(reason) => {
-            tracing::debug!(path = %inc.path(), incarnation = number, %reason, "child start failed");
+            sup_span.in_scope(|| {
+                tracing::debug!(path = %inc.path(), incarnation = number, %reason, "child start failed");
+            });
             bus.emit(|| Event::StartFailed {
                 path: inc.path_arc().clone(),
                 incarnation: number,
@@ -518,7 +523,7 @@ pub(crate) async fn start(
             });
             Started::Failed(reason)
         }
-    })
+    }
 }
 
 /// Spawns a started child's life as its task, with the guard that reports
