@@ -651,3 +651,48 @@ impl Worker for TestWorker {
         }
     }
 }
+
+/// Where the conformance scenarios live in the repository
+/// (`tests/conformance/FORMAT.md` describes them).
+pub mod scenarios {
+    use std::path::{Path, PathBuf};
+
+    /// The `tests/conformance` folder.
+    pub fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance")
+    }
+
+    /// The folders whose traces were recorded on the real Erlang/OTP 25 and
+    /// Elixir 1.14, replayed by default: the public scenarios (`public/`,
+    /// their names kept) and the project's own (`project/`).
+    pub fn recorded() -> Vec<PathBuf> {
+        vec![root().join("public"), root().join("project")]
+    }
+
+    /// Traces of the runtime's exact restart window, which replace OTP's
+    /// for the `second_granularity` scenarios where the two rules differ.
+    pub fn exact_window() -> PathBuf {
+        root().join("exact_window")
+    }
+
+    /// Every `.scn` file below `dir`, sorted, in sub-folders too. A missing
+    /// or unreadable folder is an error that names it.
+    pub fn files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let entries =
+                std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+            for entry in entries {
+                let p = entry.map_err(|e| format!("{}: {e}", d.display()))?.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "scn") {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}

@@ -3061,20 +3061,9 @@ fn from_oracle_line(line: &str) -> Option<String> {
 /// (the `restarting` lines, which OTP does not log, left out).
 #[test]
 fn the_model_follows_erlang_otp() {
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in [
-        manifest.join("../../shared/conformance/scenarios"),
-        manifest.join("tests/conformance/scenarios"),
-    ] {
-        let mut found: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "scn"))
-            .collect();
-        found.sort();
-        files.extend(found);
+    for dir in supervise_tests::scenarios::recorded() {
+        files.extend(supervise_tests::scenarios::files(&dir).unwrap_or_else(|e| panic!("{e}")));
     }
     let (mut checked, mut skipped, mut failed) = (Vec::new(), Vec::new(), Vec::new());
     for scn in files {

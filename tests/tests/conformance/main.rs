@@ -2,9 +2,10 @@
 //! 1.14) through `supervise` and compares the traces line by line.
 //!
 //! `cargo test -p supervise-tests --test conformance` runs the public
-//! scenarios in `../shared/conformance/scenarios`, the project's own in
-//! `tests/tests/conformance/scenarios`, and every directory named in
-//! `SUPERVISE_CONFORMANCE_DIR` (separated by `:`). It ends with the line
+//! scenarios in `tests/conformance/public`, the project's own in
+//! `tests/conformance/project`, and every directory named in
+//! `SUPERVISE_CONFORMANCE_DIR` (separated by `:`; a missing one fails the
+//! run). `tests/conformance/FORMAT.md` describes both files. It ends with the line
 //! `conformance: N passed, M failed`, and fails when M > 0: every scenario
 //! must pass, there is no skip list.
 
@@ -13,6 +14,8 @@ mod render;
 mod scn;
 
 use std::path::{Path, PathBuf};
+
+use supervise_tests::scenarios;
 use std::process::ExitCode;
 
 use similar::TextDiff;
@@ -27,11 +30,7 @@ enum Expect {
 
 fn main() -> ExitCode {
     // libtest's flags (`--nocapture`, filters, ...) are accepted and ignored.
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut dirs = vec![
-        manifest.join("../../shared/conformance/scenarios"),
-        manifest.join("tests/conformance/scenarios"),
-    ];
+    let mut dirs = scenarios::recorded();
     if let Ok(extra) = std::env::var("SUPERVISE_CONFORMANCE_DIR") {
         dirs.extend(
             extra
@@ -40,16 +39,19 @@ fn main() -> ExitCode {
                 .map(PathBuf::from),
         );
     }
-    let overrides = manifest.join("tests/conformance/exact_window");
+    let overrides = scenarios::exact_window();
 
     let (mut passed, mut failed) = (0usize, 0usize);
     for dir in &dirs {
-        if !dir.is_dir() {
-            println!("FAIL {}: not a directory", dir.display());
-            failed += 1;
-            continue;
-        }
-        for scn in scenario_files(dir) {
+        let files = match scenarios::files(dir) {
+            Ok(files) => files,
+            Err(e) => {
+                println!("FAIL {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        for scn in files {
             let name = scn.strip_prefix(dir).unwrap_or(&scn).display().to_string();
             match check(&scn, &overrides) {
                 Ok(note) => {
@@ -69,26 +71,6 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn scenario_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "scn") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn read(path: &Path) -> Result<String, String> {
