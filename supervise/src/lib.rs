@@ -86,9 +86,10 @@ mod worker;
 #[path = "private.rs"]
 pub mod __private;
 
-/// The README's examples, compiled and run as doctests.
+/// The crate README's example, compiled and run as a doctest (the
+/// repository's README is run by the `supervise-tests` crate).
 #[cfg(all(doctest, feature = "macros"))]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
 pub use crate::backoff::Backoff;

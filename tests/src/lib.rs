@@ -696,3 +696,8 @@ pub mod scenarios {
         Ok(out)
     }
 }
+
+/// The repository README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
