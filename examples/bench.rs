@@ -628,6 +628,7 @@ where
 /// `drivers` concurrent drivers.
 async fn sup_w2p(children: usize, partitions: usize, drivers: usize) -> Vec<f64> {
     let sup = PartitionSupervisor::new(DynamicSupervisor::<Idle>::new(), partitions)
+        .expect("at least one partition")
         .start("w2p")
         .await
         .expect("the partitions start");

@@ -62,9 +62,23 @@ impl Backoff {
 
     /// Spreads each delay uniformly within `± fraction` of itself (clamped
     /// to `0.0..=1.0`), so that children crashing together do not restart
-    /// together.
+    /// together. A NaN fraction means no jitter; an infinite one, full
+    /// jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use supervise::Backoff;
+    ///
+    /// let fixed = Backoff::fixed(Duration::from_secs(1));
+    /// assert_eq!(fixed.jitter(f64::NAN), fixed);
+    /// assert_eq!(fixed.jitter(f64::INFINITY), fixed.jitter(1.0));
+    /// ```
     pub fn jitter(mut self, fraction: f64) -> Self {
-        self.jitter = fraction.clamp(0.0, 1.0);
+        self.jitter = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
         self
     }
 
@@ -92,7 +106,8 @@ impl Backoff {
             return delay;
         }
         let spread = 1.0 - self.jitter + 2.0 * self.jitter * fastrand::f64();
-        delay.mul_f64(spread)
+        // Saturates: a delay near `Duration::MAX` stays there.
+        Duration::try_from_secs_f64(delay.as_secs_f64() * spread).unwrap_or(Duration::MAX)
     }
 }
 
@@ -129,9 +144,16 @@ pub(crate) struct PendingRestart {
     timer: JoinHandle<()>,
 }
 
+/// How far away a delay too long for the clock is due (about 30 years, as
+/// tokio's own "far future"): in practice, never.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 impl PendingRestart {
+    /// Calls `fire` after `delay`. A delay too long to be added to the clock
+    /// (`Duration::MAX`) saturates: the restart is due in about 30 years.
     pub(crate) fn schedule(delay: Duration, fire: impl FnOnce() + Send + 'static) -> Self {
-        let until = Instant::now() + delay;
+        let now = Instant::now();
+        let until = now.checked_add(delay).unwrap_or_else(|| now + FAR_FUTURE);
         let timer = tokio::spawn(async move {
             tokio::time::sleep_until(until).await;
             fire();
@@ -165,6 +187,31 @@ mod tests {
             let d = b.jittered(b.delay(0)).as_millis();
             assert!((750..=1250).contains(&d), "{d}");
         }
+    }
+
+    #[test]
+    fn extreme_values_saturate() {
+        let b = Backoff::fixed(Duration::MAX).jitter(1.0);
+        for _ in 0..100 {
+            let d = b.jittered(b.delay(0));
+            assert!(d >= Duration::MAX / 4, "{d:?}");
+        }
+        let b = Backoff::fixed(Duration::from_secs(1)).jitter(f64::NAN);
+        assert_eq!(b.jittered(b.delay(0)), Duration::from_secs(1));
+        let b = Backoff::exponential(Duration::MAX, Duration::ZERO);
+        assert_eq!(b.delay(40), Duration::MAX);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delay_too_long_for_the_clock_is_far_away_and_never_fires() {
+        let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = fired.clone();
+        let pending = PendingRestart::schedule(Duration::MAX, move || {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst)
+        });
+        assert!(pending.until > Instant::now() + Duration::from_secs(86_400 * 365 * 29));
+        tokio::time::sleep(Duration::from_secs(86_400 * 365)).await;
+        assert!(!fired.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[test]

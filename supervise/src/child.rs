@@ -1153,10 +1153,7 @@ impl Running {
     /// returns the reason it exited with.
     pub(crate) async fn terminate(self, shutdown: Shutdown) -> ExitReason {
         let aborted = self.begin_stop(shutdown);
-        let deadline = match shutdown {
-            Shutdown::Timeout(limit) => Some(tokio::time::Instant::now() + limit),
-            _ => None,
-        };
+        let deadline = shutdown.deadline(tokio::time::Instant::now());
         self.finish_stop(aborted, shutdown, deadline).await
     }
 

@@ -80,6 +80,12 @@ pub enum SpecError {
     /// `auto_shutdown` on a dynamic supervisor without a template: only
     /// `simple_one_for_one` children can be significant.
     AutoShutdownWithoutTemplate,
+    /// A partition supervisor needs at least one partition, and no more
+    /// than can be allocated.
+    InvalidPartitions {
+        /// The rejected count.
+        partitions: usize,
+    },
 }
 
 impl fmt::Display for SpecError {
@@ -110,6 +116,12 @@ impl fmt::Display for SpecError {
                 f,
                 "a simple_one_for_one supervisor needs exactly one child template, got {}",
                 ids.len()
+            ),
+            SpecError::InvalidPartitions { partitions } => write!(
+                f,
+                "a partition supervisor needs at least one partition and no more than can \
+                 be allocated, got {partitions}; `std::thread::available_parallelism()` \
+                 is a good number"
             ),
             SpecError::AutoShutdownWithoutTemplate => f.write_str(
                 "auto_shutdown needs significant children: give the dynamic supervisor a \

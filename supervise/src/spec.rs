@@ -60,6 +60,16 @@ pub enum Shutdown {
 impl Shutdown {
     /// The default for workers: five seconds, as in OTP.
     pub const DEFAULT_WORKER: Shutdown = Shutdown::Timeout(Duration::from_secs(5));
+
+    /// When a child told to stop at `now` is killed: `None` for no deadline.
+    /// A timeout too long to be added to the clock (`Duration::MAX`) has no
+    /// deadline, as `Infinity`; a `BrutalKill` child is not waited for.
+    pub(crate) fn deadline(self, now: tokio::time::Instant) -> Option<tokio::time::Instant> {
+        match self {
+            Shutdown::Timeout(limit) => now.checked_add(limit),
+            Shutdown::BrutalKill | Shutdown::Infinity => None,
+        }
+    }
 }
 
 /// Whether a child is a worker or a supervisor (OTP's `type` key).

@@ -369,6 +369,7 @@ async fn task_supervisor_results_failures_restarts_and_shutdown() {
 #[tokio::test(start_paused = true)]
 async fn partitions_route_a_key_to_one_partition_and_find_it_there() {
     let orders = PartitionSupervisor::new(DynamicSupervisor::<Job>::new().keyed::<u64>(), 4)
+        .unwrap()
         .start("orders")
         .await
         .unwrap();

@@ -885,10 +885,7 @@ impl DynCore {
             };
             let policy = self.policy(&child.spec);
             let aborted = running.begin_stop(policy.shutdown);
-            let deadline = match policy.shutdown {
-                Shutdown::Timeout(limit) => Some(now + limit),
-                _ => None,
-            };
+            let deadline = policy.shutdown.deadline(now);
             stopping.push((slot, aborted, deadline));
         }
         let mut errors: Vec<(Arc<str>, ExitReason)> = Vec::new();

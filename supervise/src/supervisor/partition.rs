@@ -1,6 +1,7 @@
 //! `PartitionSupervisor`: N dynamic supervisors behind one handle, a child
 //! routed by its key (Elixir's `PartitionSupervisor`).
 
+use std::alloc::Layout;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -8,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::child::ChildSpec;
-use crate::error::{CallError, StartError};
+use crate::error::{CallError, SpecError, StartError};
 use crate::handle::{SupervisorRef, WorkerHandle};
 use crate::spec::{ChildKind, Restart, Shutdown, Strategy};
 use crate::supervised::Child;
@@ -43,6 +44,7 @@ use super::Supervisor;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let orders = PartitionSupervisor::new(DynamicSupervisor::<Order>::new().keyed::<u64>(), 4)
+///     .unwrap()
 ///     .start("orders")
 ///     .await
 ///     .unwrap();
@@ -80,13 +82,35 @@ where
     A: Clone + Send + Sync + 'static,
     K: Clone + Eq + Hash + fmt::Display + Send + Sync + 'static,
 {
-    /// `partitions` dynamic supervisors configured as `template` (at least
-    /// one; `std::thread::available_parallelism` is a good number).
-    pub fn new(template: DynamicSupervisor<W, A, K>, partitions: usize) -> Self {
-        PartitionSupervisor {
-            template,
-            partitions: partitions.max(1),
+    /// `partitions` dynamic supervisors configured as `template`
+    /// (`std::thread::available_parallelism` is a good number).
+    ///
+    /// # Errors
+    ///
+    /// [`SpecError::InvalidPartitions`] for 0 partitions (Elixir raises
+    /// there too) or for more than can be allocated.
+    ///
+    /// ```
+    /// use supervise::{DynamicSupervisor, PartitionSupervisor, SpecError};
+    /// # use supervise::{Context, Exit, Worker};
+    /// # #[supervise::worker] #[derive(Clone)] struct Job;
+    /// # impl Worker for Job {
+    /// #     type Message = ();
+    /// #     async fn run(self, _ctx: Context) -> Result<(), Exit> { Ok(()) }
+    /// # }
+    ///
+    /// let err = PartitionSupervisor::new(DynamicSupervisor::<Job>::new(), 0).unwrap_err();
+    /// assert_eq!(err, SpecError::InvalidPartitions { partitions: 0 });
+    /// assert!(PartitionSupervisor::new(DynamicSupervisor::<Job>::new(), usize::MAX).is_err());
+    /// ```
+    pub fn new(template: DynamicSupervisor<W, A, K>, partitions: usize) -> Result<Self, SpecError> {
+        if partitions == 0 || Layout::array::<DynamicHandle<W, A, K>>(partitions).is_err() {
+            return Err(SpecError::InvalidPartitions { partitions });
         }
+        Ok(PartitionSupervisor {
+            template,
+            partitions,
+        })
     }
 
     fn spec(&self, name: &str) -> (crate::SupervisorSpec, PartitionHandle<W, A, K>) {

@@ -46,7 +46,7 @@ fn main() {
             .keyed::<u64>()
             .max_children(100),
         tasks: TaskSupervisor::new(),
-        orders: PartitionSupervisor::new(DynamicSupervisor::new(), 4),
+        orders: PartitionSupervisor::new(DynamicSupervisor::new(), 4).unwrap(),
     };
     let _ = app.spec();
     let tree = Tree {
