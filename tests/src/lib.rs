@@ -681,8 +681,7 @@ pub mod scenarios {
         let mut out = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
-            let entries =
-                std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+            let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
             for entry in entries {
                 let p = entry.map_err(|e| format!("{}: {e}", d.display()))?.path();
                 if p.is_dir() {

@@ -4,7 +4,7 @@
 //! # The model
 //!
 //! [`model`] is a small synchronous interpreter of the rules of
-//! `../shared/otp/SEMANTICS.md` (rule numbers are cited in its comments),
+//! `docs/OTP-RULES.md` (rule numbers are cited in its comments),
 //! written from that text and not from the runtime's code. Given a tree and
 //! a timed sequence of events it computes the trace the tree must produce:
 //!
@@ -2803,7 +2803,7 @@ at 400 stop
 
 // ===== the model against Erlang/OTP's own traces =====
 
-/// Reads an oracle scenario (`../shared/conformance/FORMAT.md`) as a case,
+/// Reads an oracle scenario (`tests/conformance/FORMAT.md`) as a case,
 /// if it only uses what the model covers: no init delays, bombs, slow
 /// stops, shutdown timeouts other than 5 s, id overrides, whole-second
 /// windows, invalid values, or `simple_one_for_one`.

@@ -172,7 +172,8 @@ async fn drive(scenario: &Scenario) -> Vec<String> {
 }
 
 /// Sorts each maximal run of same-time `exit` lines of the dynamic children
-/// of one `simple_one_for_one` / `dynamic` supervisor (FORMAT.md, rule 2).
+/// of one `simple_one_for_one` / `dynamic` supervisor
+/// (`tests/conformance/FORMAT.md`, rule 2).
 fn canonicalise(scenario: &Scenario, lines: Vec<(u64, String)>) -> Vec<String> {
     let dyn_parent = |line: &str| -> Option<String> {
         let label = line.strip_prefix("exit ")?.split(' ').next()?;

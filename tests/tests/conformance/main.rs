@@ -15,8 +15,8 @@ mod scn;
 
 use std::path::{Path, PathBuf};
 
-use supervise_tests::scenarios;
 use std::process::ExitCode;
+use supervise_tests::scenarios;
 
 use similar::TextDiff;
 

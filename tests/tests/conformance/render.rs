@@ -14,9 +14,9 @@ type Numbers = (HashMap<String, u64>, HashMap<(String, u64), u64>);
 
 thread_local! {
     /// The trace's number of each incarnation, `(path, runtime number)`:
-    /// FORMAT.md counts start attempts per path, where the runtime counts
-    /// them per child (a dynamic child started again under a name used
-    /// before is a new child, numbered from 1).
+    /// `tests/conformance/FORMAT.md` counts start attempts per path, where
+    /// the runtime counts them per child (a dynamic child started again
+    /// under a name used before is a new child, numbered from 1).
     static NUMBERS: RefCell<Numbers> = RefCell::new((HashMap::new(), HashMap::new()));
 }
 

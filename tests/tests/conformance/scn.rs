@@ -1,4 +1,5 @@
-//! Parser for the oracle's `.scn` scenario format (see `FORMAT.md`).
+//! Parser for the oracle's `.scn` scenario format (see
+//! `tests/conformance/FORMAT.md`).
 
 use std::fmt;
 
