@@ -1,6 +1,5 @@
-use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backoff::Backoff;
@@ -156,7 +155,6 @@ impl SupervisorBuilder {
                     .map(|c| (c, Arc::default()))
                     .collect(),
                 sup_ref: SupervisorRef::default(),
-                added: Mutex::default(),
             }),
             bus: EventBus::new(),
         })
@@ -203,9 +201,6 @@ struct SpecInner {
     children: Vec<(ChildSpec, Arc<AtomicU64>)>,
     /// Follows whichever incarnation of this supervisor is running.
     sup_ref: SupervisorRef,
-    /// The start counters of the ids added with `start_child`, kept for
-    /// good, so that an id added again goes on counting its starts.
-    added: Mutex<HashMap<SmolStr, Arc<AtomicU64>>>,
 }
 
 impl SupervisorSpec {
@@ -309,15 +304,15 @@ impl StartChild for SupervisorSpec {
                 inc.bus().clone(),
                 inc.is_root(),
                 Box::new(move |id: &SmolStr| {
-                    // A spec child added again goes on with its own count.
-                    if let Some((_, counter)) = added.children.iter().find(|(c, _)| c.id == *id) {
-                        return counter.clone();
-                    }
-                    let mut map = added
-                        .added
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    map.entry(id.clone()).or_default().clone()
+                    // A spec child added again goes on with its own count;
+                    // any other id counts from 1 for as long as it is
+                    // known (nothing is kept once it is deleted).
+                    added
+                        .children
+                        .iter()
+                        .find(|(c, _)| c.id == *id)
+                        .map(|(_, counter)| counter.clone())
+                        .unwrap_or_default()
                 }),
             );
             // Reachable while it starts its children, as an OTP supervisor

@@ -65,8 +65,9 @@ pub(crate) struct Core {
     /// The root of its tree: when it exits, nothing will start its children
     /// again, so their handles are told they are gone.
     root: bool,
-    /// The start counter of an id added with `start_child` (kept by the
-    /// spec across this supervisor's incarnations).
+    /// The start counter of an id added with `start_child`: a spec child's
+    /// own (kept by the spec across this supervisor's incarnations), or a
+    /// new one.
     counter_of: CounterOf,
     /// The span its children's spans are under: the one it is made in
     /// while it starts them, then its own (see [`Core::run_in`]).
