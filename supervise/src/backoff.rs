@@ -191,10 +191,10 @@ mod tests {
 
     #[test]
     fn extreme_values_saturate() {
-        let b = Backoff::fixed(Duration::MAX).jitter(1.0);
+        let b = Backoff::fixed(Duration::MAX).jitter(0.5);
         for _ in 0..100 {
             let d = b.jittered(b.delay(0));
-            assert!(d >= Duration::MAX / 4, "{d:?}");
+            assert!(d >= Duration::MAX / 3, "{d:?}");
         }
         let b = Backoff::fixed(Duration::from_secs(1)).jitter(f64::NAN);
         assert_eq!(b.jittered(b.delay(0)), Duration::from_secs(1));

@@ -80,6 +80,18 @@ pub enum SpecError {
     /// `auto_shutdown` on a dynamic supervisor without a template: only
     /// `simple_one_for_one` children can be significant.
     AutoShutdownWithoutTemplate,
+    /// A child id containing `/`, which separates the parts of a path
+    /// (`app/db`): `a/b` would read as child `b` of a supervisor `a`.
+    InvalidId {
+        /// The rejected id.
+        id: Arc<str>,
+    },
+    /// A supervisor name containing `/`, which separates the parts of a
+    /// path.
+    InvalidName {
+        /// The rejected name.
+        name: Arc<str>,
+    },
     /// A partition supervisor needs at least one partition, and no more
     /// than can be allocated.
     InvalidPartitions {
@@ -116,6 +128,16 @@ impl fmt::Display for SpecError {
                 f,
                 "a simple_one_for_one supervisor needs exactly one child template, got {}",
                 ids.len()
+            ),
+            SpecError::InvalidId { id } => write!(
+                f,
+                "child id `{id}` contains `/`, which separates the parts of a path; \
+                 use another character (`-`, `_`, `.`, `:`)"
+            ),
+            SpecError::InvalidName { name } => write!(
+                f,
+                "supervisor name `{name}` contains `/`, which separates the parts of a \
+                 path; use another character (`-`, `_`, `.`, `:`)"
             ),
             SpecError::InvalidPartitions { partitions } => write!(
                 f,

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use tokio::time::Instant;
 
 use crate::exit::ExitReason;
+use crate::intensity::RestartWindow;
 use crate::spec::{ChildKind, Intensity, Restart, Strategy};
 
 /// How many exits each child remembers by default.
@@ -35,7 +36,7 @@ pub(crate) struct History {
     /// when a snapshot asks, so an exit (a restart's hot path) reads one
     /// clock, not two.
     exits: VecDeque<(ExitReason, u64, Instant)>,
-    restarts: VecDeque<Instant>,
+    restarts: RestartWindow,
 }
 
 impl History {
@@ -55,27 +56,14 @@ impl History {
         self.exits.push_back((reason, incarnation, now));
     }
 
-    /// Records a restart this child caused. The times are in order, so the
-    /// ones that left the window are at the front: O(1) amortised, and
-    /// never more than the supervisor's `max_restarts + 1` kept.
+    /// Records a restart this child caused: counted as the supervisor's
+    /// window counts, and never more entries kept than it would keep.
     pub(crate) fn record_restart(&mut self, intensity: &Intensity, now: Instant) {
-        while let Some(&oldest) = self.restarts.front() {
-            if now.saturating_duration_since(oldest) > intensity.period
-                || self.restarts.len() > intensity.max_restarts as usize
-            {
-                self.restarts.pop_front();
-            } else {
-                break;
-            }
-        }
-        self.restarts.push_back(now);
+        self.restarts.add(intensity, now);
     }
 
     pub(crate) fn restarts_in_window(&self, intensity: &Intensity, now: Instant) -> usize {
-        self.restarts
-            .iter()
-            .filter(|&&t| now.saturating_duration_since(t) <= intensity.period)
-            .count()
+        self.restarts.count(intensity, now)
     }
 
     pub(crate) fn exits(&self) -> Vec<ExitRecord> {

@@ -28,7 +28,10 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         // SAFETY: as the caller's contract.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -52,7 +55,9 @@ async fn start_terminate_delete_cycles_with_new_ids_leave_nothing() {
         let sup = &sup;
         async move {
             let id = format!("job-{n}");
-            sup.start_child(ChildSpec::worker(&id, || Idle)).await.unwrap();
+            sup.start_child(ChildSpec::worker(&id, || Idle))
+                .await
+                .unwrap();
             sup.terminate_child(&id).await.unwrap();
             sup.delete_child(&id).await.unwrap();
         }

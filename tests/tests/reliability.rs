@@ -162,3 +162,201 @@ fn a_partition_count_that_cannot_be_used_is_a_typed_error() {
     }
     assert!(PartitionSupervisor::new(DynamicSupervisor::<Job>::new(), 1).is_ok());
 }
+
+/// Fault 10: `/` separates the parts of a path, so an id or a name holding
+/// one is refused with a typed error wherever it is given; every other
+/// string (empty, unicode, quotes, control characters, very long) is a
+/// valid id and name.
+#[tokio::test(start_paused = true)]
+async fn an_id_or_a_name_with_a_slash_is_refused_and_any_other_string_is_valid() {
+    let slash = |id: &str| SpecError::InvalidId { id: id.into() };
+    assert_eq!(
+        Supervisor::builder("app")
+            .child(ChildSpec::worker("a/b", || Idle))
+            .build()
+            .unwrap_err(),
+        slash("a/b")
+    );
+    assert_eq!(
+        Supervisor::builder("app/main").build().unwrap_err(),
+        SpecError::InvalidName {
+            name: "app/main".into()
+        }
+    );
+    assert_eq!(
+        DynamicSupervisorSpec::builder("a/b").build().unwrap_err(),
+        SpecError::InvalidName { name: "a/b".into() }
+    );
+    assert!(DynamicSupervisor::<Job>::new().start("a/b").await.is_err());
+    assert!(PartitionSupervisor::new(DynamicSupervisor::<Job>::new(), 2)
+        .unwrap()
+        .start("a/b")
+        .await
+        .is_err());
+    assert!(supervise::TaskSupervisor::new().start("a/b").await.is_err());
+
+    let long = "x".repeat(100_000);
+    let valid = [
+        "",
+        "é ✓ 名前",
+        "quote\"d",
+        "tab\tnew\nline\0",
+        "a-b",
+        "a_b",
+        &long,
+    ];
+    let mut builder = Supervisor::builder("");
+    for id in valid {
+        builder = builder.child(ChildSpec::worker(id, || Idle));
+    }
+    let sup = builder.build().unwrap().start().await.unwrap();
+    assert_eq!(sup.count_children().await.unwrap().active, valid.len());
+    for id in valid {
+        sup.terminate_child(id).await.unwrap();
+        assert_eq!(sup.restart_child(id).await.unwrap().unwrap().id(), id);
+    }
+    assert_eq!(
+        sup.start_child(ChildSpec::worker("x/y", || Idle))
+            .await
+            .unwrap_err(),
+        supervise::CallError::InvalidSpec(slash("x/y"))
+    );
+    sup.stop().await.unwrap();
+
+    let pool = DynamicSupervisorSpec::builder("pool")
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        pool.start_child(ChildSpec::worker("x/y", || Idle))
+            .await
+            .unwrap_err(),
+        supervise::CallError::InvalidSpec(slash("x/y"))
+    );
+    pool.stop().await.unwrap();
+
+    let keyed = DynamicSupervisor::<Job>::new()
+        .keyed::<String>()
+        .start("jobs")
+        .await
+        .unwrap();
+    assert!(keyed
+        .start_child_keyed("a/b".to_string(), Job)
+        .await
+        .is_err());
+    assert!(
+        keyed.lookup(&"a/b".to_string()).is_none(),
+        "a refused key is freed"
+    );
+    keyed
+        .start_child_keyed("a-b".to_string(), Job)
+        .await
+        .unwrap();
+    keyed.supervisor().current().unwrap().stop().await.unwrap();
+}
+
+mod extreme_values {
+    //! Property tests: the builders and parsers take any value without
+    //! panicking, and a tree built from extreme values starts, restarts
+    //! and stops.
+
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use supervise::{
+        parse_max_restarts, parse_period, parse_significant, AutoShutdown, Backoff, ChildSpec,
+        Restart, Shutdown, Strategy as SupStrategy, Supervisor,
+    };
+    use supervise_tests::Idle;
+
+    fn duration() -> impl proptest::strategy::Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::ZERO),
+            Just(Duration::MAX),
+            Just(Duration::from_secs(u64::MAX)),
+            Just(Duration::from_nanos(1)),
+            any::<u64>().prop_map(Duration::from_millis),
+            any::<u64>().prop_map(Duration::from_nanos),
+        ]
+    }
+
+    fn float() -> impl proptest::strategy::Strategy<Value = f64> {
+        prop_oneof![
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(f64::MAX),
+            Just(f64::MIN_POSITIVE),
+            Just(-0.0),
+            any::<f64>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Any text given to a parser is a value or a typed error.
+        #[test]
+        fn parsers_never_panic(s in "\\PC*|[0-9]{1,40}(ms|s|m)?|-[0-9]+") {
+            let _ = s.parse::<Restart>();
+            let _ = s.parse::<Shutdown>();
+            let _ = s.parse::<SupStrategy>();
+            let _ = s.parse::<AutoShutdown>();
+            let _ = parse_max_restarts(&s);
+            let _ = parse_period(&s);
+            let _ = parse_significant(&s);
+        }
+
+        /// Any value the builders take gives a spec or a typed error, and
+        /// a tree built from one starts, restarts its child and stops on
+        /// the paused clock.
+        #[test]
+        fn extreme_values_start_restart_and_stop(
+            shutdown in duration(),
+            period in duration(),
+            max_restarts in prop_oneof![Just(0u32), Just(u32::MAX), any::<u32>()],
+            base in duration(),
+            max in duration(),
+            jitter in float(),
+            name in "\\PC{0,8}",
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let built = Supervisor::builder(name.as_str())
+                    .max_restarts(max_restarts)
+                    .period(period)
+                    .child(
+                        ChildSpec::worker(name.as_str(), || Idle)
+                            .shutdown(Shutdown::Timeout(shutdown))
+                            .backoff(Backoff::exponential(base, max).jitter(jitter)),
+                    )
+                    .build();
+                let Ok(spec) = built else { return };
+                let sup = spec.start().await.unwrap();
+                let children = sup.which_children().await.unwrap();
+                if let supervise::ChildStatus::Running(child) = &children[0].status {
+                    child.kill();
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                if max_restarts == 0 {
+                    // One restart is more than none: it gave up.
+                    sup.wait().await;
+                    assert!(sup.gave_up());
+                    return;
+                }
+                sup.terminate_child(&name).await.unwrap();
+                sup.stop().await.unwrap();
+            });
+        }
+    }
+}

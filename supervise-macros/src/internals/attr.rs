@@ -206,7 +206,15 @@ impl SupAttrs {
                         return Ok(());
                     };
                     if let Some(name) = string_or_ident(cx, &expr, NAME) {
-                        self.name.set(cx, &meta.path, &expr, name);
+                        if name.contains('/') {
+                            cx.error_spanned_by(
+                                &expr,
+                                "a supervisor name must not contain `/`, which separates the \
+                                 parts of a path; use another character (`-`, `_`, `.`, `:`)",
+                            );
+                        } else {
+                            self.name.set(cx, &meta.path, &expr, name);
+                        }
                     }
                 }
                 // #[supervisor(crate = my_supervise)]
@@ -254,10 +262,11 @@ impl ChildAttrs {
                         return Ok(());
                     };
                     if let Some(id) = string_or_ident(cx, &expr, ID) {
-                        if id.is_empty() || id.contains('/') {
+                        if id.contains('/') {
                             cx.error_spanned_by(
                                 &expr,
-                                "a child id must be non-empty and without `/`",
+                                "a child id must not contain `/`, which separates the parts \
+                                 of a path; use another character (`-`, `_`, `.`, `:`)",
                             );
                         } else {
                             self.id.set(cx, &meta.path, &expr, id);

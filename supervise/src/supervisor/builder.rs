@@ -121,6 +121,7 @@ impl SupervisorBuilder {
     ///
     /// The first [`SpecError`] found.
     pub fn validate(&self) -> Result<(), SpecError> {
+        check_name(&self.name)?;
         if self.flags.intensity.period.is_zero() {
             return Err(SpecError::ZeroPeriod);
         }
@@ -140,9 +141,9 @@ impl SupervisorBuilder {
     ///
     /// # Errors
     ///
-    /// The first [`SpecError`] found: a zero period, a duplicate id, a
-    /// significant permanent child, a significant child under
-    /// `auto_shutdown = never`.
+    /// The first [`SpecError`] found: a name or an id containing `/`, a
+    /// zero period, a duplicate id, a significant permanent child, a
+    /// significant child under `auto_shutdown = never`.
     pub fn build(self) -> Result<SupervisorSpec, SpecError> {
         self.validate()?;
         Ok(SupervisorSpec {
@@ -168,6 +169,11 @@ pub(crate) fn check_child(
     child: &ChildSpec,
     auto_shutdown: Option<AutoShutdown>,
 ) -> Result<(), SpecError> {
+    if child.id.contains('/') {
+        return Err(SpecError::InvalidId {
+            id: child.id.as_str().into(),
+        });
+    }
     if child.significant {
         if auto_shutdown == Some(AutoShutdown::Never) {
             return Err(SpecError::SignificantWithoutAutoShutdown {
@@ -269,6 +275,15 @@ pub(crate) async fn start_root(
         Started::Failed(reason) => Err(StartError::new(reason)),
         Started::Ignored => unreachable!("a supervisor's init never ignores"),
     }
+}
+
+/// A supervisor's name is the first part of every path below it: any
+/// string but one containing `/`, which separates the parts.
+pub(crate) fn check_name(name: &str) -> Result<(), SpecError> {
+    if name.contains('/') {
+        return Err(SpecError::InvalidName { name: name.into() });
+    }
+    Ok(())
 }
 
 /// Marks a supervisor stopped if its start is abandoned midway (its parent

@@ -24,7 +24,7 @@ use crate::snapshot::{
 };
 use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Shutdown};
 
-use super::builder::check_child;
+use super::builder::{check_child, check_name};
 use super::runner::expected_at_shutdown;
 use super::{Call, ChildCounts, ChildInfo, ChildStatus, Inbox, Msg, SupervisorHandle};
 
@@ -145,10 +145,12 @@ impl DynamicSupervisorBuilder {
     ///
     /// # Errors
     ///
-    /// A zero period; more than one template
+    /// A name containing `/` ([`SpecError::InvalidName`]); a zero period;
+    /// more than one template
     /// ([`SpecError::BadTemplateCount`]); a template that breaks the child
     /// rules; `auto_shutdown` without a template.
     pub fn build(self) -> Result<DynamicSupervisorSpec, SpecError> {
+        check_name(&self.name)?;
         if self.intensity.period.is_zero() {
             return Err(SpecError::ZeroPeriod);
         }
@@ -617,7 +619,7 @@ impl DynCore {
     ) -> Self {
         let handle = SupervisorHandle::new(path.clone(), tx.clone(), &bus);
         DynCore {
-            window: RestartWindow::new(inner.intensity),
+            window: RestartWindow::default(),
             path,
             inner,
             children: Slab::new(),
@@ -790,7 +792,7 @@ impl DynCore {
     /// Counts the restart and starts the child again; a failure is retried
     /// through the inbox (S17), an ignore drops the child (S30.5).
     async fn restart(&mut self, child: DynChild, now: Instant) -> Option<ExitReason> {
-        if !self.window.add(now) {
+        if !self.window.add(&self.inner.intensity, now) {
             tracing::error!(
                 supervisor = %self.path,
                 child = %child.path(&self.path),
@@ -1031,7 +1033,7 @@ impl DynCore {
             path: self.path.clone(),
             kind,
             intensity,
-            restarts_in_window: self.window.count(now),
+            restarts_in_window: self.window.count(&self.inner.intensity, now),
             children,
         };
         (snapshot, nested)
@@ -1061,6 +1063,11 @@ impl DynCore {
     }
 
     async fn start_child(&mut self, spec: ChildSpec) -> Result<Option<ChildRef>, CallError> {
+        if spec.id.contains('/') {
+            return Err(CallError::InvalidSpec(SpecError::InvalidId {
+                id: spec.id.as_str().into(),
+            }));
+        }
         if !self.is_simple() {
             if let Shutdown::Timeout(d) = spec.shutdown {
                 if d.is_zero() {

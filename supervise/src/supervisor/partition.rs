@@ -113,7 +113,11 @@ where
         })
     }
 
-    fn spec(&self, name: &str) -> (crate::SupervisorSpec, PartitionHandle<W, A, K>) {
+    /// The spec of the supervisor of the partitions, named `name`.
+    fn spec(
+        &self,
+        name: &str,
+    ) -> Result<(crate::SupervisorSpec, PartitionHandle<W, A, K>), SpecError> {
         let mut builder = Supervisor::builder(name).strategy(Strategy::OneForOne);
         let mut partitions = Vec::with_capacity(self.partitions);
         for i in 0..self.partitions {
@@ -125,22 +129,25 @@ where
             builder = builder.child(spec);
             partitions.push(handle);
         }
-        let spec = crate::__private::build(builder);
+        let spec = builder.build()?;
         let handle = PartitionHandle {
             supervisor: spec.supervisor_ref(),
             partitions: partitions.into(),
             next: Arc::default(),
         };
-        (spec, handle)
+        Ok((spec, handle))
     }
 
     /// Starts it as the root of a tree named `name`.
     ///
     /// # Errors
     ///
-    /// A partition failed to start (an invalid template setting).
+    /// A name containing `/` ([`SpecError::InvalidName`]), or a partition
+    /// failed to start (an invalid template setting).
     pub async fn start(self, name: &str) -> Result<PartitionHandle<W, A, K>, StartError> {
-        let (spec, handle) = self.spec(name);
+        let (spec, handle) = self
+            .spec(name)
+            .map_err(|e| StartError::new(crate::ExitReason::error(e)))?;
         spec.start().await?;
         Ok(handle)
     }
@@ -162,7 +169,12 @@ where
     where
         F: Fn() -> Self + Send + Sync + 'static,
     {
-        let (spec, handle) = factory().spec(id);
+        // A nested supervisor's own name is never read (its path is its
+        // parent's and its id), so it gets one that is always valid: the
+        // id is checked by the parent's spec.
+        let (spec, handle) = factory()
+            .spec("partitions")
+            .expect("a spec with a valid name and the ids 0..n is valid");
         (ChildSpec::supervisor(id, spec), handle)
     }
 }

@@ -100,7 +100,7 @@ impl Core {
             })
             .collect();
         Core {
-            window: RestartWindow::new(flags.intensity),
+            window: RestartWindow::default(),
             path,
             flags,
             children,
@@ -289,7 +289,7 @@ impl Core {
 
     /// Counts a restart (S15); gives up when the intensity is exceeded (S16).
     fn add_restart(&mut self, i: usize, now: Instant) -> Option<ExitReason> {
-        if self.window.add(now) {
+        if self.window.add(&self.flags.intensity, now) {
             return None;
         }
         let child = self.children[i].path.clone();
@@ -586,7 +586,7 @@ impl Core {
             path: self.path.clone(),
             kind: SupervisorKind::Static(self.flags.strategy),
             intensity,
-            restarts_in_window: self.window.count(now),
+            restarts_in_window: self.window.count(&self.flags.intensity, now),
             children,
         };
         (snapshot, nested)

@@ -87,7 +87,7 @@ impl TaskSupervisor {
     ///
     /// # Errors
     ///
-    /// A zero period, reported as a start error.
+    /// A zero period or a name containing `/`, reported as a start error.
     pub async fn start(self, name: &str) -> Result<TaskSupervisorHandle, StartError> {
         start_dynamic_root(self.spec(name)).await
     }

@@ -193,7 +193,8 @@ where
     ///
     /// # Errors
     ///
-    /// A zero period (the only invalid setting), reported as a start error.
+    /// A zero period or a name containing `/` (the only invalid settings),
+    /// reported as a start error.
     pub async fn start(self, name: &str) -> Result<DynamicHandle<W, A, K>, StartError> {
         start_dynamic_root(self.spec(name)).await
     }
@@ -331,8 +332,8 @@ where
         Ok(handle)
     }
 
-    /// Starts a child under `key` (its id in paths and events), unless one
-    /// is already there. The key stays taken across the child's restarts
+    /// Starts a child under `key` (its text is the child's id in paths and
+    /// events, so it may not contain `/`), unless one is already there. The key stays taken across the child's restarts
     /// and is freed when the child is gone for good: a temporary child that
     /// exited, a transient one that exited normally, a terminated one, one
     /// whose restart was ignored, and all of them when the supervisor

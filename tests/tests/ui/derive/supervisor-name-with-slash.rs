@@ -1,4 +1,4 @@
-// An empty child id.
+// A supervisor name with `/`, the path separator.
 use supervise::{worker, Supervisor};
 
 #[worker]
@@ -13,8 +13,8 @@ impl supervise::Worker for W {
 }
 
 #[derive(Clone, Supervisor)]
+#[supervisor(name = "app/main")]
 struct App {
-    #[child(id = "")]
     a: W,
 }
 
