@@ -248,42 +248,38 @@ impl SupervisorSnapshot {
     /// The tree as a Mermaid flowchart; crashed children are marked
     /// `crashed`, restarting or backing-off ones `restarting`, stopped ones
     /// `stopped`.
+    ///
+    /// Nodes are numbered in the order of a depth-first walk (`n0` is the
+    /// supervisor), so any ids give distinct nodes; a label's characters
+    /// other than letters, digits and plain punctuation are written as
+    /// Mermaid's `#code;` entities, so any id renders as itself.
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart TD\n");
-        let node = |path: &str| path.replace(['/', '-', '.', ' '], "_");
         let _ = writeln!(
             out,
-            "    {}[\"{} ({})\"]",
-            node(&self.path),
-            self.name(),
-            self.kind
+            "    n0[\"{}\"]",
+            MermaidText(&format!("{} ({})", self.name(), self.kind))
         );
-        let mut classes: Vec<(String, &str)> = Vec::new();
-        fn edges(
-            sup: &SupervisorSnapshot,
-            out: &mut String,
-            classes: &mut Vec<(String, &'static str)>,
-            node: &dyn Fn(&str) -> String,
-        ) {
-            for child in &sup.children {
-                let _ = writeln!(
-                    out,
-                    "    {} --> {}[\"{}\"]",
-                    node(&sup.path),
-                    node(&child.path),
-                    child.label()
-                );
-                if let Some(class) = class_of(child) {
-                    classes.push((node(&child.path), class));
-                }
-                if let Some(nested) = &child.supervisor {
-                    edges(nested, out, classes, node);
-                }
+        let mut classes: Vec<(usize, &str)> = Vec::new();
+        // The node number of each supervisor on the path to the current
+        // child, by depth.
+        let mut parents = vec![0usize];
+        for (n, (depth, child)) in self.walk().into_iter().enumerate() {
+            let n = n + 1;
+            parents.truncate(depth);
+            let _ = writeln!(
+                out,
+                "    n{} --> n{n}[\"{}\"]",
+                parents[depth - 1],
+                MermaidText(&child.label())
+            );
+            parents.push(n);
+            if let Some(class) = class_of(child) {
+                classes.push((n, class));
             }
         }
-        edges(self, &mut out, &mut classes, &node);
-        for (id, class) in &classes {
-            let _ = writeln!(out, "    class {id} {class}");
+        for (n, class) in &classes {
+            let _ = writeln!(out, "    class n{n} {class}");
         }
         out.push_str("    classDef crashed fill:#f8d7da,stroke:#c0392b\n");
         out.push_str("    classDef restarting fill:#fff3cd,stroke:#d4a017\n");
@@ -292,17 +288,17 @@ impl SupervisorSnapshot {
     }
 
     /// The tree as a Graphviz DOT digraph, with the same markings as
-    /// [`to_mermaid`](Self::to_mermaid) (as fill colours).
+    /// [`to_mermaid`](Self::to_mermaid) (as fill colours). Nodes are named
+    /// by their paths, quoted and escaped, so any id renders as itself.
     pub fn to_dot(&self) -> String {
         let mut out = String::from(
             "digraph supervision_tree {\n    node [shape=box, style=filled, fillcolor=white];\n",
         );
         let _ = writeln!(
             out,
-            "    \"{}\" [label=\"{} ({})\"];",
-            self.path,
-            self.name(),
-            self.kind
+            "    \"{}\" [label=\"{}\"];",
+            DotText(&self.path),
+            DotText(&format!("{} ({})", self.name(), self.kind))
         );
         for (_, child) in self.walk() {
             let fill = match class_of(child) {
@@ -314,14 +310,56 @@ impl SupervisorSnapshot {
             let _ = writeln!(
                 out,
                 "    \"{}\" [label=\"{}\", fillcolor=\"{fill}\"];",
-                child.path,
-                child.label()
+                DotText(&child.path),
+                DotText(&child.label())
             );
             let parent = child.path.rsplit_once('/').map_or("", |(p, _)| p);
-            let _ = writeln!(out, "    \"{parent}\" -> \"{}\";", child.path);
+            let _ = writeln!(
+                out,
+                "    \"{}\" -> \"{}\";",
+                DotText(parent),
+                DotText(&child.path)
+            );
         }
         out.push_str("}\n");
         out
+    }
+}
+
+/// Text inside a quoted Mermaid label: letters, digits, spaces and plain
+/// punctuation as they are, anything else (quotes, `#`, `<`, control
+/// characters ...) as a `#code;` entity.
+struct MermaidText<'a>(&'a str);
+
+impl fmt::Display for MermaidText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_alphanumeric() || " -_./:,()+*=@!?'".contains(c) {
+                f.write_char(c)?;
+            } else {
+                write!(f, "#{};", u32::from(c))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Text inside a quoted DOT string: `"` and `\` escaped, line breaks as
+/// `\n` and `\r` (one to one, so distinct ids stay distinct nodes).
+struct DotText<'a>(&'a str);
+
+impl fmt::Display for DotText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
     }
 }
 

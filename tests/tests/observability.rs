@@ -115,15 +115,15 @@ async fn mermaid_and_dot_mark_crashed_and_restarting_children() {
         mermaid,
         "\
 flowchart TD
-    app[\"app (rest_for_one)\"]
-    app --> app_db[\"db\"]
-    app --> app_payments[\"payments (one_for_one)\"]
-    app_payments --> app_payments_processor[\"processor\"]
-    app_payments --> app_payments_tasks[\"tasks\"]
-    app --> app_notifications[\"notifications (one_for_one)\"]
-    app_notifications --> app_notifications_notifier[\"notifier\"]
-    class app_db crashed
-    class app_notifications_notifier restarting
+    n0[\"app (rest_for_one)\"]
+    n0 --> n1[\"db\"]
+    n0 --> n2[\"payments (one_for_one)\"]
+    n2 --> n3[\"processor\"]
+    n2 --> n4[\"tasks\"]
+    n0 --> n5[\"notifications (one_for_one)\"]
+    n5 --> n6[\"notifier\"]
+    class n1 crashed
+    class n6 restarting
     classDef crashed fill:#f8d7da,stroke:#c0392b
     classDef restarting fill:#fff3cd,stroke:#d4a017
     classDef stopped fill:#e2e3e5,stroke:#6c757d

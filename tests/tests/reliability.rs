@@ -360,3 +360,104 @@ mod extreme_values {
         }
     }
 }
+
+/// Fault 11: any ids draw a valid and unambiguous Mermaid chart and DOT
+/// graph: quotes, spaces, unicode, backslashes, line breaks, `#`, `<`,
+/// and ids that differ only by `-` and `_`.
+#[tokio::test(start_paused = true)]
+async fn drawings_escape_any_id_and_keep_every_node_distinct() {
+    let ids = [
+        "a-b",
+        "a_b",
+        "a.b",
+        "a b",
+        "say \"hi\"",
+        "back\\slash",
+        "two\nlines",
+        "#1",
+        "<script>",
+        "名前",
+        "",
+    ];
+    let mut nested = Supervisor::builder("inner");
+    for id in ids {
+        nested = nested.child(ChildSpec::worker(id, || Idle));
+    }
+    let mut root = Supervisor::builder("root \"quoted\"")
+        .child(ChildSpec::supervisor("a-b sup", nested.build().unwrap()));
+    for id in ids {
+        root = root.child(ChildSpec::worker(id, || Idle));
+    }
+    let sup = root.build().unwrap().start().await.unwrap();
+    let tree = sup.snapshot().await.unwrap();
+    let nodes = 1 + 1 + 2 * ids.len();
+
+    // Mermaid: one node per child, each labelled by a quoted string with no
+    // quote or line break inside.
+    let mermaid = tree.to_mermaid();
+    let mut defined = std::collections::HashSet::new();
+    for line in mermaid.lines().skip(1).filter(|l| l.contains('[')) {
+        let (head, label) = line.split_once('[').unwrap();
+        let node = head.rsplit(' ').next().unwrap();
+        assert!(
+            defined.insert(node.to_string()),
+            "node {node} defined twice"
+        );
+        let inner = label
+            .strip_prefix('"')
+            .unwrap()
+            .strip_suffix("\"]")
+            .unwrap();
+        assert!(!inner.contains('"') && !inner.contains('<'), "{line}");
+    }
+    assert_eq!(defined.len(), nodes);
+    assert_eq!(
+        mermaid.lines().filter(|l| l.contains("-->")).count(),
+        nodes - 1
+    );
+    assert!(mermaid.contains("#34;hi#34;"), "a quote is an entity");
+
+    // DOT: every quoted string closes on its line, and each path is its own
+    // node.
+    let dot = tree.to_dot();
+    let mut named = std::collections::HashSet::new();
+    for line in dot.lines().skip(2).filter(|l| l.contains("[label=")) {
+        let strings = dot_strings(line);
+        assert!(
+            named.insert(strings[0].clone()),
+            "node {} twice",
+            strings[0]
+        );
+    }
+    assert_eq!(named.len(), nodes);
+    assert!(named.contains("root \"quoted\"/say \"hi\""));
+    assert!(named.contains("root \"quoted\"/back\\slash"));
+    assert!(named.contains("root \"quoted\"/two\nlines"));
+    sup.stop().await.unwrap();
+}
+
+/// The quoted strings of one line of DOT, unescaped; panics on a string
+/// that does not close.
+fn dot_strings(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut s = String::new();
+        loop {
+            match chars.next().expect("a quoted string closes on its line") {
+                '"' => break,
+                '\\' => match chars.next().expect("an escape") {
+                    'n' => s.push('\n'),
+                    'r' => s.push('\r'),
+                    c => s.push(c),
+                },
+                c => s.push(c),
+            }
+        }
+        out.push(s);
+    }
+    out
+}
