@@ -22,6 +22,7 @@ use crate::exit::{Exit, ExitReason};
 use crate::handle::WorkerHandle;
 use crate::mailbox::{Mailbox, MailboxRef, WithMailbox};
 use crate::panic::Supervised;
+use crate::report::observe;
 use crate::spec::{ChildKind, Restart, Shutdown};
 use crate::supervisor::{Inbox, Msg, SupervisorHandle};
 use crate::worker::{Context, Init, Worker};
@@ -460,8 +461,9 @@ pub(crate) async fn start(
     inc.serial = parent.as_ref().map_or(0, |p| p.serial);
     let inc = Arc::new(inc);
     let init_timer = crate::metrics::StartTimer::start();
-    let span =
-        tracing::debug_span!(parent: sup_span, "child", path = %inc.path(), incarnation = number);
+    let span = crate::report::span(
+        || tracing::debug_span!(parent: sup_span, "child", path = %inc.path(), incarnation = number),
+    );
     let spawner = Spawner {
         inc: inc.clone(),
         parent,
@@ -488,10 +490,12 @@ pub(crate) async fn start(
     match outcome {
         StartOutcome::Started { join, stop } => {
             inc.lock_abort().handle = Some(join.abort_handle());
-            sup_span.in_scope(|| {
-                tracing::debug!(path = %inc.path(), incarnation = number, "child started");
+            observe(|| {
+                sup_span.in_scope(|| {
+                    tracing::debug!(path = %inc.path(), incarnation = number, "child started");
+                });
+                crate::metrics::child_started(&inc, init_timer);
             });
-            crate::metrics::child_started(&inc, init_timer);
             bus.emit(|| Event::Started {
                 child: ChildRef::from_inner(inc.clone()),
             });
@@ -503,8 +507,10 @@ pub(crate) async fn start(
             })
         }
         StartOutcome::Ignored => {
-            sup_span.in_scope(|| {
-                tracing::debug!(path = %inc.path(), incarnation = number, "child start ignored");
+            observe(|| {
+                sup_span.in_scope(|| {
+                    tracing::debug!(path = %inc.path(), incarnation = number, "child start ignored");
+                });
             });
             bus.emit(|| Event::StartIgnored {
                 path: inc.path_arc().clone(),
@@ -513,8 +519,10 @@ pub(crate) async fn start(
             Started::Ignored
         }
         StartOutcome::Failed(reason) => {
-            sup_span.in_scope(|| {
-                tracing::debug!(path = %inc.path(), incarnation = number, %reason, "child start failed");
+            observe(|| {
+                sup_span.in_scope(|| {
+                    tracing::debug!(path = %inc.path(), incarnation = number, %reason, "child start failed");
+                });
             });
             bus.emit(|| Event::StartFailed {
                 path: inc.path_arc().clone(),
@@ -878,8 +886,10 @@ impl Incarnation {
 
     /// Messages queued for this incarnation died with it.
     pub(crate) fn messages_dropped(&self, count: usize) {
-        tracing::debug!(path = %self.path(), incarnation = self.number, count, "messages dropped with the incarnation");
-        crate::metrics::messages_dropped(self, count);
+        observe(|| {
+            tracing::debug!(path = %self.path(), incarnation = self.number, count, "messages dropped with the incarnation");
+            crate::metrics::messages_dropped(self, count);
+        });
         self.bus.emit(|| Event::MessagesDropped {
             path: self.path_arc().clone(),
             incarnation: self.number,
@@ -894,17 +904,21 @@ impl Incarnation {
         }
     }
 
-    /// Emits the `Exited` event; false if it was emitted already.
+    /// Emits the `Exited` event; false if it was emitted already. A
+    /// panicking observer is caught (see [`observe`]): the parent is told
+    /// of the exit whatever logging does.
     fn emit_exit(&self, reason: &ExitReason) -> bool {
         if self.exit_reported.swap(true, Ordering::AcqRel) {
             return false;
         }
-        crate::metrics::child_exited(self);
-        if reason.is_normal() || matches!(reason, ExitReason::Killed) {
-            tracing::debug!(path = %self.path(), incarnation = self.number, %reason, "child exited");
-        } else {
-            tracing::warn!(path = %self.path(), incarnation = self.number, %reason, "child crashed");
-        }
+        observe(|| {
+            crate::metrics::child_exited(self);
+            if reason.is_normal() || matches!(reason, ExitReason::Killed) {
+                tracing::debug!(path = %self.path(), incarnation = self.number, %reason, "child exited");
+            } else {
+                tracing::warn!(path = %self.path(), incarnation = self.number, %reason, "child crashed");
+            }
+        });
         self.bus.emit(|| Event::Exited {
             path: self.path_arc().clone(),
             incarnation: self.number,

@@ -201,7 +201,8 @@ impl<W: Worker> WorkerHandle<W> {
     /// # Errors
     ///
     /// [`HandleError::NotRunning`], [`HandleError::NotFound`] (at once), or
-    /// [`HandleError::Lost`] if the incarnation exits before replying.
+    /// [`HandleError::Lost`] if the incarnation exits before replying,
+    /// wherever it handed its [`Reply`] (a task of its own included).
     ///
     /// # Cancel safety
     ///
@@ -212,10 +213,11 @@ impl<W: Worker> WorkerHandle<W> {
         make: impl FnOnce(Reply<R>) -> W::Message,
     ) -> Result<R, HandleError> {
         let (reply_tx, reply_rx) = oneshot::channel();
-        self.mailbox
-            .send(make(Reply(reply_tx)))
+        let callee = self
+            .mailbox
+            .send_call(make(Reply(reply_tx)))
             .map_err(|(error, _)| error)?;
-        reply_rx.await.map_err(|_| HandleError::Lost)
+        self.mailbox.wait_reply(&callee, reply_rx).await
     }
 
     /// Like [`call`](Self::call), but waits for the child to be running
@@ -237,16 +239,16 @@ impl<W: Worker> WorkerHandle<W> {
         tokio::time::timeout(timeout, async {
             let (reply_tx, reply_rx) = oneshot::channel();
             let mut request = make(Reply(reply_tx));
-            loop {
+            let callee = loop {
                 self.mailbox.wait_up().await?;
                 // It may have exited in between: then wait for the next.
-                match self.mailbox.send(request) {
-                    Ok(()) => break,
+                match self.mailbox.send_call(request) {
+                    Ok(callee) => break callee,
                     Err((HandleError::NotRunning, back)) => request = back,
                     Err((error, _)) => return Err(error),
                 }
-            }
-            reply_rx.await.map_err(|_| HandleError::Lost)
+            };
+            self.mailbox.wait_reply(&callee, reply_rx).await
         })
         .await
         .map_err(|_| HandleError::Timeout)?

@@ -75,6 +75,7 @@ mod intensity;
 mod mailbox;
 mod metrics;
 mod panic;
+mod report;
 mod service;
 mod snapshot;
 mod spec;

@@ -11,14 +11,17 @@
 
 use std::collections::VecDeque;
 use std::ops::Deref;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
 use crate::child::{ChildRef, Incarnation};
+use crate::exit::ExitReason;
 use crate::handle::HandleError;
+use crate::report::observe;
 
 /// A queue that has grown past this while a burst waited is given back to
 /// the allocator once it is empty again.
@@ -46,10 +49,11 @@ pub(crate) type MailboxRef<M> = Arc<WithMailbox<M, dyn Send + Sync>>;
 
 pub(crate) struct Mailbox<M> {
     state: Mutex<State<M>>,
-    /// An incarnation came up, or the child is gone.
+    /// An incarnation came up or went down, or the child is gone.
     changed: Notify,
-    /// Handles in [`Mailbox::wait_up`]: only then does a change notify
-    /// (a notification takes a lock, and a start is a hot path).
+    /// Handles in [`Mailbox::wait_up`] or [`Mailbox::wait_reply`]: only
+    /// then does a change notify (a notification takes a lock, and a start
+    /// is a hot path).
     waiting: AtomicUsize,
 }
 
@@ -83,14 +87,23 @@ impl<M> Mailbox<M> {
 
     // ===== the supervisor's side =====
 
-    /// `child` has started: messages go to it from now on.
+    /// `child` has started: messages go to it from now on. An older
+    /// incarnation still up (one that blocked its thread past its kill, see
+    /// the README's deliberate differences) receives nothing more, and what
+    /// was queued for it dies with it, counted.
     pub(crate) fn up(&self, child: ChildRef) {
-        *self.lock() = State::Up {
-            child,
-            queue: VecDeque::new(),
-            waker: None,
-        };
+        let old = std::mem::replace(
+            &mut *self.lock(),
+            State::Up {
+                child,
+                queue: VecDeque::new(),
+                waker: None,
+            },
+        );
         self.notify_changed();
+        if let State::Up { child, queue, .. } = old {
+            discard(&child, queue);
+        }
     }
 
     /// Wakes the handles waiting for a change. A waiter counts itself
@@ -119,23 +132,39 @@ impl<M> Mailbox<M> {
                 _ => return,
             }
         };
-        if !left.is_empty() {
-            child.inner().messages_dropped(left.len());
-        }
+        self.notify_changed();
+        discard(child, left);
     }
 
     /// The child is gone for good (deleted, or not to be restarted).
     pub(crate) fn gone(&self) {
         let old = std::mem::replace(&mut *self.lock(), State::Gone);
         self.notify_changed();
-        drop(old);
+        if let State::Up { child, queue, .. } = old {
+            discard(&child, queue);
+        }
     }
 
     // ===== the handles' side =====
 
     /// Queues `message` for the running incarnation, or hands it back.
     pub(crate) fn send(&self, message: M) -> Result<(), (HandleError, M)> {
-        let waker = {
+        self.push(message, |_| ())
+    }
+
+    /// Queues a call's request for the running incarnation and returns
+    /// that incarnation, whose exit fails the call (see
+    /// [`wait_reply`](Self::wait_reply)).
+    pub(crate) fn send_call(&self, message: M) -> Result<ChildRef, (HandleError, M)> {
+        self.push(message, ChildRef::clone)
+    }
+
+    fn push<T>(
+        &self,
+        message: M,
+        queued: impl FnOnce(&ChildRef) -> T,
+    ) -> Result<T, (HandleError, M)> {
+        let (waker, out) = {
             let mut state = self.lock();
             match &mut *state {
                 State::Up {
@@ -144,7 +173,7 @@ impl<M> Mailbox<M> {
                     waker,
                 } if !child.inner().is_exiting() => {
                     queue.push_back(message);
-                    waker.take()
+                    (waker.take(), queued(child))
                 }
                 State::Gone => return Err((HandleError::NotFound, message)),
                 _ => return Err((HandleError::NotRunning, message)),
@@ -153,7 +182,43 @@ impl<M> Mailbox<M> {
         if let Some(waker) = waker {
             waker.wake();
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// Waits for the reply to a request queued for `child`. Fails with
+    /// [`HandleError::Lost`] once `child` is no longer the incarnation up
+    /// (it exited) and its reply has not come: wherever its `Reply` went
+    /// (a task of its own, another process's queue), the callee died, and
+    /// a call fails when its callee dies, as in OTP.
+    ///
+    /// Cancel safe.
+    pub(crate) async fn wait_reply<R>(
+        &self,
+        child: &ChildRef,
+        reply: oneshot::Receiver<R>,
+    ) -> Result<R, HandleError> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _counted = Counted(&self.waiting);
+        tokio::pin!(reply);
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if !self.is_up(child) {
+                // A reply sent before the exit still counts.
+                return reply.try_recv().map_err(|_| HandleError::Lost);
+            }
+            tokio::select! {
+                biased;
+                answer = &mut reply => return answer.map_err(|_| HandleError::Lost),
+                () = changed => {}
+            }
+        }
+    }
+
+    /// Whether `child` is the incarnation up.
+    fn is_up(&self, child: &ChildRef) -> bool {
+        matches!(&*self.lock(), State::Up { child: c, .. } if c == child)
     }
 
     /// The running incarnation.
@@ -215,6 +280,27 @@ impl<M> Mailbox<M> {
             State::Up { child, queue, .. } if child.is(me) => pop(queue),
             _ => None,
         }
+    }
+}
+
+/// Messages that were queued for `child` die with it: counted, then
+/// dropped outside any lock. A message whose `Drop` panics does not change
+/// how the incarnation ended: the panic is caught and reported on its own.
+fn discard<M>(child: &ChildRef, left: VecDeque<M>) {
+    if left.is_empty() {
+        return;
+    }
+    child.inner().messages_dropped(left.len());
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(left))) {
+        let reason = ExitReason::from_panic(panic);
+        observe(|| {
+            tracing::error!(
+                path = %child.path(),
+                incarnation = child.incarnation(),
+                %reason,
+                "a message queued for an ended incarnation panicked when dropped"
+            );
+        });
     }
 }
 

@@ -97,3 +97,77 @@ fn the_facade_sees_running_children_restarts_and_start_latency() {
     };
     assert_eq!(starts.len(), 2);
 }
+
+/// A metrics recorder that panics whenever a metric is registered.
+struct PanickingRecorder;
+
+impl metrics::Recorder for PanickingRecorder {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        panic!("a recorder that panics: {key}")
+    }
+
+    fn register_gauge(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        panic!("a recorder that panics: {key}")
+    }
+
+    fn register_histogram(
+        &self,
+        key: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        panic!("a recorder that panics: {key}")
+    }
+}
+
+/// A panicking metrics recorder changes no supervision decision (README,
+/// "Reliability", fault 3): the flaky child is restarted, the give-up
+/// happens at the intensity limit.
+#[test]
+fn a_panicking_recorder_changes_no_decision() {
+    metrics::with_local_recorder(&PanickingRecorder, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let app = Supervisor::builder("app")
+                .child(ChildSpec::worker("flaky", || Flaky))
+                .build()
+                .unwrap()
+                .start()
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let children = app.which_children().await.unwrap();
+            let supervise::ChildStatus::Running(flaky) = &children[0].status else {
+                panic!("flaky runs again");
+            };
+            assert_eq!(flaky.incarnation(), 2);
+            app.stop().await.unwrap();
+            assert_eq!(app.exit_reason(), Some(supervise::ExitReason::Shutdown));
+        });
+    });
+}

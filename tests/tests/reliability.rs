@@ -461,3 +461,231 @@ fn dot_strings(line: &str) -> Vec<String> {
     }
     out
 }
+
+mod panicking_observers {
+    //! Faults 2 and 3: a panicking observer (a tracing layer, the
+    //! `Display` of a worker's error) never changes a supervision
+    //! decision: every exit reaches the parent, a permanent child is
+    //! restarted, give-ups still happen at the intensity limit.
+
+    use std::fmt;
+    use std::time::Duration;
+
+    use supervise::{ChildSpec, ChildStatus, Context, Event, Exit, Supervisor, Worker};
+    use supervise_tests::bounded;
+    use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt};
+    use tracing_subscriber::Layer;
+
+    /// A layer that formats every field of every event, as `fmt` does,
+    /// then panics.
+    struct Panicking;
+
+    struct Format(String);
+
+    impl tracing::field::Visit for Format {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+            self.0 += &format!("{}={value:?} ", field.name());
+        }
+    }
+
+    impl<S: tracing::Subscriber> Layer<S> for Panicking {
+        fn on_event(&self, event: &tracing::Event<'_>, _ctx: LayerContext<'_, S>) {
+            let mut line = Format(String::new());
+            event.record(&mut line);
+            panic!("a layer that panics: {}", line.0);
+        }
+    }
+
+    /// An error whose `Display` panics.
+    #[derive(Debug)]
+    struct Unprintable;
+
+    impl fmt::Display for Unprintable {
+        fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+            panic!("an error that cannot be displayed")
+        }
+    }
+
+    impl std::error::Error for Unprintable {}
+
+    /// Crashes with [`Unprintable`] when told to.
+    #[derive(Clone)]
+    struct Crashy;
+
+    impl Worker for Crashy {
+        type Message = ();
+
+        async fn run(self, mut ctx: Context) -> Result<(), Exit> {
+            ctx.recv().await;
+            Err(Exit::with_reason(supervise::ExitReason::error(Unprintable)))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_exit_reaches_the_parent_whatever_logging_does() {
+        let subscriber = tracing_subscriber::registry().with(Panicking);
+        let _default = tracing::subscriber::set_default(subscriber);
+        let (spec, crashy) = ChildSpec::worker_with_handle("crashy", || Crashy);
+        let tree = Supervisor::builder("app")
+            .max_restarts(2)
+            .period(Duration::from_secs(60))
+            .child(spec)
+            .build()
+            .unwrap();
+        let mut events = tree.subscribe();
+        let sup = tree.start().await.unwrap();
+        for incarnation in 2..=3 {
+            crashy.send(()).unwrap();
+            // A fresh incarnation each time: the exit reached the parent.
+            let running = bounded("restart", async {
+                loop {
+                    let running = crashy.wait_running(Duration::from_secs(60)).await.unwrap();
+                    if running.incarnation() == incarnation {
+                        return running;
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            })
+            .await;
+            let children = sup.which_children().await.unwrap();
+            assert!(matches!(&children[0].status, ChildStatus::Running(c) if c == &running));
+        }
+        // The third crash is one more than max_restarts: it gives up.
+        crashy.send(()).unwrap();
+        bounded("give-up", sup.wait()).await;
+        assert!(sup.gave_up());
+        // The events are all there.
+        let mut seen = Vec::new();
+        while let Some(event) = events.try_recv() {
+            seen.push(match event {
+                Event::Exited { .. } => "exited",
+                Event::ChildTerminated { .. } => "child_terminated",
+                Event::Restarting { .. } => "restarting",
+                Event::GaveUp { .. } => "gave_up",
+                _ => continue,
+            });
+        }
+        assert_eq!(seen.iter().filter(|e| **e == "child_terminated").count(), 3);
+        assert_eq!(seen.iter().filter(|e| **e == "restarting").count(), 2);
+        assert_eq!(seen.iter().filter(|e| **e == "gave_up").count(), 1);
+    }
+
+    /// A subscriber of the event stream that panics only ends its own task.
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_event_subscriber_ends_only_its_own_task() {
+        let (spec, crashy) = ChildSpec::worker_with_handle("crashy", || Crashy);
+        let tree = Supervisor::builder("app").child(spec).build().unwrap();
+        let mut events = tree.subscribe();
+        let sup = tree.start().await.unwrap();
+        let listener = tokio::spawn(async move {
+            events.recv().await;
+            panic!("a subscriber that panics");
+        });
+        crashy.send(()).unwrap();
+        assert!(listener.await.unwrap_err().is_panic());
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let running = bounded("restart", crashy.wait_running(Duration::from_secs(60)))
+            .await
+            .unwrap();
+        assert_eq!(running.incarnation(), 2);
+        sup.stop().await.unwrap();
+    }
+}
+
+/// Fault 5: a call fails with `Lost` when its callee dies, wherever the
+/// callee put its `Reply` (here, a plain `tokio::spawn` task that outlives
+/// it), as an OTP call fails when the server dies.
+#[tokio::test(start_paused = true)]
+async fn a_call_fails_when_the_callee_dies_wherever_its_reply_went() {
+    struct Holder;
+
+    impl Worker for Holder {
+        type Message = supervise::Reply<u32>;
+
+        async fn run(self, mut ctx: Context<Self::Message>) -> Result<(), Exit> {
+            let reply = ctx.recv().await.unwrap();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                let _ = reply.send(1);
+            });
+            Err("crash after handing the reply away".into())
+        }
+    }
+
+    let (spec, holder) = ChildSpec::worker_with_handle("holder", || Holder);
+    let sup = Supervisor::builder("app")
+        .child(spec)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let answer = bounded("call", holder.call(|reply| reply)).await;
+    assert_eq!(answer, Err(supervise::HandleError::Lost));
+    let answer = bounded(
+        "call_timeout",
+        holder.call_timeout(|reply| reply, Duration::from_secs(60)),
+    )
+    .await;
+    assert_eq!(answer, Err(supervise::HandleError::Lost));
+    sup.stop().await.unwrap();
+}
+
+/// Fault 9: a queued message whose `Drop` panics does not replace the
+/// worker's own exit reason; the messages are still counted as dropped.
+#[tokio::test(start_paused = true)]
+async fn a_message_that_panics_when_dropped_keeps_the_real_exit_reason() {
+    struct Bomb;
+
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                panic!("a message that panics when dropped");
+            }
+        }
+    }
+
+    enum Msg {
+        Crash,
+        Bomb(#[allow(dead_code)] Bomb),
+    }
+
+    struct Victim;
+
+    impl Worker for Victim {
+        type Message = Msg;
+
+        async fn run(self, mut ctx: Context<Msg>) -> Result<(), Exit> {
+            loop {
+                if let Some(Msg::Crash) = ctx.recv().await {
+                    // Yield once so that the bombs are queued behind.
+                    tokio::task::yield_now().await;
+                    return Err("crash".into());
+                }
+            }
+        }
+    }
+
+    let (spec, victim) = ChildSpec::worker_with_handle("victim", || Victim);
+    let tree = Supervisor::builder("app").child(spec).build().unwrap();
+    let mut events = tree.subscribe();
+    let sup = tree.start().await.unwrap();
+    victim.send(Msg::Crash).unwrap();
+    victim.send(Msg::Bomb(Bomb)).unwrap();
+    victim.send(Msg::Bomb(Bomb)).unwrap();
+    bounded("restart", victim.wait_running(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    settle().await;
+    let (mut reason, mut dropped) = (None, 0);
+    while let Some(event) = events.try_recv() {
+        match event {
+            supervise::Event::Exited { reason: r, .. } => reason = Some(r),
+            supervise::Event::MessagesDropped { count, .. } => dropped += count,
+            _ => {}
+        }
+    }
+    assert_eq!(reason.unwrap().to_string(), "crash");
+    assert_eq!(dropped, 2);
+    sup.stop().await.unwrap();
+}

@@ -340,7 +340,9 @@ impl StartChild for SupervisorSpec {
             abandoned.disarm();
             match started {
                 Ok(()) => {
-                    let span = tracing::info_span!("supervisor", path = %inc.path());
+                    let span = crate::report::span(
+                        || tracing::info_span!("supervisor", path = %inc.path()),
+                    );
                     let join = spawner.spawn(core.run_in(span));
                     StartOutcome::Started {
                         join,

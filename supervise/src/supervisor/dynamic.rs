@@ -15,10 +15,11 @@ use crate::child::{
     StartChild, StartOutcome, Started,
 };
 use crate::error::{CallError, SpecError, StartError};
-use crate::event::{Event, EventBus, EventStream};
+use crate::event::{EventBus, EventStream};
 use crate::exit::ExitReason;
 use crate::handle::SupervisorRef;
 use crate::intensity::RestartWindow;
+use crate::report::Reporter;
 use crate::snapshot::{
     ChildSnapshot, ChildState, History, SupervisorKind, SupervisorSnapshot, DEFAULT_HISTORY,
 };
@@ -299,7 +300,7 @@ impl StartChild for DynamicSupervisorSpec {
         spawner: child::Spawner,
     ) -> BoxFuture<StartOutcome> {
         let (inbox, rx) = Inbox::new();
-        let span = tracing::info_span!("supervisor", path = %inc.path());
+        let span = crate::report::span(|| tracing::info_span!("supervisor", path = %inc.path()));
         let core = DynCore::new(
             inc.path_arc().clone(),
             self.inner.clone(),
@@ -761,12 +762,8 @@ impl DynCore {
         let policy = self.policy(&child.spec);
         let (restart, significant) = (policy.restart, policy.significant);
         if restart == Restart::Permanent || !reason.is_normal() {
-            tracing::warn!(supervisor = %self.path, child = %child.path(&self.path), %reason, "child terminated");
-            self.bus.emit(|| Event::ChildTerminated {
-                supervisor: self.path.clone(),
-                child: child.path(&self.path),
-                reason: reason.clone(),
-            });
+            self.reporter()
+                .child_terminated(child.path(&self.path), &reason);
         }
         if restart == Restart::Temporary || (restart == Restart::Transient && reason.is_normal()) {
             child.spec.start.forget();
@@ -793,24 +790,12 @@ impl DynCore {
     /// through the inbox (S17), an ignore drops the child (S30.5).
     async fn restart(&mut self, child: DynChild, now: Instant) -> Option<ExitReason> {
         if !self.window.add(&self.inner.intensity, now) {
-            tracing::error!(
-                supervisor = %self.path,
-                child = %child.path(&self.path),
-                "reached max restart intensity; shutting down"
-            );
-            crate::metrics::give_up(&self.path);
+            self.reporter()
+                .gave_up(child.path(&self.path), &self.inner.intensity);
             self.handle.shared.mark_gave_up();
-            self.bus.emit(|| Event::GaveUp {
-                supervisor: self.path.clone(),
-                child: child.path(&self.path),
-            });
             return Some(ExitReason::Shutdown);
         }
-        crate::metrics::dynamic_restart(&self.path);
-        self.bus.emit(|| Event::Restarting {
-            supervisor: self.path.clone(),
-            child: child.path(&self.path),
-        });
+        self.reporter().restarting(child.path(&self.path), true);
         let mut child = child;
         child
             .cold()
@@ -844,12 +829,8 @@ impl DynCore {
             return;
         };
         if let StartResult::Failed(reason) = result {
-            tracing::error!(supervisor = %self.path, child = %failed.path(&self.path), %reason, "child failed to start");
-            self.bus.emit(|| Event::StartError {
-                supervisor: self.path.clone(),
-                child: failed.path(&self.path),
-                reason,
-            });
+            self.reporter()
+                .start_error(failed.path(&self.path), &reason);
             let id = failed.spec.id.clone();
             let key = self.file(failed);
             let _ = self.tx.send(Msg::TryAgain { id, key });
@@ -907,7 +888,7 @@ impl DynCore {
         match &self.inner.template {
             None => {
                 for (child, reason) in errors {
-                    self.report_shutdown_error(child, reason, None);
+                    self.reporter().shutdown_error(child, reason, None);
                 }
             }
             Some(template) => {
@@ -920,21 +901,18 @@ impl DynCore {
                 }
                 let child = child_path(&self.path, &template.id);
                 for (reason, n) in by_reason {
-                    self.report_shutdown_error(child.clone(), reason, Some(n));
+                    self.reporter()
+                        .shutdown_error(child.clone(), reason, Some(n));
                 }
             }
         }
     }
 
-    fn report_shutdown_error(&self, child: Arc<str>, reason: ExitReason, children: Option<usize>) {
-        tracing::error!(supervisor = %self.path, child = %child, %reason, "shutdown error");
-        crate::metrics::shutdown_error(&self.path);
-        self.bus.emit(|| Event::ShutdownError {
-            supervisor: self.path.clone(),
-            child,
-            reason,
-            children,
-        });
+    fn reporter(&self) -> Reporter<'_> {
+        Reporter {
+            supervisor: &self.path,
+            bus: &self.bus,
+        }
     }
 
     // ===== control calls =====
@@ -1125,7 +1103,8 @@ impl DynCore {
         let reason = running.terminate(shutdown).await;
         child.spec.start.forget();
         if !expected_at_shutdown(shutdown, restart, &reason) {
-            self.report_shutdown_error(child.path(&self.path), reason, None);
+            self.reporter()
+                .shutdown_error(child.path(&self.path), reason, None);
         }
         Ok(())
     }

@@ -11,9 +11,10 @@ use tokio::time::Instant;
 use crate::backoff::{BackoffState, PendingRestart};
 use crate::child::{self, child_path, ChildPath, ChildRef, ChildSpec, Parent, Running, Started};
 use crate::error::CallError;
-use crate::event::{Event, EventBus};
+use crate::event::EventBus;
 use crate::exit::ExitReason;
 use crate::intensity::RestartWindow;
+use crate::report::Reporter;
 use crate::snapshot::{ChildSnapshot, ChildState, History, SupervisorKind, SupervisorSnapshot};
 use crate::spec::{AutoShutdown, ChildKind, Restart, Shutdown, Strategy};
 
@@ -136,7 +137,8 @@ impl Core {
                     }
                 }
                 Attempt::Failed(reason) => {
-                    self.report_start_error(i, &reason);
+                    self.reporter()
+                        .start_error(self.children[i].path.clone(), &reason);
                     let id = self.children[i].spec.id.as_str().into();
                     self.terminate_all().await;
                     return Err(ExitReason::FailedToStartChild {
@@ -253,11 +255,8 @@ impl Core {
         let restart = slot.spec.restart;
         let significant = slot.spec.significant;
         if restart == Restart::Permanent || !reason.is_normal() {
-            self.report(Event::ChildTerminated {
-                supervisor: self.path.clone(),
-                child: self.children[i].path.clone(),
-                reason: reason.clone(),
-            });
+            self.reporter()
+                .child_terminated(self.children[i].path.clone(), &reason);
         }
         match restart {
             Restart::Temporary => {
@@ -292,20 +291,9 @@ impl Core {
         if self.window.add(&self.flags.intensity, now) {
             return None;
         }
-        let child = self.children[i].path.clone();
-        tracing::error!(
-            supervisor = %self.path,
-            child = %child,
-            max_restarts = self.flags.intensity.max_restarts,
-            period = ?self.flags.intensity.period,
-            "reached max restart intensity; shutting down"
-        );
-        crate::metrics::give_up(&self.path);
+        self.reporter()
+            .gave_up(self.children[i].path.clone(), &self.flags.intensity);
         self.handle.shared.mark_gave_up();
-        self.bus.emit(|| Event::GaveUp {
-            supervisor: self.path.clone(),
-            child,
-        });
         self.children[i].state = SlotState::Stopped;
         Some(ExitReason::Shutdown)
     }
@@ -318,11 +306,8 @@ impl Core {
         }
         let intensity = self.flags.intensity;
         self.children[i].history.record_restart(&intensity, now);
-        crate::metrics::restart(&self.children[i].path);
-        self.bus.emit(|| Event::Restarting {
-            supervisor: self.path.clone(),
-            child: self.children[i].path.clone(),
-        });
+        self.reporter()
+            .restarting(self.children[i].path.clone(), false);
         if let Some(backoff) = self.children[i]
             .spec
             .backoff_policy()
@@ -370,7 +355,9 @@ impl Core {
                 key: 0,
             });
         });
-        tracing::debug!(supervisor = %self.path, child = %self.children[i].path, ?delay, "restart backing off");
+        crate::report::observe(|| {
+            tracing::debug!(supervisor = %self.path, child = %self.children[i].path, ?delay, "restart backing off");
+        });
         self.children[i].state = SlotState::Restarting(Some(pending));
     }
 
@@ -419,7 +406,8 @@ impl Core {
     /// S17: mark the child restarting and queue a retry behind whatever is
     /// already in the inbox.
     fn retry_later(&mut self, i: usize, reason: &ExitReason) {
-        self.report_start_error(i, reason);
+        self.reporter()
+            .start_error(self.children[i].path.clone(), reason);
         self.children[i].state = SlotState::Restarting(None);
         let _ = self.tx.send(Msg::TryAgain {
             id: self.children[i].spec.id.clone(),
@@ -464,14 +452,7 @@ impl Core {
         }
         if !expected_at_shutdown(shutdown, slot.spec.restart, &reason) {
             let child = slot.path.clone();
-            tracing::error!(supervisor = %self.path, child = %child, %reason, "shutdown error");
-            crate::metrics::shutdown_error(&self.path);
-            self.bus.emit(|| Event::ShutdownError {
-                supervisor: self.path.clone(),
-                child,
-                reason,
-                children: None,
-            });
+            self.reporter().shutdown_error(child, reason, None);
         }
     }
 
@@ -485,21 +466,11 @@ impl Core {
 
     // ===== reports =====
 
-    fn report(&self, event: Event) {
-        if let Event::ChildTerminated { child, reason, .. } = &event {
-            tracing::warn!(supervisor = %self.path, child = %child, %reason, "child terminated");
+    fn reporter(&self) -> Reporter<'_> {
+        Reporter {
+            supervisor: &self.path,
+            bus: &self.bus,
         }
-        self.bus.emit(|| event);
-    }
-
-    fn report_start_error(&self, i: usize, reason: &ExitReason) {
-        let child = self.children[i].path.clone();
-        tracing::error!(supervisor = %self.path, child = %child, %reason, "child failed to start");
-        self.bus.emit(|| Event::StartError {
-            supervisor: self.path.clone(),
-            child,
-            reason: reason.clone(),
-        });
     }
 
     // ===== control calls (S23-S27) =====
