@@ -689,3 +689,144 @@ async fn a_message_that_panics_when_dropped_keeps_the_real_exit_reason() {
     assert_eq!(dropped, 2);
     sup.stop().await.unwrap();
 }
+
+/// Fault 12: a call whose supervisor dies while serving it always fails
+/// with the supervisor's exit reason (OTP's `{exit, Reason}`), never with
+/// `Stopped`, however the threads interleave. Multi-thread runtime, each
+/// round bounded; the order (the call is in hand before the kill) is
+/// enforced, not timed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_supervisor_dies_mid_call_fails_with_its_exit_reason() {
+    /// Handles shutdown by never finishing it, and says when asked.
+    struct Stubborn(Arc<tokio::sync::Notify>);
+
+    impl Worker for Stubborn {
+        type Message = ();
+
+        fn handles_shutdown(&self) -> bool {
+            true
+        }
+
+        async fn run(self, ctx: Context) -> Result<(), Exit> {
+            ctx.shutdown_requested().await;
+            self.0.notify_one();
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    }
+
+    for _ in 0..50 {
+        let asked = Arc::new(tokio::sync::Notify::new());
+        let notify = asked.clone();
+        // Siblings that take a while to drop with the killed task widen
+        // the window between the call's drop and the recorded exit.
+        let siblings = (0..200).map(|i| {
+            ChildSpec::worker(format!("s{i}"), || Lingering {
+                linger: Duration::from_secs(60),
+            })
+        });
+        let sup = Supervisor::builder("app")
+            .children(siblings)
+            .child(
+                ChildSpec::worker("stubborn", move || Stubborn(notify.clone()))
+                    .shutdown(Shutdown::Infinity),
+            )
+            .build()
+            .unwrap()
+            .start()
+            .await
+            .unwrap();
+        let call = tokio::spawn({
+            let sup = sup.clone();
+            async move { sup.terminate_child("stubborn").await }
+        });
+        // The supervisor is serving the call: it waits for the child.
+        bounded("stop request", asked.notified()).await;
+        sup.kill();
+        let result = bounded("call", call).await.unwrap();
+        assert_eq!(
+            result,
+            Err(supervise::CallError::Exited(ExitReason::Killed))
+        );
+    }
+}
+
+/// Fault 4: in a `one_for_all` restart, a child that blocks its thread
+/// inside a message is reported killed after the kill grace and restarted
+/// while its old copy still runs (the documented blocked-thread overlap).
+/// The messages queued for the old copy are counted as dropped, never lost
+/// silently, and the old copy receives nothing more. Multi-thread runtime,
+/// short real time; the assertions are on counts and order only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_queued_for_a_blocked_incarnation_are_counted_when_it_is_replaced() {
+    enum Msg {
+        Block,
+        Count,
+    }
+
+    /// Blocks its thread on `Block`; counts every `Count` it receives.
+    struct Blocker(Arc<AtomicU64>);
+
+    impl Worker for Blocker {
+        type Message = Msg;
+
+        async fn run(self, mut ctx: Context<Msg>) -> Result<(), Exit> {
+            while let Some(msg) = ctx.recv().await {
+                match msg {
+                    // Longer than the 1 s kill grace.
+                    Msg::Block => std::thread::sleep(Duration::from_millis(1500)),
+                    Msg::Count => {
+                        self.0.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = received.clone();
+    let (blocker_spec, blocker) =
+        ChildSpec::worker_with_handle("blocker", move || Blocker(counter.clone()));
+    let (crasher_spec, crasher) = ChildSpec::worker_with_handle("crasher", || Idle);
+    let tree = Supervisor::builder("app")
+        .strategy(supervise::Strategy::OneForAll)
+        .child(blocker_spec)
+        .child(crasher_spec)
+        .build()
+        .unwrap();
+    let mut events = tree.subscribe();
+    let sup = tree.start().await.unwrap();
+    blocker.send(Msg::Block).unwrap();
+    for _ in 0..10 {
+        blocker.send(Msg::Count).unwrap();
+    }
+    // The sibling's crash restarts both.
+    crasher.child().unwrap().kill();
+    let mut dropped = 0;
+    let mut restarted = false;
+    while !restarted {
+        match bounded("events", events.recv()).await.unwrap() {
+            supervise::Event::MessagesDropped { path, count, .. } if &*path == "app/blocker" => {
+                dropped += count
+            }
+            supervise::Event::Started { child } if child.path() == "app/blocker" => {
+                restarted = child.incarnation() == 2
+            }
+            _ => {}
+        }
+    }
+    // Let the old copy wake up from its block: it is dropped at its next
+    // `.await`, having received nothing more.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let received = received.load(Ordering::SeqCst);
+    assert_eq!(
+        received + dropped as u64,
+        10,
+        "received {received}, dropped {dropped}"
+    );
+    assert_eq!(received, 0);
+    // The new incarnation gets what is sent now.
+    blocker.send(Msg::Count).unwrap();
+    sup.stop().await.unwrap();
+}

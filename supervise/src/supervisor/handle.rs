@@ -198,10 +198,19 @@ impl SupervisorHandle {
         self.tx
             .send(Msg::Call(make(tx)))
             .map_err(|_| CallError::Stopped)?;
-        rx.await.map_err(|_| {
-            self.exit_reason()
-                .map_or(CallError::Stopped, CallError::Exited)
-        })
+        match rx.await {
+            Ok(answer) => Ok(answer),
+            Err(_) => {
+                // The call was dropped unanswered: the supervisor's task
+                // ended with it in hand or in its inbox. Its exit reason is
+                // recorded just after (on another thread, maybe not yet):
+                // wait for it, so that the caller always learns it.
+                self.shared.wait_terminated().await;
+                Err(self
+                    .exit_reason()
+                    .map_or(CallError::Stopped, CallError::Exited))
+            }
+        }
     }
 
     /// Lists the children, the most recently started first (OTP's order).
