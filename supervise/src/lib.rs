@@ -100,7 +100,7 @@ pub use crate::event::{Event, EventStream};
 pub use crate::exit::{BoxError, Exit, ExitReason, PanicReason};
 pub use crate::handle::{HandleError, Reply, SendError, SupervisorRef, WorkerHandle};
 pub use crate::panic::install_panic_hook;
-pub use crate::service::{run_until_signal, ServiceExit, ServiceOptions};
+pub use crate::service::{run_until_signal, ServiceExit, ServiceOptions, ServiceSignals};
 pub use crate::snapshot::{
     ChildSnapshot, ChildState, ExitRecord, SupervisorKind, SupervisorSnapshot, DEFAULT_HISTORY,
 };

@@ -15,7 +15,7 @@ use crate::supervisor::SupervisorHandle;
 /// | outcome | code |
 /// |---|---|
 /// | `Stopped`: a signal came and the tree shut down cleanly, or the root stopped by itself with reason `shutdown` (its significant children finished) | 0 |
-/// | `GaveUp`: the root exceeded its restart intensity, or exited abnormally | 1 |
+/// | `GaveUp`: the root exceeded its restart intensity, or exited abnormally (before or during its shutdown) | 1 |
 /// | `StartFailed`: the tree could not start | 2 |
 /// | `DeadlineExceeded`: the tree did not stop within the overall deadline | 3 |
 /// | `Forced`: a second signal came during the shutdown | 130 |
@@ -63,6 +63,7 @@ pub struct ServiceOptions {
 
 /// SIGTERM and SIGINT, listened to from the moment this is made (a
 /// signal that arrives before it is first awaited is not lost).
+#[derive(Debug)]
 struct Signals {
     #[cfg(unix)]
     streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
@@ -135,19 +136,107 @@ pub fn run_until_signal(
 ) -> impl Future<Output = ServiceExit> + '_ {
     // Installed now, not when first polled: a signal sent right after the
     // caller announced readiness is not lost.
-    let signals = Signals::install();
-    serve(root, options, signals)
+    ServiceSignals::install().run(root, options)
 }
 
-async fn serve(
+/// SIGTERM and SIGINT handlers installed before the tree starts, for a
+/// service that must not die of a signal that arrives during its start
+/// (opt-in: without it, the process keeps the default action until
+/// [`run_until_signal`] is called).
+///
+/// A signal during [`start`](Self::start) lets the start finish (each
+/// child's init is bounded by the worker), then stops what started in
+/// reverse order, as any shutdown does; a second one during the start
+/// drops it (the children started so far are killed) and ends with
+/// [`ServiceExit::Forced`].
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::process::ExitCode;
+/// use supervise::{ServiceOptions, ServiceSignals, Supervisor};
+///
+/// #[tokio::main]
+/// async fn main() -> ExitCode {
+///     let mut signals = ServiceSignals::install();
+///     let spec = Supervisor::builder("app").build().unwrap();
+///     let root = match signals.start(spec.start()).await {
+///         Ok(root) => root,
+///         Err(exit) => return exit.into(),
+///     };
+///     signals.run(&root, ServiceOptions::default()).await.into()
+/// }
+/// ```
+#[derive(Debug)]
+pub struct ServiceSignals {
+    signals: Signals,
+    /// A signal came during the start.
+    received: bool,
+}
+
+impl ServiceSignals {
+    /// Installs the SIGTERM and SIGINT handlers now: from here on, those
+    /// signals no longer end the process, they stop the tree.
+    pub fn install() -> Self {
+        ServiceSignals {
+            signals: Signals::install(),
+            received: false,
+        }
+    }
+
+    /// Starts a tree (the future of its `start`), remembering a signal that
+    /// arrives meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// [`ServiceExit::StartFailed`] when the tree could not start;
+    /// [`ServiceExit::Forced`] after a second signal during the start.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the start (see its own cancel safety).
+    pub async fn start<F>(&mut self, start: F) -> Result<SupervisorHandle, ServiceExit>
+    where
+        F: Future<Output = Result<SupervisorHandle, StartError>>,
+    {
+        tokio::pin!(start);
+        loop {
+            tokio::select! {
+                started = &mut start => return started.map_err(ServiceExit::StartFailed),
+                () = self.signals.recv() => {
+                    if std::mem::replace(&mut self.received, true) {
+                        return Err(ServiceExit::Forced);
+                    }
+                    tracing::info!("signal received during the start; stopping once started");
+                }
+            }
+        }
+    }
+
+    /// Runs a started tree as [`run_until_signal`] does, with these
+    /// handlers; a signal received during [`start`](Self::start) stops it
+    /// at once.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future leaves the tree running.
+    pub async fn run(self, root: &SupervisorHandle, options: ServiceOptions) -> ServiceExit {
+        let mut signals = self.signals;
+        if !self.received {
+            tokio::select! {
+                _ = root.wait() => return outcome_of_exit(root),
+                () = signals.recv() => {}
+            }
+        }
+        stop_gracefully(root, options, signals).await
+    }
+}
+
+async fn stop_gracefully(
     root: &SupervisorHandle,
     options: ServiceOptions,
     mut signals: Signals,
 ) -> ServiceExit {
-    tokio::select! {
-        _ = root.wait() => return outcome_of_exit(root),
-        _ = signals.recv() => {}
-    }
     tracing::info!(root = %root.path(), "signal received; shutting the tree down");
     let stop = async {
         match options.shutdown_deadline {
@@ -158,9 +247,14 @@ async fn serve(
     tokio::select! {
         result = stop => match result {
             Err(crate::CallError::Timeout) => ServiceExit::DeadlineExceeded,
-            // Stopped meanwhile by itself: say how.
-            Err(_) if !matches!(outcome_of_exit(root), ServiceExit::Stopped) => outcome_of_exit(root),
-            _ => ServiceExit::Stopped,
+            // Stopped (or stopped meanwhile by itself): how it ended is
+            // what its exit reason says, not that the stop returned. A
+            // root that died during its shutdown (a panic) is an abnormal
+            // exit, code 1.
+            _ => {
+                root.wait().await;
+                outcome_of_exit(root)
+            }
         },
         _ = signals.recv() => {
             tracing::warn!(root = %root.path(), "second signal; exiting without waiting");
