@@ -652,6 +652,8 @@ impl Worker for TestWorker {
     }
 }
 
+pub mod trace;
+
 /// Where the conformance scenarios live in the repository
 /// (`tests/conformance/FORMAT.md` describes them).
 pub mod scenarios {
