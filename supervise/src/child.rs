@@ -71,6 +71,10 @@ pub struct ChildSpec {
     pub(crate) shutdown: Shutdown,
     pub(crate) kind: ChildKind,
     pub(crate) significant: bool,
+    /// No other child of its dynamic supervisor can have its id (a typed
+    /// handle numbers or keys its children): the supervisor need not keep
+    /// a start count per id (see `DynCore::start_child`).
+    pub(crate) unique_id: bool,
     /// Boxed: few children have one, and every start moves the spec.
     pub(crate) backoff: Option<Box<Backoff>>,
     pub(crate) start: Arc<dyn StartChild>,
@@ -121,9 +125,16 @@ impl ChildSpec {
             shutdown,
             kind,
             significant: false,
+            unique_id: false,
             backoff: None,
             start,
         }
+    }
+
+    /// Marks the id as unique among the dynamic supervisor's children.
+    pub(crate) fn with_unique_id(mut self) -> Self {
+        self.unique_id = true;
+        self
     }
 
     /// A child whose every start fails with `reason`: how an invalid spec

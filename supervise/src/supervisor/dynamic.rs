@@ -1,11 +1,13 @@
 //! Dynamic supervisors: Elixir's `DynamicSupervisor` and OTP's
 //! `simple_one_for_one`, children started at run time, one_for_one only.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use slab::Slab;
+use smol_str::SmolStr;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
@@ -350,6 +352,9 @@ impl ChildSpec {
 struct DynChild {
     spec: ChildSpec,
     attempts: u64,
+    /// The start count it shares with the other children of its id, when
+    /// its id is not unique by construction: its `attempts` follow it.
+    shared: Option<Arc<AtomicU64>>,
     /// Serial of the current incarnation, or of the failed attempt.
     serial: u64,
     /// `None` while a restart is due (retried, or waiting on its backoff).
@@ -361,6 +366,10 @@ struct DynChild {
 
 #[derive(Default)]
 struct Cold {
+    /// The incarnation that ran last, while a restart is due (retried or
+    /// backing off): `terminate_child` finds the child by it, as OTP's
+    /// `{restarting, OldPid}` record is found.
+    previous: Option<ChildRef>,
     /// The timer of a restart that waits on its backoff.
     pending: Option<PendingRestart>,
     backoff: BackoffState,
@@ -402,6 +411,38 @@ struct DynCore {
     next_serial: u64,
     /// It has stopped serving: it is shutting down, or was killed.
     stopped: bool,
+    /// The start count shared by the children of one id, for ids that
+    /// several children may have at once (see [`SharedIds`]).
+    ids: SharedIds,
+}
+
+/// Start counts shared by the children of one id. Several children of a
+/// dynamic supervisor may share an id (Elixir's `DynamicSupervisor` starts
+/// a second child under a name that is running); their incarnations are
+/// numbered by one count per id, as OTP numbers per path, so that a number
+/// names one incarnation among all of that path's. An id's count lives as
+/// long as one of its children does: the map keeps it weakly, and drops
+/// the dead entries once it has doubled in size.
+#[derive(Default)]
+struct SharedIds {
+    counts: HashMap<SmolStr, Weak<AtomicU64>>,
+    purge_at: usize,
+}
+
+impl SharedIds {
+    /// The count of `id`'s children, new if none lives.
+    fn count(&mut self, id: &SmolStr) -> Arc<AtomicU64> {
+        if let Some(count) = self.counts.get(id).and_then(Weak::upgrade) {
+            return count;
+        }
+        let count = Arc::new(AtomicU64::new(0));
+        self.counts.insert(id.clone(), Arc::downgrade(&count));
+        if self.counts.len() > self.purge_at {
+            self.counts.retain(|_, count| count.strong_count() > 0);
+            self.purge_at = (2 * self.counts.len()).max(16);
+        }
+        count
+    }
 }
 
 /// A dynamic supervisor's state as its task and its handles share it.
@@ -630,6 +671,7 @@ impl DynCore {
             span,
             next_serial: 0,
             stopped: false,
+            ids: SharedIds::default(),
         }
     }
 
@@ -703,7 +745,10 @@ impl DynCore {
     async fn start(&mut self, mut child: DynChild) -> (Option<DynChild>, StartResult) {
         self.next_serial += 1;
         let serial = self.next_serial;
-        child.attempts += 1;
+        child.attempts = match &child.shared {
+            Some(count) => count.fetch_add(1, Ordering::Relaxed) + 1,
+            None => child.attempts + 1,
+        };
         child.serial = serial;
         // The slot it will be filed in: nothing else is filed while it
         // starts (whoever starts it holds the supervisor's state).
@@ -731,8 +776,11 @@ impl DynCore {
                     .policy(&child.spec)
                     .backoff_policy()
                     .or(self.inner.backoff);
-                if let (Some(cold), Some(_)) = (&mut child.cold, backoff) {
-                    cold.backoff.started(Instant::now());
+                if let Some(cold) = &mut child.cold {
+                    cold.previous = None;
+                    if backoff.is_some() {
+                        cold.backoff.started(Instant::now());
+                    }
                 }
                 let filed = self.children.insert(child);
                 debug_assert_eq!(filed, slot, "filed in the slot its key names");
@@ -757,7 +805,6 @@ impl DynCore {
             running.inc.number(),
             now,
         );
-        running.detach();
         let mut child = self.children.remove(slot);
         let policy = self.policy(&child.spec);
         let (restart, significant) = (policy.restart, policy.significant);
@@ -766,10 +813,12 @@ impl DynCore {
                 .child_terminated(child.path(&self.path), &reason);
         }
         if restart == Restart::Temporary || (restart == Restart::Transient && reason.is_normal()) {
+            running.detach();
             child.spec.start.forget();
             return self.auto_shutdown(significant);
         }
-        child.running = None;
+        child.cold().previous = Some(running.child_ref());
+        running.detach();
         self.restart(child, now).await
     }
 
@@ -855,32 +904,31 @@ impl DynCore {
         for (_, child) in &self.children {
             child.spec.start.forget();
         }
-        // Every child is told at once; then each is waited for in turn,
-        // which costs nothing while the others stop concurrently, and each
-        // is killed when its own deadline passes (one deadline per distinct
-        // shutdown value, all counted from now).
+        // Every child is told at once, then all are waited for together,
+        // each killed when its own deadline passes (all counted from now):
+        // waiting for them in turn would kill a child with a short timeout
+        // only once an earlier one with a longer timeout had stopped.
         let now = Instant::now();
         let mut stopping = Vec::with_capacity(order.len());
         for &slot in &order {
-            let child = &self.children[slot];
-            let Some(running) = &child.running else {
-                continue;
-            };
-            let policy = self.policy(&child.spec);
-            let aborted = running.begin_stop(policy.shutdown);
-            let deadline = policy.shutdown.deadline(now);
-            stopping.push((slot, aborted, deadline));
-        }
-        let mut errors: Vec<(Arc<str>, ExitReason)> = Vec::new();
-        for (slot, aborted, deadline) in stopping {
-            let running = self.children[slot]
-                .running
-                .take()
-                .expect("told to stop above");
             let policy = self.policy(&self.children[slot].spec);
             let (shutdown, restart) = (policy.shutdown, policy.restart);
-            let reason = running.finish_stop(aborted, shutdown, deadline).await;
-            if !expected_at_shutdown(shutdown, restart, &reason) {
+            let Some(running) = self.children[slot].running.take() else {
+                continue;
+            };
+            let aborted = running.begin_stop(shutdown);
+            let deadline = shutdown.deadline(now);
+            stopping.push(async move {
+                let reason = running.finish_stop(aborted, shutdown, deadline).await;
+                (
+                    slot,
+                    (!expected_at_shutdown(shutdown, restart, &reason)).then_some(reason),
+                )
+            });
+        }
+        let mut errors: Vec<(Arc<str>, ExitReason)> = Vec::new();
+        for (slot, error) in futures_util::future::join_all(stopping).await {
+            if let Some(reason) = error {
                 errors.push((self.children[slot].path(&self.path), reason));
             }
         }
@@ -1063,9 +1111,11 @@ impl DynCore {
                 return Err(CallError::MaxChildren);
             }
         }
+        let shared = (!spec.unique_id).then(|| self.ids.count(&spec.id));
         let child = DynChild {
             spec,
             attempts: 0,
+            shared,
             serial: 0,
             running: None,
             cold: None,
@@ -1081,6 +1131,14 @@ impl DynCore {
         }
     }
 
+    /// The slot of the child whose restart is due after `previous` ran.
+    fn restarting_after(&self, previous: &ChildRef) -> Option<usize> {
+        self.children.iter().find_map(|(slot, c)| {
+            let cold = c.cold.as_ref()?;
+            (c.running.is_none() && cold.previous.as_ref() == Some(previous)).then_some(slot)
+        })
+    }
+
     async fn terminate_child(&mut self, target: &ChildRef) -> Result<(), CallError> {
         // An incarnation knows its key; the one running there must be it.
         let slot = self.slot(target.inner().serial()).filter(|&i| {
@@ -1088,6 +1146,13 @@ impl DynCore {
             running.is_some_and(|r| r.child_ref() == *target)
         });
         let Some(slot) = slot else {
+            // A child whose restart is due (retried, or backing off) is
+            // found by the incarnation that ran last: its retries stop and
+            // it is removed (OTP 25 and Elixir 1.14 alike).
+            if let Some(slot) = self.restarting_after(target) {
+                self.children.remove(slot).spec.start.forget();
+                return Ok(());
+            }
             // OTP's simple_one_for_one answers ok for a child that is gone
             // (S24.3); Elixir's DynamicSupervisor does not (S30.6).
             return if self.is_simple() && target.has_exited() {

@@ -252,6 +252,7 @@ impl TaskSupervisorHandle {
             outcome: worker_outcome.clone(),
         })
         .restart(restart)
+        .with_unique_id()
         .on_forget(move || forget_outcome.gone());
         self.supervisor.start_child(spec).await?;
         Ok(TaskHandle { rx })

@@ -306,9 +306,12 @@ where
         &self.shared.supervisor
     }
 
+    /// The spec of a child: its id is a number or a key, unique among the
+    /// supervisor's children.
     fn child_spec(&self, id: &str, args: A) -> (ChildSpec, WorkerHandle<W>) {
         let make = self.shared.make.clone();
-        W::child_spec(id, move || make(args.clone()))
+        let (spec, handle) = W::child_spec(id, move || make(args.clone()));
+        (spec.with_unique_id(), handle)
     }
 
     /// Starts a child from `args` (cloned again for every restart) and

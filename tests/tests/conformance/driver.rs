@@ -216,17 +216,28 @@ fn play(sh: &Arc<Shared>, event: &Ev) {
     match event {
         Ev::Crash { path, reason } => {
             sh.line(format!("inject crash {path} {reason}"));
+            // As the oracle: the latest registered incarnation, which for a
+            // supervisor is the one that has begun to start (a crash sent
+            // during its restart reaches it while it starts its children).
+            if sh.is_sup(path) {
+                let Some(handle) = sh.supervisor(path).filter(|h| !h.is_stopped()) else {
+                    sh.line("inject_note not_running".into());
+                    return;
+                };
+                if reason == "kill" {
+                    handle.kill();
+                } else {
+                    let reason = exit_reason(reason);
+                    tokio::spawn(async move { handle.stop_with(reason).await });
+                }
+                return;
+            }
             let Some(target) = sh.current(path).filter(|c| !c.has_exited()) else {
                 sh.line("inject_note not_running".into());
                 return;
             };
             if reason == "kill" {
                 target.kill();
-            } else if sh.is_sup(path) {
-                if let Some(handle) = target.supervisor() {
-                    let reason = exit_reason(reason);
-                    tokio::spawn(async move { handle.stop_with(reason).await });
-                }
             } else if let Some(tx) = sh.crash.lock().unwrap().get(path) {
                 let _ = tx.send(reason.clone());
             }
