@@ -1,0 +1,408 @@
+//! One incarnation of a child (OTP's process): its path and number, its
+//! stop and abort flags, its exit report, and [`ChildRef`], the public
+//! reference to it.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use smol_str::SmolStr;
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use crate::event::{Event, EventBus};
+use crate::exit::ExitReason;
+use crate::report::observe;
+use crate::spec::ChildKind;
+use crate::supervisor::SupervisorHandle;
+
+// ===== Incarnation / ChildRef =====
+
+/// An incarnation's abort: why (the first reason wins), and the handle
+/// that aborts its task, once it is spawned.
+pub(super) struct Abort {
+    pub(super) reason: Option<ExitReason>,
+    pub(super) handle: Option<AbortHandle>,
+}
+
+/// Not asked to stop.
+const NO_STOP: u8 = 0;
+/// Asked to stop by its supervisor (OTP's `exit(Pid, shutdown)`).
+const STOP_SHUTDOWN: u8 = 1;
+/// Its supervisor was killed (the `killed` exit a linked process gets).
+pub(super) const STOP_KILLED: u8 = 2;
+
+/// `parent/id`.
+pub(crate) fn child_path(parent: &str, id: &str) -> Arc<str> {
+    format!("{parent}/{id}").into()
+}
+
+/// A child's path in its tree (`supervisor/id`). A static child's is
+/// joined once, when its supervisor is built. A dynamic child's is joined
+/// only when something reads it: most never need it (an idle child, with
+/// nobody watching events or traces), and joining it would be an
+/// allocation on the hot path of a dynamic start.
+pub(crate) enum ChildPath {
+    Joined {
+        path: Arc<str>,
+        id_start: usize,
+    },
+    Lazy {
+        supervisor: Arc<str>,
+        id: SmolStr,
+        joined: OnceLock<Arc<str>>,
+    },
+}
+
+impl ChildPath {
+    /// A path joined already.
+    pub(crate) fn joined(path: Arc<str>) -> Self {
+        let id_start = path.rfind('/').map_or(0, |i| i + 1);
+        ChildPath::Joined { path, id_start }
+    }
+
+    /// `supervisor/id`, joined when first read.
+    pub(crate) fn lazy(supervisor: Arc<str>, id: SmolStr) -> Self {
+        ChildPath::Lazy {
+            supervisor,
+            id,
+            joined: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn get(&self) -> &Arc<str> {
+        match self {
+            ChildPath::Joined { path, .. } => path,
+            ChildPath::Lazy {
+                supervisor,
+                id,
+                joined,
+            } => joined.get_or_init(|| child_path(supervisor, id)),
+        }
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            ChildPath::Joined { path, id_start } => &path[*id_start..],
+            ChildPath::Lazy { id, .. } => id,
+        }
+    }
+}
+
+/// One start of one child: what its task, its supervisor and its handles share.
+pub(crate) struct Incarnation {
+    path: ChildPath,
+    kind: ChildKind,
+    number: u64,
+    /// Why it was asked to stop: [`NO_STOP`], [`STOP_SHUTDOWN`] or
+    /// [`STOP_KILLED`].
+    stop: AtomicU8,
+    notify: Notify,
+    abort: Mutex<Abort>,
+    /// Set when an abort is requested: the incarnation is on its way out.
+    aborting: AtomicBool,
+    /// Set when its supervisor stops it and waits for it: its exit needs no
+    /// message (it would be stale), only its event.
+    pub(super) awaited: AtomicBool,
+    exit_reported: AtomicBool,
+    /// Started by nobody: the root of a tree.
+    pub(super) root: bool,
+    /// Its serial within its supervisor (0 for a root).
+    pub(super) serial: u64,
+    pub(super) supervisor: OnceLock<SupervisorHandle>,
+    bus: Arc<EventBus>,
+}
+
+impl Incarnation {
+    pub(crate) fn new(path: ChildPath, kind: ChildKind, number: u64, bus: Arc<EventBus>) -> Self {
+        Incarnation {
+            path,
+            kind,
+            number,
+            stop: AtomicU8::new(NO_STOP),
+            notify: Notify::new(),
+            abort: Mutex::new(Abort {
+                reason: None,
+                handle: None,
+            }),
+            aborting: AtomicBool::new(false),
+            awaited: AtomicBool::new(false),
+            exit_reported: AtomicBool::new(false),
+            root: false,
+            serial: 0,
+            supervisor: OnceLock::new(),
+            bus,
+        }
+    }
+
+    pub(crate) fn path(&self) -> &str {
+        self.path.get()
+    }
+
+    pub(crate) fn path_arc(&self) -> &Arc<str> {
+        self.path.get()
+    }
+
+    pub(crate) fn bus(&self) -> &Arc<EventBus> {
+        &self.bus
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        self.path.id()
+    }
+
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
+    pub(crate) fn is_stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Acquire) != NO_STOP
+    }
+
+    /// Why it was asked to stop, once it was.
+    pub(crate) fn stop_reason(&self) -> Option<ExitReason> {
+        match self.stop.load(Ordering::Acquire) {
+            STOP_SHUTDOWN => Some(ExitReason::Shutdown),
+            STOP_KILLED => Some(ExitReason::Killed),
+            _ => None,
+        }
+    }
+
+    pub(crate) async fn stop_requested(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_stop_requested() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) fn request_stop(&self) {
+        self.request_stop_with(STOP_SHUTDOWN);
+    }
+
+    /// Asks it to stop with `why` ([`STOP_SHUTDOWN`] or [`STOP_KILLED`]);
+    /// the first request's reason stays.
+    pub(super) fn request_stop_with(&self, why: u8) {
+        let _ = self
+            .stop
+            .compare_exchange(NO_STOP, why, Ordering::AcqRel, Ordering::Acquire);
+        self.notify.notify_waiters();
+    }
+
+    pub(super) fn lock_abort(&self) -> std::sync::MutexGuard<'_, Abort> {
+        self.abort
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn abort_reason(&self) -> ExitReason {
+        self.lock_abort()
+            .reason
+            .clone()
+            .unwrap_or(ExitReason::Killed)
+    }
+
+    /// An abort requested before the task was first polled (a kill, or a
+    /// panic in a task spawned during init) takes effect as it starts.
+    pub(super) fn take_pending_crash(&self) -> Option<ExitReason> {
+        if !self.aborting.load(Ordering::Acquire) {
+            return None;
+        }
+        self.lock_abort().reason.clone()
+    }
+
+    /// True once the incarnation has exited or is being aborted: its
+    /// handles stop reaching it at once.
+    pub(crate) fn is_exiting(&self) -> bool {
+        self.aborting.load(Ordering::Acquire) || self.exit_reported.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_root(&self) -> bool {
+        self.root
+    }
+
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
+    }
+
+    /// Aborts the task with this exit reason (unless it already has one).
+    pub(crate) fn abort_with(&self, reason: ExitReason) {
+        self.aborting.store(true, Ordering::Release);
+        let mut abort = self.lock_abort();
+        abort.reason.get_or_insert(reason);
+        if let Some(handle) = &abort.handle {
+            handle.abort();
+        }
+    }
+
+    /// A task spawned by the worker panicked: the worker crashes with it.
+    pub(crate) fn crash(&self, reason: ExitReason) {
+        self.abort_with(reason);
+    }
+
+    /// Messages queued for this incarnation died with it.
+    pub(crate) fn messages_dropped(&self, count: usize) {
+        observe(|| {
+            tracing::debug!(path = %self.path(), incarnation = self.number, count, "messages dropped with the incarnation");
+            crate::metrics::messages_dropped(self, count);
+        });
+        self.bus.emit(|| Event::MessagesDropped {
+            path: self.path_arc().clone(),
+            incarnation: self.number,
+            count,
+        });
+    }
+
+    /// Emits this incarnation's `Exited` event, once.
+    pub(crate) fn report_exit(&self, reason: &ExitReason) {
+        if self.emit_exit(reason) {
+            self.mark_supervisor_exited(reason);
+        }
+    }
+
+    /// Emits the `Exited` event; false if it was emitted already. A
+    /// panicking observer is caught (see [`observe`]): the parent is told
+    /// of the exit whatever logging does.
+    pub(super) fn emit_exit(&self, reason: &ExitReason) -> bool {
+        if self.exit_reported.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        observe(|| {
+            crate::metrics::child_exited(self);
+            if reason.is_normal() || matches!(reason, ExitReason::Killed) {
+                tracing::debug!(path = %self.path(), incarnation = self.number, %reason, "child exited");
+            } else {
+                tracing::warn!(path = %self.path(), incarnation = self.number, %reason, "child crashed");
+            }
+        });
+        self.bus.emit(|| Event::Exited {
+            path: self.path_arc().clone(),
+            incarnation: self.number,
+            reason: reason.clone(),
+        });
+        true
+    }
+
+    /// A supervisor incarnation: its handles see it stopped, and the calls
+    /// it left unanswered fail with its exit.
+    fn mark_supervisor_exited(&self, reason: &ExitReason) {
+        if let Some(sup) = self.supervisor.get() {
+            sup.shared.mark_terminated(reason);
+        }
+    }
+}
+
+impl fmt::Debug for Incarnation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.path(), self.number)
+    }
+}
+
+/// A reference to one incarnation of a child: OTP's pid.
+///
+/// Two references are equal when they name the same incarnation. A
+/// reference outlives its incarnation; a restarted child has a new one.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{ChildSpec, ChildStatus, Context, Exit, Supervisor, Worker};
+///
+/// struct Idle;
+/// impl Worker for Idle {
+///     type Message = ();
+///     async fn run(self, ctx: Context) -> Result<(), Exit> {
+///         std::future::pending::<()>().await;
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let sup = Supervisor::builder("app")
+///     .child(ChildSpec::worker("idle", || Idle))
+///     .build().unwrap().start().await.unwrap();
+/// let children = sup.which_children().await.unwrap();
+/// let ChildStatus::Running(child) = &children[0].status else { panic!() };
+/// assert_eq!(child.to_string(), "app/idle#1");
+/// sup.stop().await.unwrap();
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ChildRef(Arc<Incarnation>);
+
+impl ChildRef {
+    pub(crate) fn from_inner(inner: Arc<Incarnation>) -> Self {
+        ChildRef(inner)
+    }
+
+    pub(crate) fn inner(&self) -> &Incarnation {
+        &self.0
+    }
+
+    /// True when this is the incarnation `inc`.
+    pub(crate) fn is(&self, inc: &Arc<Incarnation>) -> bool {
+        Arc::ptr_eq(&self.0, inc)
+    }
+
+    /// The child's path in the tree, e.g. `app/payments/processor`.
+    pub fn path(&self) -> &str {
+        self.0.path()
+    }
+
+    /// The child's id.
+    pub fn id(&self) -> &str {
+        self.0.id()
+    }
+
+    /// Which start of the child this is (1 for the first; failed starts count).
+    pub fn incarnation(&self) -> u64 {
+        self.0.number()
+    }
+
+    /// Worker or supervisor.
+    pub fn kind(&self) -> ChildKind {
+        self.0.kind
+    }
+
+    /// True once this incarnation has exited.
+    pub fn has_exited(&self) -> bool {
+        self.0.exit_reported.load(Ordering::Acquire)
+    }
+
+    /// The handle of this child if it is a supervisor.
+    pub fn supervisor(&self) -> Option<SupervisorHandle> {
+        self.0.supervisor.get().cloned()
+    }
+
+    /// Kills this incarnation from outside, as OTP's `exit(Pid, kill)`: its
+    /// task is aborted and its supervisor sees it exit with reason `killed`
+    /// (a supervisor's own children die with it). Does nothing if it has
+    /// already exited.
+    pub fn kill(&self) {
+        self.0.abort_with(ExitReason::Killed);
+    }
+}
+
+impl PartialEq for ChildRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ChildRef {}
+
+impl fmt::Debug for ChildRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for ChildRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
