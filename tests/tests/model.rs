@@ -878,7 +878,15 @@ mod model {
             matches!(self.flavour, Flavour::Dynamic { .. })
         }
 
+        /// The child with id `id`; of a dynamic supervisor's children that
+        /// share it, the one started last (the latest registered pid the
+        /// oracle reaches by path).
         fn find(&self, id: &str) -> Option<usize> {
+            if self.is_dynamic() {
+                return (0..self.children.len())
+                    .filter(|&i| self.children[i].id == id)
+                    .max_by_key(|&i| self.children[i].serial);
+            }
             self.children.iter().position(|c| c.id == id)
         }
     }
