@@ -76,6 +76,7 @@ mod mailbox;
 mod metrics;
 mod panic;
 mod report;
+mod rules;
 mod service;
 mod snapshot;
 mod spec;

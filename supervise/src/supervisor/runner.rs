@@ -15,8 +15,9 @@ use crate::event::EventBus;
 use crate::exit::ExitReason;
 use crate::intensity::RestartWindow;
 use crate::report::Reporter;
+use crate::rules::{self, expected_at_shutdown, AfterExit};
 use crate::snapshot::{ChildSnapshot, ChildState, History, SupervisorKind, SupervisorSnapshot};
-use crate::spec::{AutoShutdown, ChildKind, Restart, Shutdown, Strategy};
+use crate::spec::{ChildKind, Restart, Strategy};
 
 use super::builder::{check_child, Flags};
 use super::{Call, ChildCounts, ChildInfo, ChildStatus, Inbox, Msg, SupervisorHandle};
@@ -254,17 +255,17 @@ impl Core {
         }
         let restart = slot.spec.restart;
         let significant = slot.spec.significant;
-        if restart == Restart::Permanent || !reason.is_normal() {
+        if rules::is_reported(restart, &reason) {
             self.reporter()
                 .child_terminated(self.children[i].path.clone(), &reason);
         }
-        match restart {
-            Restart::Temporary => {
+        match rules::after_exit(restart, &reason) {
+            AfterExit::Forget => {
                 self.forget(i);
                 self.auto_shutdown(significant)
             }
-            Restart::Transient if reason.is_normal() => self.auto_shutdown(significant),
-            _ => self.restart(i, now).await,
+            AfterExit::Keep => self.auto_shutdown(significant),
+            AfterExit::Restart => self.restart(i, now).await,
         }
     }
 
@@ -273,17 +274,12 @@ impl Core {
         if !significant {
             return None;
         }
-        match self.flags.auto_shutdown {
-            AutoShutdown::Never => None,
-            AutoShutdown::AnySignificant => Some(ExitReason::Shutdown),
-            AutoShutdown::AllSignificant => {
-                let any_left = self
-                    .children
-                    .iter()
-                    .any(|s| s.spec.significant && matches!(s.state, SlotState::Running(_)));
-                (!any_left).then_some(ExitReason::Shutdown)
-            }
-        }
+        let left = self
+            .children
+            .iter()
+            .any(|s| s.spec.significant && matches!(s.state, SlotState::Running(_)));
+        rules::auto_shutdown_fires(self.flags.auto_shutdown, significant, left)
+            .then_some(ExitReason::Shutdown)
     }
 
     /// Counts a restart (S15); gives up when the intensity is exceeded (S16).
@@ -672,25 +668,6 @@ impl Core {
                 self.forget(i);
                 Ok(())
             }
-        }
-    }
-}
-
-/// S19: the exit reasons that are not a shutdown error for this policy.
-pub(crate) fn expected_at_shutdown(
-    shutdown: Shutdown,
-    restart: Restart,
-    reason: &ExitReason,
-) -> bool {
-    let lenient = restart != Restart::Permanent
-        && matches!(
-            reason,
-            ExitReason::Normal | ExitReason::Shutdown | ExitReason::ShutdownWith(_)
-        );
-    match shutdown {
-        Shutdown::BrutalKill => matches!(reason, ExitReason::Killed) || lenient,
-        Shutdown::Timeout(_) | Shutdown::Infinity => {
-            matches!(reason, ExitReason::Shutdown) || lenient
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::snapshot::{ChildSnapshot, ChildState, SupervisorKind, SupervisorSnaps
 use crate::spec::{ChildKind, Shutdown};
 
 use super::core::{DynChild, DynCore, StartResult};
-use crate::supervisor::runner::expected_at_shutdown;
+use crate::rules::expected_at_shutdown;
 use crate::supervisor::{Call, ChildCounts, ChildInfo, ChildStatus};
 
 impl DynCore {

@@ -15,11 +15,10 @@ use crate::event::EventBus;
 use crate::exit::ExitReason;
 use crate::intensity::RestartWindow;
 use crate::report::Reporter;
+use crate::rules::{self, expected_at_shutdown, AfterExit};
 use crate::snapshot::{History, DEFAULT_HISTORY};
-use crate::spec::{AutoShutdown, Restart};
 
 use super::spec::DynInner;
-use crate::supervisor::runner::expected_at_shutdown;
 use crate::supervisor::{Inbox, Msg, SupervisorHandle};
 
 // ===== the task =====
@@ -277,11 +276,13 @@ impl DynCore {
         let mut child = self.children.remove(slot);
         let policy = self.policy(&child.spec);
         let (restart, significant) = (policy.restart, policy.significant);
-        if restart == Restart::Permanent || !reason.is_normal() {
+        if rules::is_reported(restart, &reason) {
             self.reporter()
                 .child_terminated(child.path(&self.path), &reason);
         }
-        if restart == Restart::Temporary || (restart == Restart::Transient && reason.is_normal()) {
+        if rules::after_exit(restart, &reason) != AfterExit::Restart {
+            // A dynamic supervisor keeps no spec of a child it will not
+            // restart.
             running.detach();
             child.spec.start.forget();
             return self.auto_shutdown(significant);
@@ -291,17 +292,12 @@ impl DynCore {
         self.restart(child, now).await
     }
 
+    /// S22: a significant child exited and will not be restarted. Only a
+    /// template's children can be significant, so all of them are.
     pub(super) fn auto_shutdown(&self, significant: bool) -> Option<ExitReason> {
-        if !significant {
-            return None;
-        }
-        match self.inner.auto_shutdown {
-            AutoShutdown::Never => None,
-            AutoShutdown::AnySignificant => Some(ExitReason::Shutdown),
-            AutoShutdown::AllSignificant => {
-                self.children.is_empty().then_some(ExitReason::Shutdown)
-            }
-        }
+        let left = !self.children.is_empty();
+        rules::auto_shutdown_fires(self.inner.auto_shutdown, significant, left)
+            .then_some(ExitReason::Shutdown)
     }
 
     /// Counts the restart and starts the child again; a failure is retried
