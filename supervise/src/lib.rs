@@ -82,6 +82,7 @@ mod snapshot;
 mod spec;
 mod supervised;
 mod supervisor;
+mod sync;
 mod worker;
 
 #[doc(hidden)]

@@ -8,12 +8,29 @@
 //! what an idle child would cost, and a tree is mostly idle children.) A
 //! send takes one lock, held for the push, never while user code runs: the
 //! messages an incarnation leaves behind are dropped outside it.
+//!
+//! # Protocol
+//!
+//! * Every change of state (a send, an incarnation up or down, the child
+//!   gone) happens under `state`'s lock.
+//! * The receiving incarnation leaves its waker in the state when it finds
+//!   nothing; a send takes the waker under the lock and wakes it after:
+//!   a message is never queued without its receiver being woken.
+//! * A handle that waits for a change (an incarnation up, or the one that
+//!   has its call down) counts itself in `waiting`, enables its `changed`
+//!   notification, then looks at the state; a change notifies when it sees
+//!   a waiter counted, after the state was changed under the lock. So a
+//!   waiter either sees the change or is woken by it. (Sequentially
+//!   consistent on both sides: the count and the state are two locations.)
+//!
+//! `mailbox::shuttle_model` checks it under `--cfg shuttle` (see
+//! `crate::sync`).
 
 use std::collections::VecDeque;
 use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::{oneshot, Notify};
@@ -22,6 +39,7 @@ use crate::child::{ChildRef, Incarnation};
 use crate::exit::ExitReason;
 use crate::handle::HandleError;
 use crate::report::observe;
+use crate::sync::{lock, AtomicUsize, Mutex, MutexGuard};
 
 /// A queue that has grown past this while a burst waited is given back to
 /// the allocator once it is empty again.
@@ -82,7 +100,7 @@ impl<M> Mailbox<M> {
     }
 
     fn lock(&self) -> MutexGuard<'_, State<M>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     // ===== the supervisor's side =====
@@ -318,6 +336,135 @@ struct Counted<'a>(&'a AtomicUsize);
 impl Drop for Counted<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(all(test, shuttle))]
+mod shuttle_model {
+    //! The mailbox protocol under shuttle's randomised schedules. A lost
+    //! wake-up is a deadlock, which shuttle reports.
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::child::ChildPath;
+    use crate::event::EventBus;
+    use crate::spec::ChildKind;
+
+    fn incarnation(bus: &Arc<EventBus>, number: u64) -> Arc<Incarnation> {
+        Arc::new(Incarnation::new(
+            ChildPath::joined("app/w".into()),
+            ChildKind::Worker,
+            number,
+            bus.clone(),
+        ))
+    }
+
+    /// Two senders, one receiving incarnation: every message arrives, in
+    /// each sender's order.
+    fn sends_wake_the_receiver() {
+        let bus = EventBus::new();
+        let mailbox = Arc::new(Mailbox::new());
+        let me = incarnation(&bus, 1);
+        mailbox.up(ChildRef::from_inner(me.clone()));
+        let receiver = {
+            let mailbox = mailbox.clone();
+            shuttle::future::spawn(async move {
+                let mut got = Vec::new();
+                while got.len() < 4 {
+                    let m = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await;
+                    got.push(m.expect("up"));
+                }
+                got
+            })
+        };
+        let senders: Vec<_> = [0, 10]
+            .into_iter()
+            .map(|base| {
+                let mailbox = mailbox.clone();
+                shuttle::thread::spawn(move || {
+                    for i in 0..2 {
+                        mailbox.send(base + i).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for sender in senders {
+            sender.join().unwrap();
+        }
+        let got = shuttle::future::block_on(receiver).unwrap();
+        let from = |base: u32| {
+            got.iter()
+                .filter(|&&m| m / 10 == base / 10)
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(from(0), [0, 1]);
+        assert_eq!(from(10), [10, 11]);
+    }
+
+    /// A handle waiting for an incarnation to come up is woken by `up`.
+    fn up_wakes_a_waiting_handle() {
+        let bus = EventBus::new();
+        let mailbox: Arc<Mailbox<u32>> = Arc::new(Mailbox::new());
+        let waiter = {
+            let mailbox = mailbox.clone();
+            shuttle::future::spawn(async move { mailbox.wait_up().await.map(|c| c.incarnation()) })
+        };
+        let me = incarnation(&bus, 1);
+        mailbox.up(ChildRef::from_inner(me));
+        assert_eq!(shuttle::future::block_on(waiter).unwrap(), Ok(1));
+    }
+
+    /// A call waiting for its reply fails when its callee goes down, and
+    /// gets its reply when one is sent before.
+    fn down_fails_a_waiting_call(answers: bool) {
+        let bus = EventBus::new();
+        let mailbox: Arc<Mailbox<oneshot::Sender<u32>>> = Arc::new(Mailbox::new());
+        let me = incarnation(&bus, 1);
+        mailbox.up(ChildRef::from_inner(me.clone()));
+        let (tx, rx) = oneshot::channel();
+        let callee = mailbox.send_call(tx).map_err(|(e, _)| e).unwrap();
+        let caller = {
+            let mailbox = mailbox.clone();
+            shuttle::future::spawn(async move { mailbox.wait_reply(&callee, rx).await })
+        };
+        let reply = mailbox.try_recv(&me).expect("queued");
+        // Unanswered, the callee keeps its reply somewhere that outlives
+        // it, until the call has failed.
+        let kept = if answers {
+            reply.send(7).unwrap();
+            None
+        } else {
+            Some(reply)
+        };
+        mailbox.down(&ChildRef::from_inner(me));
+        let answer = shuttle::future::block_on(caller).unwrap();
+        assert_eq!(
+            answer,
+            if answers {
+                Ok(7)
+            } else {
+                Err(HandleError::Lost)
+            }
+        );
+        drop(kept);
+    }
+
+    #[test]
+    fn mailbox_random_schedules() {
+        shuttle::check_random(sends_wake_the_receiver, 2_000);
+        shuttle::check_random(up_wakes_a_waiting_handle, 2_000);
+        shuttle::check_random(|| down_fails_a_waiting_call(true), 2_000);
+        shuttle::check_random(|| down_fails_a_waiting_call(false), 2_000);
+    }
+
+    #[test]
+    fn mailbox_bounded_preemptions() {
+        shuttle::check_pct(sends_wake_the_receiver, 2_000, 3);
+        shuttle::check_pct(up_wakes_a_waiting_handle, 2_000, 3);
+        shuttle::check_pct(|| down_fails_a_waiting_call(true), 2_000, 3);
+        shuttle::check_pct(|| down_fails_a_waiting_call(false), 2_000, 3);
     }
 }
 

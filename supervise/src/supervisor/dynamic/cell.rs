@@ -1,14 +1,14 @@
 //! Who holds a dynamic supervisor's state: its task, or a caller that
 //! starts a child in its own task while the supervisor is idle.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 use crate::child::{ChildRef, ChildSpec};
 use crate::error::CallError;
 use crate::exit::ExitReason;
+use crate::sync::HandOver;
 
 use super::core::DynCore;
 use crate::supervisor::Msg;
@@ -24,21 +24,11 @@ use crate::supervisor::Msg;
 /// sent before it. This saves the two task switches of a call on the
 /// hot path of a dynamic supervisor, a start.
 ///
-/// Whoever holds the state owns it (it is moved out and back), so that
-/// holding it across the child's init needs no lock guard kept over an
-/// `.await`; the lock is held only to move it.
+/// Whoever holds the state owns it (it is moved out and back, see
+/// [`HandOver`] for the protocol and its model), so that holding it across
+/// the child's init needs no lock guard kept over an `.await`.
 pub(crate) struct DynCell {
-    /// `None` while someone holds the state.
-    pub(super) core: std::sync::Mutex<Option<Box<DynCore>>>,
-    /// The state was given back: wakes the supervisor's task when it
-    /// waits for it.
-    pub(super) returned: Notify,
-    /// The supervisor's task waits for the state: only then is its
-    /// return notified.
-    pub(super) waiting: AtomicBool,
-    /// The supervisor's task was dropped (it was killed): the state is
-    /// dropped, with its children, rather than given back.
-    pub(super) killed: AtomicBool,
+    pub(super) state: HandOver<DynCore>,
 }
 
 /// Starts `spec` in the caller's task if `cell` is the state of a dynamic
@@ -55,6 +45,12 @@ pub(crate) async fn start_inline(
 }
 
 impl DynCell {
+    pub(super) fn new(core: DynCore) -> Self {
+        DynCell {
+            state: HandOver::new(Box::new(core)),
+        }
+    }
+
     /// Starts `spec` in the caller's task if the supervisor is idle, and
     /// returns the start's result; gives `spec` back otherwise, to be sent
     /// as a call.
@@ -65,7 +61,7 @@ impl DynCell {
         // A start counts against the caller's cooperative budget, as a
         // call through a channel would: a loop of starts still yields.
         tokio::task::consume_budget().await;
-        let Some(mut held) = self.try_hold() else {
+        let Some(mut held) = self.state.try_hold() else {
             return Err(spec);
         };
         // Checked while holding the state, which every message is served
@@ -76,105 +72,11 @@ impl DynCell {
         // Its span and events are under the supervisor's span, as from
         // the supervisor's task (see `child::start`).
         let result = held.start_child(spec).await;
-        if self.killed.load(Ordering::SeqCst) {
+        if self.state.is_killed() {
             // Killed meanwhile: the child dies with it when `held` goes.
             return Ok(Err(CallError::Exited(ExitReason::Killed)));
         }
         Ok(result)
-    }
-
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Box<DynCore>>> {
-        self.core
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Takes the state if nobody holds it.
-    fn try_hold(&self) -> Option<Held<'_>> {
-        let core = self.slot().take()?;
-        Some(Held {
-            core: Some(core),
-            cell: self,
-        })
-    }
-
-    /// Takes the state, waiting for whoever holds it to give it back.
-    async fn hold(&self) -> Held<'_> {
-        if let Some(held) = self.try_hold() {
-            return held;
-        }
-        // Set before the state is tried: whoever gives it back after a
-        // failed try sees the flag (see `Held::drop`).
-        self.waiting.store(true, Ordering::SeqCst);
-        let held = loop {
-            let returned = self.returned.notified();
-            tokio::pin!(returned);
-            returned.as_mut().enable();
-            if let Some(held) = self.try_hold() {
-                break held;
-            }
-            returned.await;
-        };
-        self.waiting.store(false, Ordering::SeqCst);
-        held
-    }
-
-    /// The supervisor's task was dropped: its children die with it, now
-    /// if nobody holds the state, or when its holder lets it go (the flag
-    /// and the state are both looked at under the lock, so one of the two
-    /// drops it).
-    fn kill(&self) {
-        let core = {
-            let mut slot = self.slot();
-            self.killed.store(true, Ordering::SeqCst);
-            slot.take()
-        };
-        drop(core);
-    }
-}
-
-/// The state, held. Let go, it is given back, or dropped with its
-/// children if the supervisor was killed meanwhile.
-struct Held<'a> {
-    /// `Some` until dropped.
-    core: Option<Box<DynCore>>,
-    cell: &'a DynCell,
-}
-
-impl std::ops::Deref for Held<'_> {
-    type Target = DynCore;
-
-    fn deref(&self) -> &DynCore {
-        self.core.as_ref().expect("held until dropped")
-    }
-}
-
-impl std::ops::DerefMut for Held<'_> {
-    fn deref_mut(&mut self) -> &mut DynCore {
-        self.core.as_mut().expect("held until dropped")
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        let Some(core) = self.core.take() else {
-            return;
-        };
-        let killed = {
-            let mut slot = self.cell.slot();
-            if self.cell.killed.load(Ordering::SeqCst) {
-                Some(core)
-            } else {
-                *slot = Some(core);
-                None
-            }
-        };
-        match killed {
-            // Dropped outside the lock: its children are killed.
-            Some(core) => drop(core),
-            None if self.cell.waiting.load(Ordering::SeqCst) => self.cell.returned.notify_one(),
-            None => {}
-        }
     }
 }
 
@@ -186,9 +88,11 @@ pub(super) struct Serving {
 }
 
 impl Drop for Serving {
+    /// The supervisor's task was dropped (it was killed): its children die
+    /// with its state, now or when a caller holding it lets it go.
     fn drop(&mut self) {
         if !self.done {
-            self.cell.kill();
+            self.cell.state.kill();
         }
     }
 }
@@ -202,7 +106,7 @@ pub(super) async fn serve(
     let cell = &*serving.cell;
     let (mut core, reason) = loop {
         let msg = rx.recv().await;
-        let mut core = cell.hold().await;
+        let mut core = cell.state.hold().await;
         let Some(msg) = msg else {
             // Unreachable while the state's own sender lives.
             break (core, ExitReason::Shutdown);

@@ -1,10 +1,7 @@
 //! A dynamic supervisor's builder and spec.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::sync::Notify;
 
 use crate::backoff::Backoff;
 use crate::child::{self, BoxFuture, ChildSpec, Incarnation, StartChild, StartOutcome};
@@ -299,12 +296,7 @@ impl StartChild for DynamicSupervisorSpec {
             span.clone(),
         );
         let handle = core.handle.clone();
-        let cell = Arc::new(DynCell {
-            core: std::sync::Mutex::new(Some(Box::new(core))),
-            returned: Notify::new(),
-            waiting: AtomicBool::new(false),
-            killed: AtomicBool::new(false),
-        });
+        let cell = Arc::new(DynCell::new(core));
         handle.shared.set_dynamic(&cell);
         self.inner.sup_ref.set(handle.clone());
         spawner.bind_supervisor(&handle);
