@@ -754,8 +754,23 @@ defmodule Oracle.Player do
 
   # Started this many ms after a whole second of the monotonic clock, so that
   # OTP's whole-second restart bookkeeping sees scenario time t in second
-  # floor(t/1000) in every run.
+  # floor(t/1000) in every run. ORACLE_ALIGN_MS (0..999) moves the start
+  # within the second: the fuzzing corpus (../fuzz) keeps only scenarios
+  # whose trace is the same at 5, 305, 505 and 905 ms.
   @after_second_ms 5
+
+  def after_second_ms do
+    case System.get_env("ORACLE_ALIGN_MS") do
+      nil ->
+        @after_second_ms
+
+      text ->
+        case Integer.parse(text) do
+          {ms, ""} when ms in 0..999 -> ms
+          _ -> raise "ORACLE_ALIGN_MS must be an integer in 0..999, got #{inspect(text)}"
+        end
+    end
+  end
 
   def play(sc) do
     Process.flag(:trap_exit, true)
@@ -781,7 +796,7 @@ defmodule Oracle.Player do
 
   defp align do
     now = :erlang.monotonic_time(:millisecond)
-    Process.sleep(Integer.mod(@after_second_ms - Integer.mod(now, 1000), 1000))
+    Process.sleep(Integer.mod(after_second_ms() - Integer.mod(now, 1000), 1000))
     :erlang.monotonic_time(:millisecond)
   end
 
@@ -1273,8 +1288,21 @@ defmodule Oracle.Main do
         {:DOWN, ^ref, :process, ^pid, other} -> raise "the driver failed: #{inspect(other)}"
       end
 
+    dyn = Scenario.dynamic_supervisors(sc)
+
+    # ORACLE_RAW_FILE: a `run` (or `check`) also writes the exact
+    # milliseconds of the same run to that file, as `raw` prints them.
+    case System.get_env("ORACLE_RAW_FILE") do
+      file when timing == :rounded and is_binary(file) and file != "" ->
+        raw = lines |> Canon.sort_parallel_exits(dyn) |> Canon.text()
+        File.write!(file, Enum.map(raw, &[&1, "\n"]))
+
+      _ ->
+        :ok
+    end
+
     lines = if timing == :rounded, do: Canon.rounded(lines, sc.step), else: lines
-    lines |> Canon.sort_parallel_exits(Scenario.dynamic_supervisors(sc)) |> Canon.text()
+    lines |> Canon.sort_parallel_exits(dyn) |> Canon.text()
   end
 end
 
