@@ -666,9 +666,14 @@ pub mod scenarios {
 
     /// The folders whose traces were recorded on the real Erlang/OTP 25 and
     /// Elixir 1.14, replayed by default: the public scenarios (`public/`,
-    /// their names kept) and the project's own (`project/`).
+    /// their names kept), the project's own (`project/`) and the kept
+    /// differential-fuzzing corpus (`fuzz/`).
     pub fn recorded() -> Vec<PathBuf> {
-        vec![root().join("public"), root().join("project")]
+        vec![
+            root().join("public"),
+            root().join("project"),
+            root().join("fuzz"),
+        ]
     }
 
     /// Traces of the runtime's exact restart window, which replace OTP's

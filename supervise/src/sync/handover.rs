@@ -240,4 +240,15 @@ mod shuttle_model {
     fn hand_over_bounded_preemptions() {
         shuttle::check_pct(|| model(true), 2_000, 3);
     }
+
+    /// Every schedule (depth-first), up to the count in
+    /// `SUPERVISE_SHUTTLE_DFS` (default 20,000; `0` for no bound).
+    #[test]
+    fn hand_over_exhaustive() {
+        let bound = std::env::var("SUPERVISE_SHUTTLE_DFS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20_000);
+        shuttle::check_dfs(|| model(true), (bound > 0).then_some(bound));
+    }
 }
