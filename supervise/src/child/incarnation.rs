@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use smol_str::SmolStr;
 use tokio::sync::Notify;
@@ -15,15 +15,9 @@ use crate::exit::ExitReason;
 use crate::report::observe;
 use crate::spec::ChildKind;
 use crate::supervisor::SupervisorHandle;
+use crate::sync::AbortCell;
 
 // ===== Incarnation / ChildRef =====
-
-/// An incarnation's abort: why (the first reason wins), and the handle
-/// that aborts its task, once it is spawned.
-pub(super) struct Abort {
-    pub(super) reason: Option<ExitReason>,
-    pub(super) handle: Option<AbortHandle>,
-}
 
 /// Not asked to stop.
 const NO_STOP: u8 = 0;
@@ -98,9 +92,9 @@ pub(crate) struct Incarnation {
     /// [`STOP_KILLED`].
     stop: AtomicU8,
     notify: Notify,
-    abort: Mutex<Abort>,
-    /// Set when an abort is requested: the incarnation is on its way out.
-    aborting: AtomicBool,
+    /// Its abort: the reason, and its task's handle once spawned (see
+    /// `crate::sync::abort` for the protocol).
+    abort: AbortCell<ExitReason, AbortHandle>,
     /// Set when its supervisor stops it and waits for it: its exit needs no
     /// message (it would be stale), only its event.
     pub(super) awaited: AtomicBool,
@@ -121,11 +115,7 @@ impl Incarnation {
             number,
             stop: AtomicU8::new(NO_STOP),
             notify: Notify::new(),
-            abort: Mutex::new(Abort {
-                reason: None,
-                handle: None,
-            }),
-            aborting: AtomicBool::new(false),
+            abort: AbortCell::new(),
             awaited: AtomicBool::new(false),
             exit_reported: AtomicBool::new(false),
             root: false,
@@ -193,32 +183,26 @@ impl Incarnation {
         self.notify.notify_waiters();
     }
 
-    pub(super) fn lock_abort(&self) -> std::sync::MutexGuard<'_, Abort> {
-        self.abort
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Its task was spawned: an abort from now on aborts it.
+    pub(super) fn set_abort_handle(&self, handle: AbortHandle) {
+        self.abort.set_handle(handle);
     }
 
+    /// Why its task was aborted (`killed` unless a reason was given).
     pub(super) fn abort_reason(&self) -> ExitReason {
-        self.lock_abort()
-            .reason
-            .clone()
-            .unwrap_or(ExitReason::Killed)
+        self.abort.reason().unwrap_or(ExitReason::Killed)
     }
 
     /// An abort requested before the task was first polled (a kill, or a
     /// panic in a task spawned during init) takes effect as it starts.
     pub(super) fn take_pending_crash(&self) -> Option<ExitReason> {
-        if !self.aborting.load(Ordering::Acquire) {
-            return None;
-        }
-        self.lock_abort().reason.clone()
+        self.abort.pending()
     }
 
     /// True once the incarnation has exited or is being aborted: its
     /// handles stop reaching it at once.
     pub(crate) fn is_exiting(&self) -> bool {
-        self.aborting.load(Ordering::Acquire) || self.exit_reported.load(Ordering::Acquire)
+        self.abort.is_aborting() || self.exit_reported.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_root(&self) -> bool {
@@ -231,12 +215,7 @@ impl Incarnation {
 
     /// Aborts the task with this exit reason (unless it already has one).
     pub(crate) fn abort_with(&self, reason: ExitReason) {
-        self.aborting.store(true, Ordering::Release);
-        let mut abort = self.lock_abort();
-        abort.reason.get_or_insert(reason);
-        if let Some(handle) = &abort.handle {
-            handle.abort();
-        }
+        self.abort.abort_with(reason);
     }
 
     /// A task spawned by the worker panicked: the worker crashes with it.

@@ -270,7 +270,7 @@ pub(crate) async fn start(
     };
     match outcome {
         StartOutcome::Started { join, stop } => {
-            inc.lock_abort().handle = Some(join.abort_handle());
+            inc.set_abort_handle(join.abort_handle());
             observe(|| {
                 sup_span.in_scope(|| {
                     tracing::debug!(path = %inc.path(), incarnation = number, "child started");

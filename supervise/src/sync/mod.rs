@@ -11,12 +11,15 @@
 //! | protocol | where | model |
 //! |---|---|---|
 //! | a state handed between an owner task and callers ([`HandOver`]) | [`handover`] | `handover::shuttle_model` |
+//! | an incarnation's abort, given before or after its task exists ([`AbortCell`]) | [`abort`] | `abort::shuttle_model` |
 //! | a mailbox's queue, its receiver's waker and its handles' wait for a change | `crate::mailbox` | `mailbox::shuttle_model` |
 //!
 //! [shuttle]: https://docs.rs/shuttle
 
+pub(crate) mod abort;
 pub(crate) mod handover;
 
+pub(crate) use self::abort::AbortCell;
 pub(crate) use self::handover::HandOver;
 
 #[cfg(not(shuttle))]
