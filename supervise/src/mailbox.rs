@@ -346,19 +346,9 @@ mod shuttle_model {
 
     use std::sync::Arc;
 
+    use super::tests::incarnation;
     use super::*;
-    use crate::child::ChildPath;
     use crate::event::EventBus;
-    use crate::spec::ChildKind;
-
-    fn incarnation(bus: &Arc<EventBus>, number: u64) -> Arc<Incarnation> {
-        Arc::new(Incarnation::new(
-            ChildPath::joined("app/w".into()),
-            ChildKind::Worker,
-            number,
-            bus.clone(),
-        ))
-    }
 
     /// Two senders, one receiving incarnation: every message arrives, in
     /// each sender's order.
@@ -475,7 +465,8 @@ mod tests {
     use crate::event::{Event, EventBus};
     use crate::spec::ChildKind;
 
-    fn incarnation(bus: &Arc<EventBus>, number: u64) -> Arc<Incarnation> {
+    /// An incarnation of `app/w`, for the tests and the model.
+    pub(super) fn incarnation(bus: &Arc<EventBus>, number: u64) -> Arc<Incarnation> {
         Arc::new(Incarnation::new(
             ChildPath::joined("app/w".into()),
             ChildKind::Worker,

@@ -1,11 +1,15 @@
 //! Support for the code the macros generate. Not public API.
+//!
+//! The generated code names a child's type only through
+//! `<Type as supervise::Child>::...` paths, so that a type that cannot be
+//! supervised is reported once, at the user's field, with `Child`'s own
+//! message (see `supervise-macros/src/expand.rs`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::child::ChildSpec;
 use crate::handle::WorkerHandle;
-use crate::spec::Shutdown;
-use crate::supervised::Child;
+use crate::spec::{Restart, Shutdown};
 use crate::supervisor::{SupervisorBuilder, SupervisorSpec};
 use crate::worker::Worker;
 
@@ -15,10 +19,32 @@ pub use std::time::Duration;
 /// A child's factory, shared by its starts.
 pub type Factory<T> = Arc<dyn Fn() -> T + Send + Sync + 'static>;
 
+/// A worker's default child spec, declared by `#[worker(...)]`: a type
+/// with these defaults is a [`Child`](crate::Child) (the impl is next to
+/// the trait), so that the attribute generates no code that depends on
+/// the worker's `Worker` impl, and a mistake there is reported once, in
+/// that impl.
+///
+/// A type without it is not a child: its message is `Child`'s, as the
+/// compiler reports this trait when `Child` is missing.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be supervised: it is neither a worker nor a supervisor",
+    label = "not a worker or a supervisor",
+    note = "annotate a worker's struct with `#[supervise::worker]` (and implement `supervise::Worker` for it), or derive `supervise::Supervisor` for a supervisor"
+)]
+pub trait WorkerDefaults: Worker {
+    /// `restart = ...`, or `permanent`.
+    const RESTART: Restart;
+    /// `shutdown = ...`, or 5 seconds.
+    const SHUTDOWN: Shutdown;
+    /// `significant`, or `false`.
+    const SIGNIFICANT: bool;
+}
+
 /// The spec and handle of a `#[worker]` child, with its type's defaults.
 pub fn worker_child<W, F>(id: &str, factory: F) -> (ChildSpec, WorkerHandle<W>)
 where
-    W: Worker + Child,
+    W: Worker + WorkerDefaults,
     F: Fn() -> W + Send + Sync + 'static,
 {
     let (spec, handle) = ChildSpec::worker_with_handle(id, factory);
@@ -29,19 +55,12 @@ where
     (spec, handle)
 }
 
-/// What a field holds when its child is started from a clone of it.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is cloned for every start of its child, but it is not `Clone`",
-    label = "derive or implement `Clone` for this type",
-    note = "or give the field `#[child(factory = ...)]`: its value starts the first incarnation, the factory every later one"
-)]
-pub trait CloneArg: Clone + Send + Sync + 'static {}
-
-impl<T: Clone + Send + Sync + 'static> CloneArg for T {}
-
-/// A factory that clones `value` for every start.
-pub fn cloned<T: CloneArg>(value: T) -> Factory<T> {
-    Arc::new(move || value.clone())
+/// A factory that clones `value` (with `clone`, which the generated code
+/// takes from `Clone`) for every start. The value sits in a mutex, so it
+/// needs to be `Send` only, as the child itself.
+pub fn cloned<T: Send + 'static>(value: T, clone: fn(&T) -> T) -> Factory<T> {
+    let value = Mutex::new(value);
+    Arc::new(move || clone(&value.lock().unwrap_or_else(PoisonError::into_inner)))
 }
 
 /// A factory whose first start takes `value` and whose later starts call
@@ -53,12 +72,26 @@ where
 {
     let first = Mutex::new(Some(value));
     Arc::new(move || {
-        let taken = first
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+        let taken = first.lock().unwrap_or_else(PoisonError::into_inner).take();
         taken.unwrap_or_else(&factory)
     })
+}
+
+/// A factory of one part of a value: every start calls `whole` and keeps
+/// the part `pick` selects (a child of a nested supervisor restarted from
+/// its parent's factory).
+pub fn part<T: 'static, P: 'static>(
+    whole: &Arc<dyn Fn() -> T + Send + Sync>,
+    pick: fn(T) -> P,
+) -> Factory<P> {
+    let whole = whole.clone();
+    Arc::new(move || pick(whole()))
+}
+
+/// The factory as a closure: one closure type per child type, so that a
+/// tree of many children of one type instantiates its start once.
+pub fn call<T: 'static>(factory: Factory<T>) -> impl Fn() -> T + Send + Sync + 'static {
+    move || factory()
 }
 
 /// A spec the macro validated at compile time. The rules it could not see
@@ -74,4 +107,13 @@ pub fn build(builder: SupervisorBuilder) -> SupervisorSpec {
 /// `Shutdown::Timeout` from milliseconds, for constants.
 pub const fn timeout_ms(ms: u64) -> Shutdown {
     Shutdown::Timeout(Duration::from_millis(ms))
+}
+
+/// Whether a shutdown is a timeout of zero, which a dynamic supervisor
+/// (Elixir's `DynamicSupervisor`) refuses for its children.
+pub const fn is_zero_timeout(shutdown: Shutdown) -> bool {
+    match shutdown {
+        Shutdown::Timeout(d) => d.is_zero(),
+        _ => false,
+    }
 }

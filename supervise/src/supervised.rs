@@ -1,6 +1,8 @@
 //! What can be a child of a derived supervisor: the `Child` trait.
 
+use crate::__private::{cloned, first_then, worker_child, Factory, WorkerDefaults};
 use crate::child::ChildSpec;
+use crate::handle::WorkerHandle;
 use crate::spec::{ChildKind, Restart, Shutdown};
 
 /// A type that can be a field of a `#[derive(Supervisor)]` struct: a
@@ -32,4 +34,38 @@ pub trait Child: Send + Sized + 'static {
     fn child_spec<F>(id: &str, factory: F) -> (ChildSpec, Self::Handle)
     where
         F: Fn() -> Self + Send + Sync + 'static;
+
+    /// A factory that clones `value` with `clone` for every start. Used by
+    /// the macros (through `<Type as Child>`, so that a type that is not a
+    /// child is reported with this trait's message); not public API.
+    #[doc(hidden)]
+    fn __cloned(value: Self, clone: fn(&Self) -> Self) -> Factory<Self> {
+        cloned(value, clone)
+    }
+
+    /// A factory whose first start takes `value` and whose later starts
+    /// call `factory`. Used by the macros; not public API.
+    #[doc(hidden)]
+    fn __first_then(value: Self, factory: Factory<Self>) -> Factory<Self> {
+        first_then(value, move || factory())
+    }
+}
+
+/// A worker annotated with `#[worker]` is a child with the defaults the
+/// attribute declares. The attribute only declares them, so that a
+/// mistake in the worker's `Worker` impl is reported there, once.
+#[diagnostic::do_not_recommend]
+impl<W: WorkerDefaults> Child for W {
+    type Handle = WorkerHandle<W>;
+    const KIND: ChildKind = ChildKind::Worker;
+    const RESTART: Restart = <W as WorkerDefaults>::RESTART;
+    const SHUTDOWN: Shutdown = <W as WorkerDefaults>::SHUTDOWN;
+    const SIGNIFICANT: bool = <W as WorkerDefaults>::SIGNIFICANT;
+
+    fn child_spec<F>(id: &str, factory: F) -> (ChildSpec, WorkerHandle<W>)
+    where
+        F: Fn() -> W + Send + Sync + 'static,
+    {
+        worker_child(id, factory)
+    }
 }

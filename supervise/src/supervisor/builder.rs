@@ -248,22 +248,22 @@ impl SupervisorSpec {
     /// Dropping the future stops the children started so far (they are
     /// killed, as the children of a killed supervisor).
     pub async fn start(self) -> Result<SupervisorHandle, StartError> {
-        let bus = self.bus.clone();
-        let path = self.inner.name.clone();
-        let spec = ChildSpec::supervisor(path.clone(), self);
-        start_root(&spec, path, &bus).await
+        let (name, bus) = (self.inner.name.clone(), self.bus.clone());
+        start_root(ChildSpec::supervisor(name.clone(), self), name, &bus).await
     }
 }
 
 /// Starts a supervisor spec as the root of a tree: nobody supervises it,
 /// so its running record is detached rather than kept.
+/// Starts `spec`, a supervisor named `path`, as the root of a tree whose
+/// events go to `bus`.
 pub(crate) async fn start_root(
-    spec: &ChildSpec,
+    spec: ChildSpec,
     path: Arc<str>,
     bus: &Arc<EventBus>,
 ) -> Result<SupervisorHandle, StartError> {
     let current = tracing::Span::current();
-    match child::start(spec, ChildPath::joined(path), 1, bus, None, &current).await {
+    match child::start(&spec, ChildPath::joined(path), 1, bus, None, &current).await {
         Started::Running(running) => {
             let handle = running
                 .child_ref()

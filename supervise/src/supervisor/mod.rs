@@ -1,4 +1,41 @@
-//! Static supervisors: the builder, the handle, and the task that runs them.
+//! Supervisors: the static one (its builder, its handle, the task that runs
+//! it), the dynamic one, and the typed supervisors built on the dynamic one.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `builder` | [`SupervisorBuilder`], [`SupervisorSpec`]: a static supervisor's spec and its start as a root or a child |
+//! | `runner` | the static supervisor's task: its children's slots, exits, restarts by strategy, shutdown, control calls |
+//! | `handle` | [`SupervisorHandle`], the control API of either kind |
+//! | `dynamic` | the dynamic supervisor (Elixir's `DynamicSupervisor`, OTP's `simple_one_for_one`) |
+//! | `typed_dynamic`, `task`, `partition` | [`DynamicSupervisor`], [`TaskSupervisor`], [`PartitionSupervisor`]: typed fronts on the dynamic one |
+//!
+//! The rules both engines decide by are in `crate::rules`, their reports
+//! in `crate::report`: the engines do not import each other.
+
+/// The child-spec defaults of a supervisor child, as OTP's: permanent,
+/// shutdown `infinity`, not significant. Inside an `impl Child`.
+macro_rules! supervisor_child_defaults {
+    () => {
+        const KIND: crate::spec::ChildKind = crate::spec::ChildKind::Supervisor;
+        const RESTART: crate::spec::Restart = crate::spec::Restart::Permanent;
+        const SHUTDOWN: crate::spec::Shutdown = crate::spec::Shutdown::Infinity;
+        const SIGNIFICANT: bool = false;
+    };
+}
+
+/// Setters of the `DynOptions` a typed dynamic supervisor keeps in its
+/// `options` field: `name(arg: Type) => field = value;`, each with its docs.
+macro_rules! dyn_option_setters {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) => $field:ident = $value:expr;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, $arg: $ty) -> Self {
+                self.options.$field = Some($value);
+                self
+            }
+        )*
+    };
+}
 
 mod builder;
 mod dynamic;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::child::ChildSpec;
 use crate::error::{CallError, SpecError, StartError};
 use crate::handle::{SupervisorRef, WorkerHandle};
-use crate::spec::{ChildKind, Restart, Shutdown, Strategy};
+use crate::spec::Strategy;
 use crate::supervised::Child;
 
 use super::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};
@@ -160,10 +160,7 @@ where
     K: Clone + Eq + Hash + fmt::Display + Send + Sync + 'static,
 {
     type Handle = PartitionHandle<W, A, K>;
-    const KIND: ChildKind = ChildKind::Supervisor;
-    const RESTART: Restart = Restart::Permanent;
-    const SHUTDOWN: Shutdown = Shutdown::Infinity;
-    const SIGNIFICANT: bool = false;
+    supervisor_child_defaults!();
 
     fn child_spec<F>(id: &str, factory: F) -> (ChildSpec, Self::Handle)
     where

@@ -15,7 +15,7 @@ use crate::child::{BoxFuture, ChildSpec};
 use crate::error::{CallError, StartError};
 use crate::exit::{BoxError, Exit, ExitReason};
 use crate::handle::SupervisorRef;
-use crate::spec::{ChildKind, Restart, Shutdown};
+use crate::spec::Restart;
 use crate::supervised::Child;
 use crate::worker::{Context, Worker};
 
@@ -53,22 +53,13 @@ impl TaskSupervisor {
         Self::default()
     }
 
-    /// Restarts (of `spawn_restarting` tasks) tolerated within the period.
-    pub fn max_restarts(mut self, max_restarts: u32) -> Self {
-        self.options.max_restarts = Some(max_restarts);
-        self
-    }
-
-    /// The restart period (must be above zero).
-    pub fn period(mut self, period: Duration) -> Self {
-        self.options.period = Some(period);
-        self
-    }
-
-    /// The most tasks running at once.
-    pub fn max_children(mut self, max_children: usize) -> Self {
-        self.options.max_children = Some(max_children);
-        self
+    dyn_option_setters! {
+        /// Restarts (of `spawn_restarting` tasks) tolerated within the period.
+        max_restarts(max_restarts: u32) => max_restarts = max_restarts;
+        /// The restart period (must be above zero).
+        period(period: Duration) => period = period;
+        /// The most tasks running at once.
+        max_children(max_children: usize) => max_children = max_children;
     }
 
     fn spec(
@@ -95,10 +86,7 @@ impl TaskSupervisor {
 
 impl Child for TaskSupervisor {
     type Handle = TaskSupervisorHandle;
-    const KIND: ChildKind = ChildKind::Supervisor;
-    const RESTART: Restart = Restart::Permanent;
-    const SHUTDOWN: Shutdown = Shutdown::Infinity;
-    const SIGNIFICANT: bool = false;
+    supervisor_child_defaults!();
 
     fn child_spec<F>(id: &str, factory: F) -> (ChildSpec, Self::Handle)
     where

@@ -16,7 +16,6 @@ use crate::backoff::Backoff;
 use crate::child::ChildSpec;
 use crate::error::{CallError, StartError};
 use crate::handle::{SupervisorRef, WorkerHandle};
-use crate::spec::{ChildKind, Restart, Shutdown};
 use crate::supervised::Child;
 use crate::worker::Worker;
 
@@ -142,35 +141,18 @@ where
         }
     }
 
-    /// Restarts tolerated within the period.
-    pub fn max_restarts(mut self, max_restarts: u32) -> Self {
-        self.options.max_restarts = Some(max_restarts);
-        self
-    }
-
-    /// The restart period in whole seconds (must be above zero).
-    pub fn max_seconds(mut self, seconds: u64) -> Self {
-        self.options.period = Some(Duration::from_secs(seconds));
-        self
-    }
-
-    /// The restart period as any duration (must be above zero).
-    pub fn period(mut self, period: Duration) -> Self {
-        self.options.period = Some(period);
-        self
-    }
-
-    /// The most children it holds; `start_child` beyond it returns
-    /// [`CallError::MaxChildren`].
-    pub fn max_children(mut self, max_children: usize) -> Self {
-        self.options.max_children = Some(max_children);
-        self
-    }
-
-    /// A delay before every automatic restart of a child.
-    pub fn backoff(mut self, backoff: Backoff) -> Self {
-        self.options.backoff = Some(backoff);
-        self
+    dyn_option_setters! {
+        /// Restarts tolerated within the period.
+        max_restarts(max_restarts: u32) => max_restarts = max_restarts;
+        /// The restart period in whole seconds (must be above zero).
+        max_seconds(seconds: u64) => period = Duration::from_secs(seconds);
+        /// The restart period as any duration (must be above zero).
+        period(period: Duration) => period = period;
+        /// The most children it holds; `start_child` beyond it returns
+        /// [`CallError::MaxChildren`](crate::CallError::MaxChildren).
+        max_children(max_children: usize) => max_children = max_children;
+        /// A delay before every automatic restart of a child.
+        backoff(backoff: Backoff) => backoff = backoff;
     }
 
     fn spec(
@@ -207,10 +189,7 @@ where
     K: Clone + Eq + Hash + fmt::Display + Send + Sync + 'static,
 {
     type Handle = DynamicHandle<W, A, K>;
-    const KIND: ChildKind = ChildKind::Supervisor;
-    const RESTART: Restart = Restart::Permanent;
-    const SHUTDOWN: Shutdown = Shutdown::Infinity;
-    const SIGNIFICANT: bool = false;
+    supervisor_child_defaults!();
 
     fn child_spec<F>(id: &str, factory: F) -> (ChildSpec, Self::Handle)
     where

@@ -273,10 +273,9 @@ impl DynamicSupervisorSpec {
     /// Never in practice (a dynamic supervisor starts no child at init);
     /// the type is the one every start has.
     pub async fn start(self) -> Result<SupervisorHandle, StartError> {
-        let bus = self.bus.clone();
-        let path = self.inner.name.clone();
-        let spec = ChildSpec::dynamic_supervisor(path.clone(), self);
-        crate::supervisor::builder::start_root(&spec, path, &bus).await
+        let (name, bus) = (self.inner.name.clone(), self.bus.clone());
+        let spec = ChildSpec::dynamic_supervisor(name.clone(), self);
+        crate::supervisor::builder::start_root(spec, name, &bus).await
     }
 }
 
