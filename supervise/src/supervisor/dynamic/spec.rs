@@ -109,7 +109,7 @@ impl DynamicSupervisorBuilder {
     }
 
     /// The most children it holds, running or restarting; a `start_child`
-    /// beyond it returns [`CallError::MaxChildren`]. Default: no limit.
+    /// beyond it returns [`CallError::MaxChildren`](crate::CallError::MaxChildren). Default: no limit.
     pub fn max_children(mut self, max_children: usize) -> Self {
         self.max_children = Some(max_children);
         self
@@ -193,7 +193,7 @@ impl DynamicSupervisorBuilder {
 ///
 /// A child's id names it in paths and events (`sessions/user-42`); it need
 /// not be unique and the control API does not look children up by it: a
-/// child is named by its [`ChildRef`].
+/// child is named by its [`ChildRef`](crate::ChildRef).
 ///
 /// # Examples
 ///
