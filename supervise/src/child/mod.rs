@@ -15,6 +15,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::exit::ExitReason;
+
 mod incarnation;
 mod running;
 mod spec;
@@ -24,7 +26,19 @@ pub use self::incarnation::ChildRef;
 pub(crate) use self::incarnation::{child_path, ChildPath, Incarnation};
 pub(crate) use self::running::Running;
 pub use self::spec::{ChildSpec, ChildSpecInfo};
-pub(crate) use self::start::{start, Parent, Spawner, StartChild, StartOutcome, Started, Stopper};
+pub(crate) use self::start::{start, Parent, Spawned, Spawner, StartChild, Stopper};
+
+/// How a start went: the one result of every level (a spec's init, an
+/// incarnation's start, a supervisor's start of a child), each with what
+/// it started.
+pub(crate) enum Start<T> {
+    /// Started (OTP's `{ok, Pid}`).
+    Started(T),
+    /// Its init returned `ignore`.
+    Ignored,
+    /// Its init failed, with this reason.
+    Failed(ExitReason),
+}
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 

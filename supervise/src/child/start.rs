@@ -15,7 +15,7 @@ use futures_util::FutureExt;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::{BoxFuture, ChildPath, ChildRef, ChildSpec, Incarnation, Running};
+use super::{BoxFuture, ChildPath, ChildRef, ChildSpec, Incarnation, Running, Start};
 use crate::event::{Event, EventBus};
 use crate::exit::{Exit, ExitReason};
 use crate::mailbox::{MailboxRef, WithMailbox};
@@ -32,20 +32,18 @@ use crate::worker::{Context, Init, Worker};
 pub(crate) trait StartChild: Send + Sync + 'static {
     /// `self` is the spec's own `Arc`, which a start may keep: a worker's
     /// mailbox is allocated with its start, and its incarnations hold it.
-    fn start(self: Arc<Self>, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome>;
+    fn start(self: Arc<Self>, inc: Arc<Incarnation>, spawner: Spawner)
+        -> BoxFuture<Start<Spawned>>;
 
     /// The supervisor forgot the child (deleted, or a temporary child that
     /// exited): its handles now answer "not found".
     fn forget(&self) {}
 }
 
-pub(crate) enum StartOutcome {
-    Started {
-        join: JoinHandle<ExitReason>,
-        stop: Stopper,
-    },
-    Ignored,
-    Failed(ExitReason),
+/// A started incarnation's task: its handle, and how it is asked to stop.
+pub(crate) struct Spawned {
+    pub(crate) join: JoinHandle<ExitReason>,
+    pub(crate) stop: Stopper,
 }
 
 /// How a running child is asked to stop.
@@ -79,7 +77,11 @@ where
     W: Worker,
     F: Fn() -> W + Send + Sync + 'static,
 {
-    fn start(self: Arc<Self>, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
+    fn start(
+        self: Arc<Self>,
+        inc: Arc<Incarnation>,
+        spawner: Spawner,
+    ) -> BoxFuture<Start<Spawned>> {
         start_worker((self.factory)(), None, inc, spawner)
     }
 }
@@ -90,7 +92,11 @@ where
     W: Worker,
     F: Fn() -> W + Send + Sync + 'static,
 {
-    fn start(self: Arc<Self>, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
+    fn start(
+        self: Arc<Self>,
+        inc: Arc<Incarnation>,
+        spawner: Spawner,
+    ) -> BoxFuture<Start<Spawned>> {
         let worker = (self.with.factory)();
         start_worker(worker, Some(self), inc, spawner)
     }
@@ -106,7 +112,7 @@ fn start_worker<W: Worker>(
     mailbox: Option<MailboxRef<W::Message>>,
     inc: Arc<Incarnation>,
     spawner: Spawner,
-) -> BoxFuture<StartOutcome> {
+) -> BoxFuture<Start<Spawned>> {
     Box::pin(async move {
         let mut ctx = Context::new(inc.clone(), mailbox.clone());
         match worker.init(&mut ctx).await {
@@ -125,10 +131,10 @@ fn start_worker<W: Worker>(
                     run: worker.run(ctx),
                     guard,
                 });
-                StartOutcome::Started { join, stop }
+                Start::Started(Spawned { join, stop })
             }
-            Ok(Init::Ignore) => StartOutcome::Ignored,
-            Err(exit) => StartOutcome::Failed(exit.into_reason()),
+            Ok(Init::Ignore) => Start::Ignored,
+            Err(exit) => Start::Failed(exit.into_reason()),
         }
     })
 }
@@ -187,7 +193,11 @@ impl<H: Fn() + Send + Sync + 'static> Drop for ForgetHook<H> {
 }
 
 impl<H: Fn() + Send + Sync + 'static> StartChild for ForgetHook<H> {
-    fn start(self: Arc<Self>, inc: Arc<Incarnation>, spawner: Spawner) -> BoxFuture<StartOutcome> {
+    fn start(
+        self: Arc<Self>,
+        inc: Arc<Incarnation>,
+        spawner: Spawner,
+    ) -> BoxFuture<Start<Spawned>> {
         self.inner.clone().start(inc, spawner)
     }
 
@@ -204,9 +214,9 @@ impl StartChild for FailStart {
         self: Arc<Self>,
         _inc: Arc<Incarnation>,
         _spawner: Spawner,
-    ) -> BoxFuture<StartOutcome> {
+    ) -> BoxFuture<Start<Spawned>> {
         let reason = self.0.clone();
-        Box::pin(async move { StartOutcome::Failed(reason) })
+        Box::pin(async move { Start::Failed(reason) })
     }
 }
 
@@ -214,12 +224,6 @@ impl StartChild for FailStart {
 pub(crate) struct Parent {
     pub(crate) inbox: Inbox,
     pub(crate) serial: u64,
-}
-
-pub(crate) enum Started {
-    Running(Running),
-    Ignored,
-    Failed(ExitReason),
 }
 
 /// Starts one incarnation of `spec`: runs its init here (the caller waits,
@@ -236,7 +240,7 @@ pub(crate) async fn start(
     bus: &Arc<EventBus>,
     parent: Option<Parent>,
     sup_span: &tracing::Span,
-) -> Started {
+) -> Start<Running> {
     let mut inc = Incarnation::new(path, spec.kind, number, bus.clone());
     inc.root = parent.is_none();
     inc.serial = parent.as_ref().map_or(0, |p| p.serial);
@@ -264,12 +268,12 @@ pub(crate) async fn start(
             AssertUnwindSafe(Supervised::new(init))
                 .catch_unwind()
                 .await
-                .unwrap_or_else(|panic| StartOutcome::Failed(ExitReason::from_panic(panic)))
+                .unwrap_or_else(|panic| Start::Failed(ExitReason::from_panic(panic)))
         }
-        Err(panic) => StartOutcome::Failed(ExitReason::from_panic(panic)),
+        Err(panic) => Start::Failed(ExitReason::from_panic(panic)),
     };
     match outcome {
-        StartOutcome::Started { join, stop } => {
+        Start::Started(Spawned { join, stop }) => {
             inc.set_abort_handle(join.abort_handle());
             observe(|| {
                 sup_span.in_scope(|| {
@@ -280,14 +284,14 @@ pub(crate) async fn start(
             bus.emit(|| Event::Started {
                 child: ChildRef::from_inner(inc.clone()),
             });
-            Started::Running(Running {
+            Start::Started(Running {
                 inc,
                 join: Some(join),
                 stop,
                 shutdown: spec.shutdown,
             })
         }
-        StartOutcome::Ignored => {
+        Start::Ignored => {
             observe(|| {
                 sup_span.in_scope(|| {
                     tracing::debug!(path = %inc.path(), incarnation = number, "child start ignored");
@@ -297,9 +301,9 @@ pub(crate) async fn start(
                 path: inc.path_arc().clone(),
                 incarnation: number,
             });
-            Started::Ignored
+            Start::Ignored
         }
-        StartOutcome::Failed(reason) => {
+        Start::Failed(reason) => {
             observe(|| {
                 sup_span.in_scope(|| {
                     tracing::debug!(path = %inc.path(), incarnation = number, %reason, "child start failed");
@@ -310,7 +314,7 @@ pub(crate) async fn start(
                 incarnation: number,
                 reason: reason.clone(),
             });
-            Started::Failed(reason)
+            Start::Failed(reason)
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::backoff::Backoff;
 use smol_str::SmolStr;
 
 use crate::child::{
-    self, BoxFuture, ChildPath, ChildSpec, Incarnation, StartChild, StartOutcome, Started,
+    self, BoxFuture, ChildPath, ChildSpec, Incarnation, Spawned, Start, StartChild,
 };
 use crate::error::{SpecError, StartError};
 use crate::event::{EventBus, EventStream};
@@ -264,7 +264,7 @@ pub(crate) async fn start_root(
 ) -> Result<SupervisorHandle, StartError> {
     let current = tracing::Span::current();
     match child::start(&spec, ChildPath::joined(path), 1, bus, None, &current).await {
-        Started::Running(running) => {
+        Start::Started(running) => {
             let handle = running
                 .child_ref()
                 .supervisor()
@@ -272,8 +272,8 @@ pub(crate) async fn start_root(
             running.detach();
             Ok(handle)
         }
-        Started::Failed(reason) => Err(StartError::new(reason)),
-        Started::Ignored => unreachable!("a supervisor's init never ignores"),
+        Start::Failed(reason) => Err(StartError::new(reason)),
+        Start::Ignored => unreachable!("a supervisor's init never ignores"),
     }
 }
 
@@ -308,7 +308,7 @@ impl StartChild for SupervisorSpec {
         self: Arc<Self>,
         inc: Arc<Incarnation>,
         spawner: child::Spawner,
-    ) -> BoxFuture<StartOutcome> {
+    ) -> BoxFuture<Start<Spawned>> {
         let inner = self.inner.clone();
         Box::pin(async move {
             let added = inner.clone();
@@ -344,14 +344,14 @@ impl StartChild for SupervisorSpec {
                         || tracing::info_span!("supervisor", path = %inc.path()),
                     );
                     let join = spawner.spawn(core.run_in(span));
-                    StartOutcome::Started {
+                    Start::Started(Spawned {
                         join,
                         stop: child::Stopper::Supervisor(handle),
-                    }
+                    })
                 }
                 Err(reason) => {
                     handle.shared.mark_terminated(&reason);
-                    StartOutcome::Failed(reason)
+                    Start::Failed(reason)
                 }
             }
         })

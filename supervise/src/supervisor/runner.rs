@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::backoff::{BackoffState, PendingRestart};
-use crate::child::{self, child_path, ChildPath, ChildRef, ChildSpec, Parent, Running, Started};
+use crate::child::{self, child_path, ChildPath, ChildRef, ChildSpec, Parent, Running, Start};
 use crate::error::CallError;
 use crate::event::EventBus;
 use crate::exit::ExitReason;
@@ -44,13 +44,6 @@ enum SlotState {
     Restarting(Option<PendingRestart>),
     /// Not running (OTP's `undefined`).
     Stopped,
-}
-
-/// What happened to one start attempt.
-enum Attempt {
-    Started,
-    Ignored,
-    Failed(ExitReason),
 }
 
 pub(crate) struct Core {
@@ -129,15 +122,15 @@ impl Core {
         let mut i = 0;
         while i < self.children.len() {
             match self.start_slot(i).await {
-                Attempt::Started => i += 1,
-                Attempt::Ignored => {
+                Start::Started(()) => i += 1,
+                Start::Ignored => {
                     if self.children[i].spec.restart == Restart::Temporary {
                         self.forget(i);
                     } else {
                         i += 1;
                     }
                 }
-                Attempt::Failed(reason) => {
+                Start::Failed(reason) => {
                     self.reporter()
                         .start_error(self.children[i].path.clone(), &reason);
                     let id = self.children[i].spec.id.as_str().into();
@@ -152,7 +145,7 @@ impl Core {
         Ok(())
     }
 
-    async fn start_slot(&mut self, i: usize) -> Attempt {
+    async fn start_slot(&mut self, i: usize) -> Start<()> {
         self.next_serial += 1;
         let serial = self.next_serial;
         let slot = &mut self.children[i];
@@ -171,20 +164,20 @@ impl Core {
         )
         .await;
         match started {
-            Started::Running(running) => {
+            Start::Started(running) => {
                 slot.serial = serial;
                 slot.state = SlotState::Running(running);
                 // Only a backoff's reset reads when the child last started.
                 if slot.spec.backoff_policy().or(self.flags.backoff).is_some() {
                     slot.backoff.started(Instant::now());
                 }
-                Attempt::Started
+                Start::Started(())
             }
-            Started::Ignored => {
+            Start::Ignored => {
                 slot.state = SlotState::Stopped;
-                Attempt::Ignored
+                Start::Ignored
             }
-            Started::Failed(reason) => Attempt::Failed(reason),
+            Start::Failed(reason) => Start::Failed(reason),
         }
     }
 
@@ -322,9 +315,9 @@ impl Core {
     async fn restart_now(&mut self, i: usize) {
         match self.flags.strategy {
             Strategy::OneForOne => match self.start_slot(i).await {
-                Attempt::Started => {}
-                Attempt::Ignored => {} // S5.4: left not running, no retry
-                Attempt::Failed(reason) => self.retry_later(i, &reason),
+                Start::Started(()) => {}
+                Start::Ignored => {} // S5.4: left not running, no retry
+                Start::Failed(reason) => self.retry_later(i, &reason),
             },
             Strategy::OneForAll => self.restart_from(0).await,
             Strategy::RestForOne => self.restart_from(i).await,
@@ -377,8 +370,8 @@ impl Core {
         let mut j = from;
         while j < self.children.len() {
             match self.start_slot(j).await {
-                Attempt::Started | Attempt::Ignored => j += 1,
-                Attempt::Failed(reason) => {
+                Start::Started(()) | Start::Ignored => j += 1,
+                Start::Failed(reason) => {
                     self.retry_later(j, &reason);
                     return;
                 }
@@ -613,14 +606,14 @@ impl Core {
         });
         let i = self.children.len() - 1;
         match self.start_slot(i).await {
-            Attempt::Started => Ok(Some(self.running_ref(i))),
-            Attempt::Ignored => {
+            Start::Started(()) => Ok(Some(self.running_ref(i))),
+            Start::Ignored => {
                 if self.children[i].spec.restart == Restart::Temporary {
                     self.forget(i);
                 }
                 Ok(None)
             }
-            Attempt::Failed(reason) => {
+            Start::Failed(reason) => {
                 self.forget(i);
                 Err(CallError::StartFailed(reason))
             }
@@ -653,9 +646,9 @@ impl Core {
             SlotState::Stopped => {}
         }
         match self.start_slot(i).await {
-            Attempt::Started => Ok(Some(self.running_ref(i))),
-            Attempt::Ignored => Ok(None),
-            Attempt::Failed(reason) => Err(CallError::StartFailed(reason)),
+            Start::Started(()) => Ok(Some(self.running_ref(i))),
+            Start::Ignored => Ok(None),
+            Start::Failed(reason) => Err(CallError::StartFailed(reason)),
         }
     }
 

@@ -7,7 +7,8 @@ use crate::error::{CallError, SpecError};
 use crate::snapshot::{ChildSnapshot, ChildState, SupervisorKind, SupervisorSnapshot};
 use crate::spec::{ChildKind, Shutdown};
 
-use super::core::{DynChild, DynCore, StartResult};
+use super::core::{DynChild, DynCore};
+use crate::child::Start;
 use crate::rules::expected_at_shutdown;
 use crate::supervisor::{Call, ChildCounts, ChildInfo, ChildStatus};
 
@@ -177,9 +178,9 @@ impl DynCore {
             child.spec.start.forget();
         }
         match result {
-            StartResult::Started(child_ref) => Ok(Some(child_ref)),
-            StartResult::Ignored => Ok(None),
-            StartResult::Failed(reason) => Err(CallError::StartFailed(reason)),
+            Start::Started(child_ref) => Ok(Some(child_ref)),
+            Start::Ignored => Ok(None),
+            Start::Failed(reason) => Err(CallError::StartFailed(reason)),
         }
     }
 

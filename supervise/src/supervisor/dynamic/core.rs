@@ -10,7 +10,7 @@ use smol_str::SmolStr;
 use tokio::time::Instant;
 
 use crate::backoff::{BackoffState, PendingRestart};
-use crate::child::{self, child_path, ChildPath, ChildRef, ChildSpec, Parent, Running, Started};
+use crate::child::{self, child_path, ChildPath, ChildRef, ChildSpec, Parent, Running, Start};
 use crate::event::EventBus;
 use crate::exit::ExitReason;
 use crate::intensity::RestartWindow;
@@ -210,7 +210,10 @@ impl DynCore {
 
     /// Starts one incarnation of `child` and files it under its new serial.
     /// Returns the outcome; a child that did not start is handed back.
-    pub(super) async fn start(&mut self, mut child: DynChild) -> (Option<DynChild>, StartResult) {
+    pub(super) async fn start(
+        &mut self,
+        mut child: DynChild,
+    ) -> (Option<DynChild>, Start<ChildRef>) {
         self.next_serial += 1;
         let serial = self.next_serial;
         child.attempts = match &child.shared {
@@ -236,7 +239,7 @@ impl DynCore {
         )
         .await
         {
-            Started::Running(running) => {
+            Start::Started(running) => {
                 let child_ref = running.child_ref();
                 child.running = Some(running);
                 // Only a backoff's reset reads when the child last started.
@@ -252,10 +255,10 @@ impl DynCore {
                 }
                 let filed = self.children.insert(child);
                 debug_assert_eq!(filed, slot, "filed in the slot its key names");
-                (None, StartResult::Started(child_ref))
+                (None, Start::Started(child_ref))
             }
-            Started::Ignored => (Some(child), StartResult::Ignored),
-            Started::Failed(reason) => (Some(child), StartResult::Failed(reason)),
+            Start::Ignored => (Some(child), Start::Ignored),
+            Start::Failed(reason) => (Some(child), Start::Failed(reason)),
         }
     }
 
@@ -342,7 +345,7 @@ impl DynCore {
         let Some(failed) = child else {
             return;
         };
-        if let StartResult::Failed(reason) = result {
+        if let Start::Failed(reason) = result {
             self.reporter()
                 .start_error(failed.path(&self.path), &reason);
             let id = failed.spec.id.clone();
@@ -445,10 +448,4 @@ impl Drop for DynCore {
 /// start 2^32 children: each start is served in turn, behind it.)
 pub(super) fn key(slot: usize, serial: u64) -> u64 {
     ((slot as u64) << 32) | (serial & u64::from(u32::MAX))
-}
-
-pub(super) enum StartResult {
-    Started(ChildRef),
-    Ignored,
-    Failed(ExitReason),
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backoff::Backoff;
-use crate::child::{self, BoxFuture, ChildSpec, Incarnation, StartChild, StartOutcome};
+use crate::child::{self, BoxFuture, ChildSpec, Incarnation, Spawned, Start, StartChild};
 use crate::error::{SpecError, StartError};
 use crate::event::{EventBus, EventStream};
 use crate::exit::ExitReason;
@@ -284,7 +284,7 @@ impl StartChild for DynamicSupervisorSpec {
         self: Arc<Self>,
         inc: Arc<Incarnation>,
         spawner: child::Spawner,
-    ) -> BoxFuture<StartOutcome> {
+    ) -> BoxFuture<Start<Spawned>> {
         let (inbox, rx) = Inbox::new();
         let span = crate::report::span(|| tracing::info_span!("supervisor", path = %inc.path()));
         let core = DynCore::new(
@@ -305,10 +305,10 @@ impl StartChild for DynamicSupervisorSpec {
         let serving = Serving { cell, done: false };
         let join = spawner.spawn(tracing::Instrument::instrument(serve(serving, rx), span));
         Box::pin(async move {
-            StartOutcome::Started {
+            Start::Started(Spawned {
                 join,
                 stop: child::Stopper::Supervisor(handle),
-            }
+            })
         })
     }
 }
