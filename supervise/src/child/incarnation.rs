@@ -95,6 +95,9 @@ pub(crate) struct Incarnation {
     /// Its abort: the reason, and its task's handle once spawned (see
     /// `crate::sync::abort` for the protocol).
     abort: AbortCell<ExitReason, AbortHandle>,
+    /// Set when an abort is requested: the incarnation is on its way out
+    /// (the abort's flag, kept here with the other flags).
+    aborting: crate::sync::AtomicBool,
     /// Set when its supervisor stops it and waits for it: its exit needs no
     /// message (it would be stale), only its event.
     pub(super) awaited: AtomicBool,
@@ -116,6 +119,7 @@ impl Incarnation {
             stop: AtomicU8::new(NO_STOP),
             notify: Notify::new(),
             abort: AbortCell::new(),
+            aborting: crate::sync::AtomicBool::new(false),
             awaited: AtomicBool::new(false),
             exit_reported: AtomicBool::new(false),
             root: false,
@@ -196,13 +200,13 @@ impl Incarnation {
     /// An abort requested before the task was first polled (a kill, or a
     /// panic in a task spawned during init) takes effect as it starts.
     pub(super) fn take_pending_crash(&self) -> Option<ExitReason> {
-        self.abort.pending()
+        self.abort.pending(&self.aborting)
     }
 
     /// True once the incarnation has exited or is being aborted: its
     /// handles stop reaching it at once.
     pub(crate) fn is_exiting(&self) -> bool {
-        self.abort.is_aborting() || self.exit_reported.load(Ordering::Acquire)
+        self.aborting.load(Ordering::Acquire) || self.exit_reported.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_root(&self) -> bool {
@@ -215,7 +219,7 @@ impl Incarnation {
 
     /// Aborts the task with this exit reason (unless it already has one).
     pub(crate) fn abort_with(&self, reason: ExitReason) {
-        self.abort.abort_with(reason);
+        self.abort.abort_with(&self.aborting, reason);
     }
 
     /// A task spawned by the worker panicked: the worker crashes with it.

@@ -3,7 +3,8 @@
 //!
 //! # Protocol
 //!
-//! * [`AbortCell::abort_with`] sets `aborting`, then, under the lock,
+//! * [`AbortCell::abort_with`] sets `aborting` (a flag its owner keeps
+//!   and passes in), then, under the lock,
 //!   keeps the first reason and aborts the task through its handle if the
 //!   handle is there.
 //! * The starter spawns the task, then puts its handle in the cell under
@@ -33,23 +34,26 @@ impl Abort for tokio::task::AbortHandle {
 }
 
 /// An abort's reason `R` and the handle `H` of the task it aborts.
+///
+/// Its `aborting` flag is kept by the owner and passed in (an incarnation
+/// keeps it beside its other flags: an `AtomicBool` here would cost the
+/// record 8 bytes of padding, and a dynamic child's record sits at a
+/// malloc size-class edge, where those 8 bytes cost about 190 per child).
 pub(crate) struct AbortCell<R, H> {
-    /// Set first by an abort: the task is on its way out.
-    aborting: AtomicBool,
     inner: Mutex<(Option<R>, Option<H>)>,
 }
 
 impl<R: Clone, H: Abort> AbortCell<R, H> {
     pub(crate) fn new() -> Self {
         AbortCell {
-            aborting: AtomicBool::new(false),
             inner: Mutex::new((None, None)),
         }
     }
 
-    /// Aborts the task with `reason` (unless it already has one).
-    pub(crate) fn abort_with(&self, reason: R) {
-        self.aborting.store(true, Ordering::Release);
+    /// Aborts the task with `reason` (unless it already has one), setting
+    /// `aborting` first.
+    pub(crate) fn abort_with(&self, aborting: &AtomicBool, reason: R) {
+        aborting.store(true, Ordering::Release);
         let mut inner = lock(&self.inner);
         inner.0.get_or_insert(reason);
         if let Some(handle) = &inner.1 {
@@ -68,18 +72,13 @@ impl<R: Clone, H: Abort> AbortCell<R, H> {
         inner.1 = Some(handle);
     }
 
-    /// An abort given before the task's first poll: the task exits with
-    /// its reason at once.
-    pub(crate) fn pending(&self) -> Option<R> {
-        if !self.is_aborting() {
+    /// An abort given before the task's first poll (`aborting` is set):
+    /// the task exits with its reason at once.
+    pub(crate) fn pending(&self, aborting: &AtomicBool) -> Option<R> {
+        if !aborting.load(Ordering::Acquire) {
             return None;
         }
         lock(&self.inner).0.clone()
-    }
-
-    /// Whether an abort was given.
-    pub(crate) fn is_aborting(&self) -> bool {
-        self.aborting.load(Ordering::Acquire)
     }
 
     /// The reason of the abort, if one was given.
@@ -111,19 +110,20 @@ mod shuttle_model {
 
     fn model() {
         let cell = Arc::new(AbortCell::<u32, Handle>::new());
+        let aborting = Arc::new(AtomicBool::new(false));
         let handle = Handle::default();
         let killers: Vec<_> = [1, 2]
             .into_iter()
             .map(|reason| {
-                let cell = cell.clone();
-                shuttle::thread::spawn(move || cell.abort_with(reason))
+                let (cell, aborting) = (cell.clone(), aborting.clone());
+                shuttle::thread::spawn(move || cell.abort_with(&aborting, reason))
             })
             .collect();
         // The starter spawns the task, then files its handle.
         let task = {
-            let (cell, aborted) = (cell.clone(), handle.clone());
+            let (cell, aborting, aborted) = (cell.clone(), aborting.clone(), handle.clone());
             shuttle::thread::spawn(move || {
-                if let Some(reason) = cell.pending() {
+                if let Some(reason) = cell.pending(&aborting) {
                     return reason;
                 }
                 // Runs until aborted (tokio drops it at an `.await`).
