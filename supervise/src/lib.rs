@@ -97,7 +97,7 @@ pub struct ReadmeDoctests;
 
 pub use crate::backoff::Backoff;
 pub use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
-pub use crate::error::{CallError, ParseSpecError, SpecError, StartError};
+pub use crate::error::{ParseSpecError, SpecError, StartError};
 pub use crate::event::{Event, EventStream};
 pub use crate::exit::{BoxError, Exit, ExitReason, PanicReason};
 pub use crate::handle::{HandleError, Reply, SendError, SupervisorRef, WorkerHandle};
@@ -112,7 +112,7 @@ pub use crate::spec::{
 };
 pub use crate::supervised::Child;
 pub use crate::supervisor::{
-    ChildCounts, ChildInfo, ChildStatus, DynamicHandle, DynamicSupervisor,
+    CallError, ChildCounts, ChildInfo, ChildStatus, DynamicHandle, DynamicSupervisor,
     DynamicSupervisorBuilder, DynamicSupervisorSpec, DynamicWorker, KeyedStartError,
     PartitionHandle, PartitionSupervisor, Supervisor, SupervisorBuilder, SupervisorHandle,
     SupervisorSpec, TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle,

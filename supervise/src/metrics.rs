@@ -10,11 +10,19 @@
 //! | `supervise_child_start_seconds` | histogram | `supervisor` |
 //! | `supervise_messages_dropped_total` | counter | `supervisor` |
 
+/// What a metric needs of a child: its path, read only when a metric is
+/// recorded (a dynamic child's path is joined on first read). The child
+/// module implements it, so that this module imports nothing of it.
+pub(crate) trait Labelled {
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    fn path(&self) -> &str;
+}
+
 #[cfg(feature = "metrics")]
 mod imp {
     use std::time::Duration;
 
-    use crate::child::Incarnation;
+    use super::Labelled;
 
     /// Times a child's init (only with the feature: no clock read without it).
     pub(crate) struct StartTimer(std::time::Instant);
@@ -25,7 +33,7 @@ mod imp {
         }
     }
 
-    pub(crate) fn child_started(child: &Incarnation, timer: StartTimer) {
+    pub(crate) fn child_started(child: &impl Labelled, timer: StartTimer) {
         child_started_after(child.path(), timer.0.elapsed())
     }
 
@@ -41,7 +49,7 @@ mod imp {
             .record(init.as_secs_f64());
     }
 
-    pub(crate) fn child_exited(child: &Incarnation) {
+    pub(crate) fn child_exited(child: &impl Labelled) {
         metrics::gauge!("supervise_children_running", "supervisor" => parent(child.path()))
             .decrement(1.0);
     }
@@ -55,7 +63,7 @@ mod imp {
             .increment(1);
     }
 
-    pub(crate) fn messages_dropped(child: &Incarnation, count: usize) {
+    pub(crate) fn messages_dropped(child: &impl Labelled, count: usize) {
         metrics::counter!("supervise_messages_dropped_total", "supervisor" => parent(child.path()))
             .increment(count as u64);
     }
@@ -73,7 +81,7 @@ mod imp {
 
 #[cfg(not(feature = "metrics"))]
 mod imp {
-    use crate::child::Incarnation;
+    use super::Labelled;
 
     /// Nothing to time without the feature.
     pub(crate) struct StartTimer;
@@ -86,15 +94,15 @@ mod imp {
     }
 
     #[inline(always)]
-    pub(crate) fn child_started(_child: &Incarnation, _timer: StartTimer) {}
+    pub(crate) fn child_started(_child: &impl Labelled, _timer: StartTimer) {}
     #[inline(always)]
-    pub(crate) fn child_exited(_child: &Incarnation) {}
+    pub(crate) fn child_exited(_child: &impl Labelled) {}
     #[inline(always)]
     pub(crate) fn restart(_path: &str) {}
     #[inline(always)]
     pub(crate) fn dynamic_restart(_supervisor: &str) {}
     #[inline(always)]
-    pub(crate) fn messages_dropped(_child: &Incarnation, _count: usize) {}
+    pub(crate) fn messages_dropped(_child: &impl Labelled, _count: usize) {}
     #[inline(always)]
     pub(crate) fn give_up(_supervisor: &str) {}
     #[inline(always)]

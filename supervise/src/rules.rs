@@ -2,10 +2,45 @@
 //! (docs/OTP-RULES.md). Both engines, static and dynamic, call these and
 //! nothing else to decide; a change to a rule is a change here.
 //!
-//! This module imports no engine: only the spec values and exit reasons.
+//! This module imports no engine: only the spec values, exit reasons and
+//! spec errors.
 
+use crate::error::SpecError;
 use crate::exit::ExitReason;
 use crate::spec::{AutoShutdown, Restart, Shutdown};
+
+/// S5, S8 (OTP's `check_childspec`): the checks of one child that do not
+/// depend on its siblings. `auto_shutdown` is `None` where the
+/// supervisor's is not known, as in OTP's `check_childspecs/1`. An id may
+/// be any string but one holding `/`, which separates a path's parts.
+pub(crate) fn check_child(
+    id: &str,
+    restart: Restart,
+    significant: bool,
+    auto_shutdown: Option<AutoShutdown>,
+) -> Result<(), SpecError> {
+    if id.contains('/') {
+        return Err(SpecError::InvalidId { id: id.into() });
+    }
+    if significant {
+        if auto_shutdown == Some(AutoShutdown::Never) {
+            return Err(SpecError::SignificantWithoutAutoShutdown { id: id.into() });
+        }
+        if restart == Restart::Permanent {
+            return Err(SpecError::SignificantPermanent { id: id.into() });
+        }
+    }
+    Ok(())
+}
+
+/// A supervisor's name is the first part of every path below it: any
+/// string but one holding `/`, which separates the parts.
+pub(crate) fn check_name(name: &str) -> Result<(), SpecError> {
+    if name.contains('/') {
+        return Err(SpecError::InvalidName { name: name.into() });
+    }
+    Ok(())
+}
 
 /// What becomes of a child that exited by itself (OTP's `do_restart`,
 /// S10, S11).
@@ -135,6 +170,37 @@ mod tests {
                 assert_eq!(is_reported(restart, &reason), reported, "{restart} {name}");
             }
         }
+    }
+
+    /// S5, S8: a child's own checks, in OTP's order.
+    #[test]
+    fn child_checks() {
+        use AutoShutdown::*;
+        let ok = |id, restart, significant, auto| check_child(id, restart, significant, auto);
+        assert_eq!(ok("a", Restart::Permanent, false, Some(Never)), Ok(()));
+        assert_eq!(
+            ok("", Restart::Temporary, true, Some(AnySignificant)),
+            Ok(())
+        );
+        assert_eq!(
+            ok("a/b", Restart::Permanent, false, None),
+            Err(SpecError::InvalidId { id: "a/b".into() })
+        );
+        assert_eq!(
+            ok("a", Restart::Transient, true, Some(Never)),
+            Err(SpecError::SignificantWithoutAutoShutdown { id: "a".into() })
+        );
+        assert_eq!(
+            ok("a", Restart::Permanent, true, None),
+            Err(SpecError::SignificantPermanent { id: "a".into() })
+        );
+        assert_eq!(
+            check_name("app/main"),
+            Err(SpecError::InvalidName {
+                name: "app/main".into()
+            })
+        );
+        assert_eq!(check_name("app: main ✓"), Ok(()));
     }
 
     /// S22: auto_shutdown by setting, significance and what is left.

@@ -279,6 +279,12 @@ impl Incarnation {
     }
 }
 
+impl crate::metrics::Labelled for Incarnation {
+    fn path(&self) -> &str {
+        Incarnation::path(self)
+    }
+}
+
 impl fmt::Debug for Incarnation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}#{}", self.path(), self.number)

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use smol_str::SmolStr;
 
 use crate::backoff::Backoff;
+use crate::error::SpecError;
 use crate::exit::ExitReason;
 use crate::handle::WorkerHandle;
 use crate::mailbox::{Mailbox, WithMailbox};
-use crate::spec::{ChildKind, Restart, Shutdown};
+use crate::rules;
+use crate::spec::{AutoShutdown, ChildKind, Restart, Shutdown};
 use crate::worker::Worker;
 
 use super::start::StartChild;
@@ -202,6 +204,14 @@ impl ChildSpec {
             kind: self.kind,
             significant: self.significant,
         }
+    }
+}
+
+impl ChildSpec {
+    /// OTP's `check_childspec`: the checks of this child that do not
+    /// depend on its siblings (see `rules::check_child`).
+    pub(crate) fn check(&self, auto_shutdown: Option<AutoShutdown>) -> Result<(), SpecError> {
+        rules::check_child(&self.id, self.restart, self.significant, auto_shutdown)
     }
 }
 

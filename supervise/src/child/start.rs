@@ -279,7 +279,7 @@ pub(crate) async fn start(
                 sup_span.in_scope(|| {
                     tracing::debug!(path = %inc.path(), incarnation = number, "child started");
                 });
-                crate::metrics::child_started(&inc, init_timer);
+                crate::metrics::child_started(&*inc, init_timer);
             });
             bus.emit(|| Event::Started {
                 child: ChildRef::from_inner(inc.clone()),

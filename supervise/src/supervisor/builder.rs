@@ -5,13 +5,12 @@ use std::time::Duration;
 use crate::backoff::Backoff;
 use smol_str::SmolStr;
 
-use crate::child::{
-    self, BoxFuture, ChildPath, ChildSpec, Incarnation, Spawned, Start, StartChild,
-};
+use crate::child::{self, BoxFuture, ChildSpec, Incarnation, Spawned, Start, StartChild};
 use crate::error::{SpecError, StartError};
 use crate::event::{EventBus, EventStream};
 use crate::handle::SupervisorRef;
-use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Shutdown, Strategy};
+use crate::rules;
+use crate::spec::{AutoShutdown, ChildKind, Intensity, Shutdown, Strategy};
 
 use super::runner::Core;
 use super::SupervisorHandle;
@@ -121,13 +120,13 @@ impl SupervisorBuilder {
     ///
     /// The first [`SpecError`] found.
     pub fn validate(&self) -> Result<(), SpecError> {
-        check_name(&self.name)?;
+        rules::check_name(&self.name)?;
         if self.flags.intensity.period.is_zero() {
             return Err(SpecError::ZeroPeriod);
         }
         let mut seen = std::collections::HashSet::with_capacity(self.children.len());
         for child in &self.children {
-            check_child(child, Some(self.flags.auto_shutdown))?;
+            child.check(Some(self.flags.auto_shutdown))?;
             if !seen.insert(&child.id) {
                 return Err(SpecError::DuplicateChildId {
                     id: child.id.as_str().into(),
@@ -160,33 +159,6 @@ impl SupervisorBuilder {
             bus: EventBus::new(),
         })
     }
-}
-
-/// The child checks that do not depend on siblings (OTP's
-/// `check_childspec`): `auto_shutdown` is `None` where the supervisor's is
-/// not known, as in OTP's `check_childspecs/1`.
-pub(crate) fn check_child(
-    child: &ChildSpec,
-    auto_shutdown: Option<AutoShutdown>,
-) -> Result<(), SpecError> {
-    if child.id.contains('/') {
-        return Err(SpecError::InvalidId {
-            id: child.id.as_str().into(),
-        });
-    }
-    if child.significant {
-        if auto_shutdown == Some(AutoShutdown::Never) {
-            return Err(SpecError::SignificantWithoutAutoShutdown {
-                id: child.id.as_str().into(),
-            });
-        }
-        if child.restart == Restart::Permanent {
-            return Err(SpecError::SignificantPermanent {
-                id: child.id.as_str().into(),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// A validated supervisor spec, ready to start as a tree's root or to
@@ -249,43 +221,12 @@ impl SupervisorSpec {
     /// killed, as the children of a killed supervisor).
     pub async fn start(self) -> Result<SupervisorHandle, StartError> {
         let (name, bus) = (self.inner.name.clone(), self.bus.clone());
-        start_root(ChildSpec::supervisor(name.clone(), self), name, &bus).await
+        super::start_root(ChildSpec::supervisor(name.clone(), self), name, &bus).await
     }
 }
 
 /// Starts a supervisor spec as the root of a tree: nobody supervises it,
 /// so its running record is detached rather than kept.
-/// Starts `spec`, a supervisor named `path`, as the root of a tree whose
-/// events go to `bus`.
-pub(crate) async fn start_root(
-    spec: ChildSpec,
-    path: Arc<str>,
-    bus: &Arc<EventBus>,
-) -> Result<SupervisorHandle, StartError> {
-    let current = tracing::Span::current();
-    match child::start(&spec, ChildPath::joined(path), 1, bus, None, &current).await {
-        Start::Started(running) => {
-            let handle = running
-                .child_ref()
-                .supervisor()
-                .expect("a started supervisor has a handle");
-            running.detach();
-            Ok(handle)
-        }
-        Start::Failed(reason) => Err(StartError::new(reason)),
-        Start::Ignored => unreachable!("a supervisor's init never ignores"),
-    }
-}
-
-/// A supervisor's name is the first part of every path below it: any
-/// string but one containing `/`, which separates the parts.
-pub(crate) fn check_name(name: &str) -> Result<(), SpecError> {
-    if name.contains('/') {
-        return Err(SpecError::InvalidName { name: name.into() });
-    }
-    Ok(())
-}
-
 /// Marks a supervisor stopped if its start is abandoned midway (its parent
 /// was killed during its init): its handle must not look alive.
 struct StopsIfDropped<'a>(&'a SupervisorHandle);

@@ -5,11 +5,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::child::{ChildRef, ChildSpec, ChildSpecInfo, Incarnation};
-use crate::error::CallError;
 use crate::event::EventStream;
 use crate::exit::ExitReason;
 use crate::snapshot::SupervisorSnapshot;
 use crate::spec::ChildKind;
+use crate::supervisor::CallError;
 
 use super::dynamic::{start_inline, DynCell};
 use super::{Call, Inbox, Msg};

@@ -38,6 +38,7 @@ macro_rules! dyn_option_setters {
 }
 
 mod builder;
+mod call_error;
 mod dynamic;
 mod handle;
 mod partition;
@@ -46,6 +47,7 @@ mod task;
 mod typed_dynamic;
 
 pub use self::builder::{SupervisorBuilder, SupervisorSpec};
+pub use self::call_error::CallError;
 pub(crate) use self::dynamic::start_inline;
 pub use self::dynamic::{DynamicSupervisorBuilder, DynamicSupervisorSpec};
 pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle};
@@ -60,8 +62,9 @@ use std::sync::Arc;
 use smol_str::SmolStr;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
-use crate::error::CallError;
+use crate::child::{self, ChildPath, ChildRef, ChildSpec, ChildSpecInfo, Start};
+use crate::error::StartError;
+use crate::event::EventBus;
 use crate::exit::ExitReason;
 
 /// Entry point for declaring a supervisor with the builder API.
@@ -212,4 +215,26 @@ pub(crate) enum Call {
     TerminateChildRef(ChildRef, Reply<()>),
     RestartChild(Arc<str>, Reply<Option<ChildRef>>),
     DeleteChild(Arc<str>, Reply<()>),
+}
+
+/// Starts `spec`, a supervisor named `path`, as the root of a tree whose
+/// events go to `bus`.
+pub(crate) async fn start_root(
+    spec: ChildSpec,
+    path: Arc<str>,
+    bus: &Arc<EventBus>,
+) -> Result<SupervisorHandle, StartError> {
+    let current = tracing::Span::current();
+    match child::start(&spec, ChildPath::joined(path), 1, bus, None, &current).await {
+        Start::Started(running) => {
+            let handle = running
+                .child_ref()
+                .supervisor()
+                .expect("a started supervisor has a handle");
+            running.detach();
+            Ok(handle)
+        }
+        Start::Failed(reason) => Err(StartError::new(reason)),
+        Start::Ignored => unreachable!("a supervisor's init never ignores"),
+    }
 }

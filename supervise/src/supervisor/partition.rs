@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::child::ChildSpec;
-use crate::error::{CallError, SpecError, StartError};
+use crate::error::{SpecError, StartError};
 use crate::handle::{SupervisorRef, WorkerHandle};
 use crate::spec::Strategy;
 use crate::supervised::Child;
+use crate::supervisor::CallError;
 
 use super::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};
 use super::Supervisor;

@@ -10,7 +10,6 @@ use tokio::time::Instant;
 
 use crate::backoff::{BackoffState, PendingRestart};
 use crate::child::{self, child_path, ChildPath, ChildRef, ChildSpec, Parent, Running, Start};
-use crate::error::CallError;
 use crate::event::EventBus;
 use crate::exit::ExitReason;
 use crate::intensity::RestartWindow;
@@ -18,8 +17,9 @@ use crate::report::Reporter;
 use crate::rules::{self, expected_at_shutdown, AfterExit};
 use crate::snapshot::{ChildSnapshot, ChildState, History, SupervisorKind, SupervisorSnapshot};
 use crate::spec::{ChildKind, Restart, Strategy};
+use crate::supervisor::CallError;
 
-use super::builder::{check_child, Flags};
+use super::builder::Flags;
 use super::{Call, ChildCounts, ChildInfo, ChildStatus, Inbox, Msg, SupervisorHandle};
 
 /// One child spec and the state of its current incarnation.
@@ -588,7 +588,8 @@ impl Core {
     }
 
     async fn start_child(&mut self, spec: ChildSpec) -> Result<Option<ChildRef>, CallError> {
-        check_child(&spec, Some(self.flags.auto_shutdown)).map_err(CallError::InvalidSpec)?;
+        spec.check(Some(self.flags.auto_shutdown))
+            .map_err(CallError::InvalidSpec)?;
         if let Some(i) = self.find(&spec.id) {
             return Err(match &self.children[i].state {
                 SlotState::Running(r) => CallError::AlreadyStarted(r.child_ref()),

@@ -12,11 +12,12 @@ use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
 use crate::child::{BoxFuture, ChildSpec};
-use crate::error::{CallError, StartError};
+use crate::error::StartError;
 use crate::exit::{BoxError, Exit, ExitReason};
 use crate::handle::SupervisorRef;
 use crate::spec::Restart;
 use crate::supervised::Child;
+use crate::supervisor::CallError;
 use crate::worker::{Context, Worker};
 
 use super::dynamic::{dynamic_child, start_dynamic_root, DynOptions, DynamicSupervisorSpec};

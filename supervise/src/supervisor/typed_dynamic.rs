@@ -14,9 +14,10 @@ use dashmap::DashMap;
 
 use crate::backoff::Backoff;
 use crate::child::ChildSpec;
-use crate::error::{CallError, StartError};
+use crate::error::StartError;
 use crate::handle::{SupervisorRef, WorkerHandle};
 use crate::supervised::Child;
+use crate::supervisor::CallError;
 use crate::worker::Worker;
 
 use super::dynamic::{dynamic_child, start_dynamic_root, DynOptions, DynamicSupervisorSpec};

@@ -3,9 +3,10 @@
 use tokio::time::Instant;
 
 use crate::child::{ChildRef, ChildSpec};
-use crate::error::{CallError, SpecError};
+use crate::error::SpecError;
 use crate::snapshot::{ChildSnapshot, ChildState, SupervisorKind, SupervisorSnapshot};
 use crate::spec::{ChildKind, Shutdown};
+use crate::supervisor::CallError;
 
 use super::core::{DynChild, DynCore};
 use crate::child::Start;

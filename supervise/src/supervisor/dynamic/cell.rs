@@ -6,8 +6,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::child::{ChildRef, ChildSpec};
-use crate::error::CallError;
 use crate::exit::ExitReason;
+use crate::supervisor::CallError;
 use crate::sync::HandOver;
 
 use super::core::DynCore;

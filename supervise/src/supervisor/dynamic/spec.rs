@@ -13,7 +13,7 @@ use crate::spec::{AutoShutdown, ChildKind, Intensity, Shutdown};
 
 use super::cell::{serve, DynCell, Serving};
 use super::core::DynCore;
-use crate::supervisor::builder::{check_child, check_name};
+use crate::rules;
 use crate::supervisor::{Inbox, SupervisorHandle};
 
 /// The settings the typed dynamic supervisors share ([`DynamicSupervisor`],
@@ -138,7 +138,7 @@ impl DynamicSupervisorBuilder {
     /// ([`SpecError::BadTemplateCount`]); a template that breaks the child
     /// rules; `auto_shutdown` without a template.
     pub fn build(self) -> Result<DynamicSupervisorSpec, SpecError> {
-        check_name(&self.name)?;
+        rules::check_name(&self.name)?;
         if self.intensity.period.is_zero() {
             return Err(SpecError::ZeroPeriod);
         }
@@ -153,7 +153,7 @@ impl DynamicSupervisorBuilder {
         }
         let template = self.templates.into_iter().next();
         match &template {
-            Some(t) => check_child(t, Some(self.auto_shutdown))?,
+            Some(t) => t.check(Some(self.auto_shutdown))?,
             None if self.auto_shutdown != AutoShutdown::Never => {
                 return Err(SpecError::AutoShutdownWithoutTemplate)
             }
@@ -275,7 +275,7 @@ impl DynamicSupervisorSpec {
     pub async fn start(self) -> Result<SupervisorHandle, StartError> {
         let (name, bus) = (self.inner.name.clone(), self.bus.clone());
         let spec = ChildSpec::dynamic_supervisor(name.clone(), self);
-        crate::supervisor::builder::start_root(spec, name, &bus).await
+        crate::supervisor::start_root(spec, name, &bus).await
     }
 }
 
