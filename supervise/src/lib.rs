@@ -65,6 +65,28 @@
 
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
+// The modules, in layers: a module imports from its own layer or below.
+//
+// 1. Plain values and pure policy, which import nothing of the engines:
+//    `exit` (exit reasons), `spec` (restart types, shutdowns, strategies,
+//    intensity, parsing), `error` (spec and start errors), `rules` (what
+//    OTP decides, as pure functions), `intensity` (the restart window),
+//    `backoff`, `snapshot` (the tree as values), `metrics` (the facade),
+//    `sync` (the concurrency protocols and their primitives).
+// 2. The child core: `child` (specs, starts, incarnations, stopping),
+//    `event`, `report`, `mailbox`, `worker`, `handle`. One cycle by nature:
+//    an incarnation (OTP's pid) is what an event carries, what a report
+//    names, what a mailbox delivers to and a handle reaches, and what a
+//    worker's context is; each of them needs it, and it emits events.
+// 3. `supervisor`: the two engines (`runner` for static supervisors,
+//    `dynamic`), which do not import each other, their handle and the
+//    typed fronts. Two back-edges, by design: a supervisor child's
+//    incarnation holds its `SupervisorHandle` (the pid of a supervisor is
+//    the supervisor), and `SupervisorHandle::start_child` reaches an idle
+//    dynamic supervisor's state to start in the caller's task.
+// 4. On top: `service` (running a tree as a process), `supervised` (the
+//    `Child` trait the macros implement), `__private` (what they call),
+//    `panic` (the hook).
 mod backoff;
 mod child;
 mod error;

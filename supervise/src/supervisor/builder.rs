@@ -12,7 +12,7 @@ use crate::handle::SupervisorRef;
 use crate::rules;
 use crate::spec::{AutoShutdown, ChildKind, Intensity, Shutdown, Strategy};
 
-use super::runner::Core;
+use super::runner::{Core, Flags};
 use super::SupervisorHandle;
 
 /// Declares a supervisor: its flags and its children, in start order.
@@ -24,16 +24,6 @@ pub struct SupervisorBuilder {
     name: Arc<str>,
     flags: Flags,
     children: Vec<ChildSpec>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Flags {
-    pub(crate) strategy: Strategy,
-    pub(crate) intensity: Intensity,
-    pub(crate) auto_shutdown: AutoShutdown,
-    pub(crate) backoff: Option<Backoff>,
-    /// How many exits each child remembers.
-    pub(crate) history: usize,
 }
 
 impl SupervisorBuilder {

@@ -8,7 +8,7 @@ use smol_str::SmolStr;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::backoff::{BackoffState, PendingRestart};
+use crate::backoff::{Backoff, BackoffState, PendingRestart};
 use crate::child::{self, child_path, ChildPath, ChildRef, ChildSpec, Parent, Running, Start};
 use crate::event::EventBus;
 use crate::exit::ExitReason;
@@ -16,10 +16,9 @@ use crate::intensity::RestartWindow;
 use crate::report::Reporter;
 use crate::rules::{self, expected_at_shutdown, AfterExit};
 use crate::snapshot::{ChildSnapshot, ChildState, History, SupervisorKind, SupervisorSnapshot};
-use crate::spec::{ChildKind, Restart, Strategy};
+use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Strategy};
 use crate::supervisor::CallError;
 
-use super::builder::Flags;
 use super::{Call, ChildCounts, ChildInfo, ChildStatus, Inbox, Msg, SupervisorHandle};
 
 /// One child spec and the state of its current incarnation.
@@ -44,6 +43,16 @@ enum SlotState {
     Restarting(Option<PendingRestart>),
     /// Not running (OTP's `undefined`).
     Stopped,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Flags {
+    pub(crate) strategy: Strategy,
+    pub(crate) intensity: Intensity,
+    pub(crate) auto_shutdown: AutoShutdown,
+    pub(crate) backoff: Option<Backoff>,
+    /// How many exits each child remembers.
+    pub(crate) history: usize,
 }
 
 pub(crate) struct Core {
