@@ -72,6 +72,52 @@ pub fn compare(
     Ok(Match::PerActor)
 }
 
+/// FORMAT.md's canonicalisation rule 2, shared by the conformance replay
+/// and the reference model: in `lines` (`(time, line)`, in order), each
+/// maximal run of same-time `exit` lines of the children of one dynamic
+/// supervisor (`is_dynamic` says which supervisors are) is sorted, since
+/// those children are stopped in parallel; and every slot that
+/// `unordered` names is sorted whole. Returns `T line` strings.
+pub fn canonical(
+    lines: &[(u64, String)],
+    is_dynamic: &dyn Fn(&str) -> bool,
+    unordered: &dyn Fn(u64) -> bool,
+) -> Vec<String> {
+    // The dynamic supervisor whose child an `exit` line names.
+    let dyn_parent = |line: &str| -> Option<String> {
+        let label = line.strip_prefix("exit ")?.split(' ').next()?;
+        let path = label.split('#').next()?;
+        let parent = &path[..path.rfind('/')?];
+        is_dynamic(parent).then(|| parent.to_string())
+    };
+    let mut out = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let t = lines[i].0;
+        let mut j = i + 1;
+        if unordered(t) {
+            while j < lines.len() && lines[j].0 == t {
+                j += 1;
+            }
+        } else if let Some(parent) = dyn_parent(&lines[i].1) {
+            while j < lines.len()
+                && lines[j].0 == t
+                && dyn_parent(&lines[j].1).as_deref() == Some(parent.as_str())
+            {
+                j += 1;
+            }
+        }
+        let mut run: Vec<String> = lines[i..j]
+            .iter()
+            .map(|(t, l)| format!("{t} {l}"))
+            .collect();
+        run.sort();
+        out.extend(run);
+        i = j;
+    }
+    out
+}
+
 /// The lines of each time slot, in order.
 fn slots(trace: &str) -> BTreeMap<&str, Vec<&str>> {
     let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -166,6 +212,32 @@ mod tests {
 100 call which_children root -> [{s1,root/s1#1,supervisor},{a,restarting,worker}]
 100 started root/a#2
 ";
+
+    #[test]
+    fn rule_2_sorts_parallel_exits_of_one_dynamic_supervisor_only() {
+        let lines: Vec<(u64, String)> = [
+            "exit root/d/b#1 shutdown",
+            "exit root/d/a#1 shutdown",
+            "exit root/s/b#1 shutdown",
+            "exit root/s/a#1 shutdown",
+        ]
+        .iter()
+        .map(|l| (300, l.to_string()))
+        .collect();
+        let sorted = canonical(&lines, &|p| p == "root/d", &|_| false);
+        assert_eq!(
+            sorted,
+            [
+                "300 exit root/d/a#1 shutdown",
+                "300 exit root/d/b#1 shutdown",
+                "300 exit root/s/b#1 shutdown",
+                "300 exit root/s/a#1 shutdown",
+            ]
+        );
+        let whole = canonical(&lines, &|_| false, &|t| t == 300);
+        assert_eq!(whole[0], "300 exit root/d/a#1 shutdown");
+        assert_eq!(whole[3], "300 exit root/s/b#1 shutdown");
+    }
 
     #[test]
     fn identical_traces_match_exactly() {

@@ -2652,42 +2652,14 @@ fn resolve(mut root: SupDef, raw: Vec<(u64, RawEv)>) -> Case {
 // ===== comparing =====
 
 /// `T line` strings, with the orders that are not defined made canonical
-/// (see the module docs).
+/// (see the module docs): FORMAT.md's rule 2, and the instants the case
+/// leaves unordered sorted whole.
 fn canonical(case: &Case, lines: &[(u64, String)]) -> Vec<String> {
     let nodes = case.nodes();
     let unordered = case.unordered_instants();
-    // The dynamic supervisor whose child an `exit` line names.
-    let dyn_parent = |line: &str| -> Option<String> {
-        let label = line.strip_prefix("exit ")?.split(' ').next()?;
-        let parent = parent_of(label.split('#').next()?);
-        (nodes.get(parent) == Some(&NodeKind::Dyn)).then(|| parent.to_string())
-    };
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let t = lines[i].0;
-        let mut j = i + 1;
-        if unordered.contains(&t) {
-            while j < lines.len() && lines[j].0 == t {
-                j += 1;
-            }
-        } else if let Some(parent) = dyn_parent(&lines[i].1) {
-            while j < lines.len()
-                && lines[j].0 == t
-                && dyn_parent(&lines[j].1).as_deref() == Some(parent.as_str())
-            {
-                j += 1;
-            }
-        }
-        let mut run: Vec<String> = lines[i..j]
-            .iter()
-            .map(|(t, l)| format!("{t} {l}"))
-            .collect();
-        run.sort();
-        out.extend(run);
-        i = j;
-    }
-    out
+    supervise_tests::trace::canonical(lines, &|sup| nodes.get(sup) == Some(&NodeKind::Dyn), &|t| {
+        unordered.contains(&t)
+    })
 }
 
 /// Runs the case through the model and the runtime; on a difference,

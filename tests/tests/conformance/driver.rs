@@ -171,43 +171,18 @@ async fn drive(scenario: &Scenario) -> Vec<String> {
     canonicalise(scenario, rounded)
 }
 
-/// Sorts each maximal run of same-time `exit` lines of the dynamic children
-/// of one `simple_one_for_one` / `dynamic` supervisor
-/// (`tests/conformance/FORMAT.md`, rule 2).
+/// FORMAT.md's rule 2 (see `supervise_tests::trace::canonical`).
 fn canonicalise(scenario: &Scenario, lines: Vec<(u64, String)>) -> Vec<String> {
-    let dyn_parent = |line: &str| -> Option<String> {
-        let label = line.strip_prefix("exit ")?.split(' ').next()?;
-        let path = label.split('#').next()?;
-        let parent = parent_of(path)?;
-        let node = scenario.nodes.iter().find(|n| n.path == parent)?;
-        matches!(
-            node.attrs.get("strategy"),
-            Some("simple_one_for_one" | "dynamic")
-        )
-        .then(|| parent.to_string())
+    let is_dynamic = |sup: &str| {
+        scenario.nodes.iter().any(|n| {
+            n.path == sup
+                && matches!(
+                    n.attrs.get("strategy"),
+                    Some("simple_one_for_one" | "dynamic")
+                )
+        })
     };
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let (t, l) = &lines[i];
-        let mut j = i + 1;
-        if let Some(parent) = dyn_parent(l) {
-            while j < lines.len()
-                && lines[j].0 == *t
-                && dyn_parent(&lines[j].1).as_deref() == Some(parent.as_str())
-            {
-                j += 1;
-            }
-        }
-        let mut run: Vec<String> = lines[i..j]
-            .iter()
-            .map(|(t, l)| format!("{t} {l}"))
-            .collect();
-        run.sort();
-        out.extend(run);
-        i = j;
-    }
-    out
+    supervise_tests::trace::canonical(&lines, &is_dynamic, &|_| false)
 }
 
 // ===== the timeline =====
