@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::spec::Intensity;
+use crate::policy::Intensity;
 
 /// Restarts closer together than this share one entry of a window.
 const GRAIN: Duration = Duration::from_millis(1);

@@ -68,7 +68,7 @@
 // The modules, in layers: a module imports from its own layer or below.
 //
 // 1. Plain values and pure policy, which import nothing of the engines:
-//    `exit` (exit reasons), `spec` (restart types, shutdowns, strategies,
+//    `exit` (exit reasons), `policy` (restart types, shutdowns, strategies,
 //    intensity, parsing), `error` (spec and start errors), `rules` (what
 //    OTP decides, as pure functions), `intensity` (the restart window),
 //    `backoff`, `snapshot` (the tree as values), `metrics` (the facade),
@@ -92,20 +92,20 @@ mod child;
 mod error;
 mod event;
 mod exit;
-mod handle;
 mod intensity;
 mod mailbox;
 mod metrics;
 mod panic;
+mod policy;
 mod report;
 mod rules;
 mod service;
 mod snapshot;
-mod spec;
 mod supervised;
 mod supervisor;
 mod sync;
 mod worker;
+mod worker_handle;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -122,24 +122,24 @@ pub use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
 pub use crate::error::{ParseSpecError, SpecError, StartError};
 pub use crate::event::{Event, EventStream};
 pub use crate::exit::{BoxError, Exit, ExitReason, PanicReason};
-pub use crate::handle::{HandleError, Reply, SendError, SupervisorRef, WorkerHandle};
 pub use crate::panic::install_panic_hook;
+pub use crate::policy::{
+    parse_max_restarts, parse_period, parse_significant, AutoShutdown, ChildKind, Intensity,
+    Restart, Shutdown, Strategy,
+};
 pub use crate::service::{run_until_signal, ServiceExit, ServiceOptions, ServiceSignals};
 pub use crate::snapshot::{
     ChildSnapshot, ChildState, ExitRecord, SupervisorKind, SupervisorSnapshot, DEFAULT_HISTORY,
-};
-pub use crate::spec::{
-    parse_max_restarts, parse_period, parse_significant, AutoShutdown, ChildKind, Intensity,
-    Restart, Shutdown, Strategy,
 };
 pub use crate::supervised::Child;
 pub use crate::supervisor::{
     CallError, ChildCounts, ChildInfo, ChildStatus, DynamicHandle, DynamicSupervisor,
     DynamicSupervisorBuilder, DynamicSupervisorSpec, DynamicWorker, KeyedStartError,
     PartitionHandle, PartitionSupervisor, Supervisor, SupervisorBuilder, SupervisorHandle,
-    SupervisorSpec, TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle,
+    SupervisorRef, SupervisorSpec, TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle,
 };
 pub use crate::worker::{Context, Init, ShutdownSignal, Worker};
+pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle};
 
 /// Derives a supervisor from a struct whose named fields are its children.
 ///

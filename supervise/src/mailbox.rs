@@ -37,9 +37,9 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::child::{ChildRef, Incarnation};
 use crate::exit::ExitReason;
-use crate::handle::HandleError;
 use crate::report::observe;
 use crate::sync::{lock, AtomicUsize, Mutex, MutexGuard};
+use crate::worker_handle::HandleError;
 
 /// A queue that has grown past this while a burst waited is given back to
 /// the allocator once it is empty again.
@@ -463,7 +463,7 @@ mod tests {
     use super::*;
     use crate::child::ChildPath;
     use crate::event::{Event, EventBus};
-    use crate::spec::ChildKind;
+    use crate::policy::ChildKind;
 
     /// An incarnation of `app/w`, for the tests and the model.
     pub(super) fn incarnation(bus: &Arc<EventBus>, number: u64) -> Arc<Incarnation> {

@@ -8,10 +8,10 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::child::ChildSpec;
-use crate::handle::WorkerHandle;
-use crate::spec::{Restart, Shutdown};
+use crate::policy::{Restart, Shutdown};
 use crate::supervisor::{SupervisorBuilder, SupervisorSpec};
 use crate::worker::Worker;
+use crate::worker_handle::WorkerHandle;
 
 pub use std::sync::Arc as __Arc;
 pub use std::time::Duration;

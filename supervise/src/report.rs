@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::event::{Event, EventBus};
 use crate::exit::ExitReason;
-use crate::spec::Intensity;
+use crate::policy::Intensity;
 
 /// Runs an observer; a panic in it is caught and dropped (the panic hook
 /// has shown it already).

@@ -7,7 +7,7 @@
 
 use crate::error::SpecError;
 use crate::exit::ExitReason;
-use crate::spec::{AutoShutdown, Restart, Shutdown};
+use crate::policy::{AutoShutdown, Restart, Shutdown};
 
 /// S5, S8 (OTP's `check_childspec`): the checks of one child that do not
 /// depend on its siblings. `auto_shutdown` is `None` where the

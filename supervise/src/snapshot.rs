@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::exit::ExitReason;
 use crate::intensity::RestartWindow;
-use crate::spec::{ChildKind, Intensity, Restart, Strategy};
+use crate::policy::{ChildKind, Intensity, Restart, Strategy};
 
 /// How many exits each child remembers by default.
 pub const DEFAULT_HISTORY: usize = 8;

@@ -2,8 +2,8 @@
 
 use crate::__private::{cloned, first_then, worker_child, Factory, WorkerDefaults};
 use crate::child::ChildSpec;
-use crate::handle::WorkerHandle;
-use crate::spec::{ChildKind, Restart, Shutdown};
+use crate::policy::{ChildKind, Restart, Shutdown};
+use crate::worker_handle::WorkerHandle;
 
 /// A type that can be a field of a `#[derive(Supervisor)]` struct: a
 /// worker annotated with `#[worker]`, or a derived supervisor.

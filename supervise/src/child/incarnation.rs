@@ -12,8 +12,8 @@ use tokio::task::AbortHandle;
 
 use crate::event::{Event, EventBus};
 use crate::exit::ExitReason;
+use crate::policy::ChildKind;
 use crate::report::observe;
-use crate::spec::ChildKind;
 use crate::supervisor::SupervisorHandle;
 use crate::sync::AbortCell;
 

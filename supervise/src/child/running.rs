@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::exit::ExitReason;
-use crate::spec::Shutdown;
+use crate::policy::Shutdown;
 
 use super::incarnation::STOP_KILLED;
 use super::start::Stopper;

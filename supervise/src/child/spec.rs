@@ -8,11 +8,11 @@ use smol_str::SmolStr;
 use crate::backoff::Backoff;
 use crate::error::SpecError;
 use crate::exit::ExitReason;
-use crate::handle::WorkerHandle;
 use crate::mailbox::{Mailbox, WithMailbox};
+use crate::policy::{AutoShutdown, ChildKind, Restart, Shutdown};
 use crate::rules;
-use crate::spec::{AutoShutdown, ChildKind, Restart, Shutdown};
 use crate::worker::Worker;
+use crate::worker_handle::WorkerHandle;
 
 use super::start::StartChild;
 use super::start::{FailStart, ForgetHook, WorkerStart};

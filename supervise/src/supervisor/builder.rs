@@ -8,9 +8,9 @@ use smol_str::SmolStr;
 use crate::child::{self, BoxFuture, ChildSpec, Incarnation, Spawned, Start, StartChild};
 use crate::error::{SpecError, StartError};
 use crate::event::{EventBus, EventStream};
-use crate::handle::SupervisorRef;
+use crate::policy::{AutoShutdown, ChildKind, Intensity, Shutdown, Strategy};
 use crate::rules;
-use crate::spec::{AutoShutdown, ChildKind, Intensity, Shutdown, Strategy};
+use crate::supervisor::SupervisorRef;
 
 use super::runner::{Core, Flags};
 use super::SupervisorHandle;

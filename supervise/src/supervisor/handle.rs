@@ -1,5 +1,6 @@
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -7,8 +8,8 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use crate::child::{ChildRef, ChildSpec, ChildSpecInfo, Incarnation};
 use crate::event::EventStream;
 use crate::exit::ExitReason;
+use crate::policy::ChildKind;
 use crate::snapshot::SupervisorSnapshot;
-use crate::spec::ChildKind;
 use crate::supervisor::CallError;
 
 use super::dynamic::{start_inline, DynCell};
@@ -395,5 +396,95 @@ impl SupervisorHandle {
     /// Cancel safe.
     pub async fn wait(&self) {
         self.shared.wait_terminated().await
+    }
+}
+
+/// A handle to a supervisor that follows it across its restarts (the
+/// [`SupervisorHandle`] of one incarnation stops working when it exits).
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{ChildSpec, Context, Exit, Supervisor, Worker};
+///
+/// struct Idle;
+/// impl Worker for Idle {
+///     type Message = ();
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+///         std::future::pending::<()>().await;
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let inner = Supervisor::builder("inner")
+///     .child(ChildSpec::worker("idle", || Idle))
+///     .build()
+///     .unwrap();
+/// let inner_ref = inner.supervisor_ref();
+/// let root = Supervisor::builder("root")
+///     .child(ChildSpec::supervisor("inner", inner))
+///     .build().unwrap().start().await.unwrap();
+/// let now = inner_ref.current().unwrap();
+/// assert_eq!(now.path(), "root/inner");
+/// root.stop().await.unwrap();
+/// assert!(inner_ref.current().is_err());
+/// # }
+/// ```
+#[derive(Clone, Default)]
+pub struct SupervisorRef {
+    cell: Arc<Mutex<Option<SupervisorHandle>>>,
+}
+
+impl fmt::Debug for SupervisorRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SupervisorRef")
+            .field(&self.current().ok())
+            .finish()
+    }
+}
+
+impl SupervisorRef {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<SupervisorHandle>> {
+        self.cell
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts `spec` through the latest incarnation, as
+    /// [`SupervisorHandle::start_child`], without cloning its handle when
+    /// the start can be made in the caller's task (the hot path of a
+    /// typed dynamic supervisor).
+    pub(crate) async fn start_child(
+        &self,
+        spec: ChildSpec,
+    ) -> Result<Option<ChildRef>, crate::CallError> {
+        let cell = match &*self.lock() {
+            Some(handle) if !handle.is_stopped() => handle.dynamic(),
+            _ => return Err(crate::CallError::Stopped),
+        };
+        match crate::supervisor::start_inline(cell, spec).await {
+            Ok(result) => result,
+            Err(spec) => self.current()?.call_start_child(spec).await,
+        }
+    }
+
+    pub(crate) fn set(&self, handle: SupervisorHandle) {
+        *self.lock() = Some(handle);
+    }
+
+    /// The handle of the latest incarnation, while it runs or starts its
+    /// children: as with an OTP supervisor in its init, a call made during
+    /// the start waits until the start is done.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Stopped`](crate::CallError::Stopped) when the latest
+    /// incarnation has exited (or failed to start) and no other has begun.
+    pub fn current(&self) -> Result<SupervisorHandle, crate::CallError> {
+        self.lock()
+            .clone()
+            .filter(|h| !h.is_stopped())
+            .ok_or_else(|| crate::CallError::Stopped)
     }
 }

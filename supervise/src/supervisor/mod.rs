@@ -16,9 +16,9 @@
 /// shutdown `infinity`, not significant. Inside an `impl Child`.
 macro_rules! supervisor_child_defaults {
     () => {
-        const KIND: crate::spec::ChildKind = crate::spec::ChildKind::Supervisor;
-        const RESTART: crate::spec::Restart = crate::spec::Restart::Permanent;
-        const SHUTDOWN: crate::spec::Shutdown = crate::spec::Shutdown::Infinity;
+        const KIND: crate::policy::ChildKind = crate::policy::ChildKind::Supervisor;
+        const RESTART: crate::policy::Restart = crate::policy::Restart::Permanent;
+        const SHUTDOWN: crate::policy::Shutdown = crate::policy::Shutdown::Infinity;
         const SIGNIFICANT: bool = false;
     };
 }
@@ -50,7 +50,7 @@ pub use self::builder::{SupervisorBuilder, SupervisorSpec};
 pub use self::call_error::CallError;
 pub(crate) use self::dynamic::start_inline;
 pub use self::dynamic::{DynamicSupervisorBuilder, DynamicSupervisorSpec};
-pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle};
+pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle, SupervisorRef};
 pub use self::partition::{PartitionHandle, PartitionSupervisor};
 pub use self::task::{TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle};
 pub use self::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};

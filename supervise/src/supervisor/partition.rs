@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use crate::child::ChildSpec;
 use crate::error::{SpecError, StartError};
-use crate::handle::{SupervisorRef, WorkerHandle};
-use crate::spec::Strategy;
+use crate::policy::Strategy;
 use crate::supervised::Child;
 use crate::supervisor::CallError;
+use crate::supervisor::SupervisorRef;
+use crate::worker_handle::WorkerHandle;
 
 use super::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};
 use super::Supervisor;

@@ -13,10 +13,10 @@ use crate::child::{self, child_path, ChildPath, ChildRef, ChildSpec, Parent, Run
 use crate::event::EventBus;
 use crate::exit::ExitReason;
 use crate::intensity::RestartWindow;
+use crate::policy::{AutoShutdown, ChildKind, Intensity, Restart, Strategy};
 use crate::report::Reporter;
 use crate::rules::{self, expected_at_shutdown, AfterExit};
 use crate::snapshot::{ChildSnapshot, ChildState, History, SupervisorKind, SupervisorSnapshot};
-use crate::spec::{AutoShutdown, ChildKind, Intensity, Restart, Strategy};
 use crate::supervisor::CallError;
 
 use super::{Call, ChildCounts, ChildInfo, ChildStatus, Inbox, Msg, SupervisorHandle};

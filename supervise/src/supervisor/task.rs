@@ -14,10 +14,10 @@ use tokio::sync::oneshot;
 use crate::child::{BoxFuture, ChildSpec};
 use crate::error::StartError;
 use crate::exit::{BoxError, Exit, ExitReason};
-use crate::handle::SupervisorRef;
-use crate::spec::Restart;
+use crate::policy::Restart;
 use crate::supervised::Child;
 use crate::supervisor::CallError;
+use crate::supervisor::SupervisorRef;
 use crate::worker::{Context, Worker};
 
 use super::dynamic::{dynamic_child, start_dynamic_root, DynOptions, DynamicSupervisorSpec};

@@ -15,10 +15,11 @@ use dashmap::DashMap;
 use crate::backoff::Backoff;
 use crate::child::ChildSpec;
 use crate::error::StartError;
-use crate::handle::{SupervisorRef, WorkerHandle};
 use crate::supervised::Child;
 use crate::supervisor::CallError;
+use crate::supervisor::SupervisorRef;
 use crate::worker::Worker;
+use crate::worker_handle::WorkerHandle;
 
 use super::dynamic::{dynamic_child, start_dynamic_root, DynOptions, DynamicSupervisorSpec};
 use super::{ChildCounts, ChildInfo};

@@ -4,8 +4,8 @@ use tokio::time::Instant;
 
 use crate::child::{ChildRef, ChildSpec};
 use crate::error::SpecError;
+use crate::policy::{ChildKind, Shutdown};
 use crate::snapshot::{ChildSnapshot, ChildState, SupervisorKind, SupervisorSnapshot};
-use crate::spec::{ChildKind, Shutdown};
 use crate::supervisor::CallError;
 
 use super::core::{DynChild, DynCore};

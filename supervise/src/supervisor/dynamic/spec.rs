@@ -8,8 +8,8 @@ use crate::child::{self, BoxFuture, ChildSpec, Incarnation, Spawned, Start, Star
 use crate::error::{SpecError, StartError};
 use crate::event::{EventBus, EventStream};
 use crate::exit::ExitReason;
-use crate::handle::SupervisorRef;
-use crate::spec::{AutoShutdown, ChildKind, Intensity, Shutdown};
+use crate::policy::{AutoShutdown, ChildKind, Intensity, Shutdown};
+use crate::supervisor::SupervisorRef;
 
 use super::cell::{serve, DynCell, Serving};
 use super::core::DynCore;
