@@ -86,9 +86,12 @@
 //    dynamic supervisor's state to start in the caller's task.
 // 4. On top: `service` (running a tree as a process), `supervised` (the
 //    `Child` trait the macros implement), `__private` (what they call),
-//    `panic` (the hook).
+//    `panic` (the hook), `dashboard` (a page of the live tree, a child
+//    itself; the `dashboard` feature).
 mod backoff;
 mod child;
+#[cfg(feature = "dashboard")]
+mod dashboard;
 mod error;
 mod event;
 mod exit;
@@ -119,6 +122,8 @@ pub struct ReadmeDoctests;
 
 pub use crate::backoff::Backoff;
 pub use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
+#[cfg(feature = "dashboard")]
+pub use crate::dashboard::{Dashboard, DashboardError};
 pub use crate::error::{ParseSpecError, SpecError, StartError};
 pub use crate::event::{Event, EventStream};
 pub use crate::exit::{BoxError, Exit, ExitReason, PanicReason};
