@@ -100,6 +100,7 @@ mod mailbox;
 mod metrics;
 mod panic;
 mod policy;
+mod registry;
 mod report;
 mod rules;
 mod service;
@@ -132,6 +133,7 @@ pub use crate::policy::{
     parse_max_restarts, parse_period, parse_significant, AutoShutdown, ChildKind, Intensity,
     Restart, Shutdown, Strategy,
 };
+pub use crate::registry::{Deliver, Dispatched, Keys, Registry, RegistryError};
 pub use crate::service::{run_until_signal, ServiceExit, ServiceOptions, ServiceSignals};
 pub use crate::snapshot::{
     ChildSnapshot, ChildState, ExitRecord, SupervisorKind, SupervisorSnapshot, DEFAULT_HISTORY,

@@ -240,6 +240,16 @@ impl Incarnation {
         });
     }
 
+    /// Its start did not go through (its init failed, ignored, or was
+    /// dropped midway): it never ran and never will, so it counts as ended
+    /// ([`ChildRef::has_exited`]) without an `Exited` event, which only a
+    /// started incarnation has. What was registered in its name (a
+    /// registry entry made during its init) is then seen as dead.
+    pub(crate) fn mark_never_started(&self) {
+        self.exit_reported.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
     /// Emits this incarnation's `Exited` event, once.
     pub(crate) fn report_exit(&self, reason: &ExitReason) {
         if self.emit_exit(reason) {
@@ -357,7 +367,8 @@ impl ChildRef {
         self.0.kind
     }
 
-    /// True once this incarnation has exited.
+    /// True once this incarnation has exited, or when its start did not go
+    /// through (its init failed, ignored, or was withdrawn).
     pub fn has_exited(&self) -> bool {
         self.0.exit_reported.load(Ordering::Acquire)
     }

@@ -245,6 +245,9 @@ pub(crate) async fn start(
     inc.root = parent.is_none();
     inc.serial = parent.as_ref().map_or(0, |p| p.serial);
     let inc = Arc::new(inc);
+    // Unless it starts, the incarnation ends here: its init failed,
+    // ignored, or this future was dropped midway.
+    let unstarted = NeverStarted(Some(&*inc));
     let init_timer = crate::metrics::StartTimer::start();
     let span = crate::report::span(
         || tracing::debug_span!(parent: sup_span, "child", path = %inc.path(), incarnation = number),
@@ -274,6 +277,7 @@ pub(crate) async fn start(
     };
     match outcome {
         Start::Started(Spawned { join, stop }) => {
+            unstarted.disarm();
             inc.set_abort_handle(join.abort_handle());
             observe(|| {
                 sup_span.in_scope(|| {
@@ -315,6 +319,24 @@ pub(crate) async fn start(
                 reason: reason.clone(),
             });
             Start::Failed(reason)
+        }
+    }
+}
+
+/// Marks an incarnation ended when it is dropped armed: its start did not
+/// go through (see `Incarnation::mark_never_started`).
+struct NeverStarted<'a>(Option<&'a Incarnation>);
+
+impl NeverStarted<'_> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for NeverStarted<'_> {
+    fn drop(&mut self) {
+        if let Some(inc) = self.0 {
+            inc.mark_never_started();
         }
     }
 }
