@@ -164,21 +164,45 @@ impl StdError for SpecError {}
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartError {
     reason: ExitReason,
+    ignored: bool,
 }
 
 impl StartError {
     pub(crate) fn new(reason: ExitReason) -> Self {
-        StartError { reason }
+        StartError {
+            reason,
+            ignored: false,
+        }
     }
 
-    /// The exit reason of the supervisor that failed to start.
+    /// The root's init decided not to start (OTP's `start_link` returning
+    /// `ignore`): nothing was started, and nothing failed.
+    pub(crate) fn ignored() -> Self {
+        StartError {
+            reason: ExitReason::Normal,
+            ignored: true,
+        }
+    }
+
+    /// The exit reason of the supervisor that failed to start (`normal`
+    /// when it [ignored](Self::is_ignored) its start).
     pub fn reason(&self) -> &ExitReason {
         &self.reason
+    }
+
+    /// True when the root's init returned [`Init::Ignore`](crate::Init)
+    /// (OTP's `ignore` from `supervisor:start_link`): not a failure, but
+    /// there is no tree to return a handle to.
+    pub fn is_ignored(&self) -> bool {
+        self.ignored
     }
 }
 
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ignored {
+            return f.write_str("the supervisor's init returned ignore: nothing was started");
+        }
         fmt::Display::fmt(&self.reason, f)
     }
 }

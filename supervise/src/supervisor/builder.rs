@@ -5,6 +5,9 @@ use std::time::Duration;
 use crate::backoff::Backoff;
 use smol_str::SmolStr;
 
+use crate::exit::Exit;
+use crate::worker::Init;
+
 use crate::child::{self, BoxFuture, ChildSpec, Incarnation, Spawned, Start, StartChild};
 use crate::error::{SpecError, StartError};
 use crate::event::{EventBus, EventStream};
@@ -24,6 +27,33 @@ pub struct SupervisorBuilder {
     name: Arc<str>,
     flags: Flags,
     children: Vec<ChildSpec>,
+    init: Option<InitDecision>,
+}
+
+/// A supervisor's own init decision (OTP's `init/1` returning `ignore` or
+/// `{stop, Reason}`), made at each of its starts before any child starts.
+#[derive(Clone)]
+pub(crate) struct InitDecision(Arc<dyn Fn() -> Result<Init, Exit> + Send + Sync>);
+
+impl InitDecision {
+    pub(crate) fn new(decide: impl Fn() -> Result<Init, Exit> + Send + Sync + 'static) -> Self {
+        InitDecision(Arc::new(decide))
+    }
+
+    /// Decides: `Started(())` to go on, or how the start ends instead.
+    pub(crate) fn decide(this: Option<&Self>) -> Start<()> {
+        match this.map(|decide| (decide.0)()) {
+            None | Some(Ok(Init::Ready)) => Start::Started(()),
+            Some(Ok(Init::Ignore)) => Start::Ignored,
+            Some(Err(exit)) => Start::Failed(exit.into_reason()),
+        }
+    }
+}
+
+impl std::fmt::Debug for InitDecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InitDecision")
+    }
 }
 
 impl SupervisorBuilder {
@@ -38,7 +68,54 @@ impl SupervisorBuilder {
                 history: crate::snapshot::DEFAULT_HISTORY,
             },
             children: Vec::new(),
+            init: None,
         }
+    }
+
+    /// The supervisor's own init decision, made at each of its starts
+    /// before any child starts (OTP's `init/1`): [`Init::Ready`] starts
+    /// the children; [`Init::Ignore`] starts nothing and is not an error
+    /// (OTP's `ignore`): its parent then treats it as any child whose
+    /// start was ignored (S5: a temporary one is forgotten, a permanent or
+    /// transient one kept, not running, for `restart_child`), and a root's
+    /// start returns a [`StartError`] that
+    /// [`is_ignored`](StartError::is_ignored); an error fails the start
+    /// with its reason (OTP's `{stop, Reason}`). Default: always ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use supervise::{ChildSpec, ChildStatus, Context, Exit, Init, Supervisor, Worker};
+    ///
+    /// struct Idle;
+    /// impl Worker for Idle {
+    ///     type Message = ();
+    ///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+    ///         std::future::pending::<()>().await;
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let metrics_enabled = false;
+    /// let metrics = Supervisor::builder("metrics")
+    ///     .init(move || Ok(if metrics_enabled { Init::Ready } else { Init::Ignore }))
+    ///     .child(ChildSpec::worker("exporter", || Idle))
+    ///     .build()
+    ///     .unwrap();
+    /// let app = Supervisor::builder("app")
+    ///     .child(ChildSpec::supervisor("metrics", metrics))
+    ///     .child(ChildSpec::worker("db", || Idle))
+    ///     .build().unwrap().start().await.unwrap();
+    /// let children = app.which_children().await.unwrap();
+    /// assert_eq!(children[1].id.as_deref(), Some("metrics"));
+    /// assert_eq!(children[1].status, ChildStatus::Undefined); // kept, not running
+    /// app.stop().await.unwrap();
+    /// # }
+    /// ```
+    pub fn init(mut self, decide: impl Fn() -> Result<Init, Exit> + Send + Sync + 'static) -> Self {
+        self.init = Some(InitDecision::new(decide));
+        self
     }
 
     /// The restart strategy. Default: `one_for_one`.
@@ -145,6 +222,7 @@ impl SupervisorBuilder {
                     .map(|c| (c, Arc::default()))
                     .collect(),
                 sup_ref: SupervisorRef::default(),
+                init: self.init,
             }),
             bus: EventBus::new(),
         })
@@ -169,6 +247,8 @@ struct SpecInner {
     children: Vec<(ChildSpec, Arc<AtomicU64>)>,
     /// Follows whichever incarnation of this supervisor is running.
     sup_ref: SupervisorRef,
+    /// Its own init decision, if it has one.
+    init: Option<InitDecision>,
 }
 
 impl SupervisorSpec {
@@ -242,6 +322,12 @@ impl StartChild for SupervisorSpec {
     ) -> BoxFuture<Start<Spawned>> {
         let inner = self.inner.clone();
         Box::pin(async move {
+            // Its own init first (S1.2): `ignore` or an error start nothing.
+            match InitDecision::decide(inner.init.as_ref()) {
+                Start::Started(()) => {}
+                Start::Ignored => return Start::Ignored,
+                Start::Failed(reason) => return Start::Failed(reason),
+            }
             let added = inner.clone();
             let mut core = Core::new(
                 inc.path_arc().clone(),

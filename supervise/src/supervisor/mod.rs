@@ -235,6 +235,7 @@ pub(crate) async fn start_root(
             Ok(handle)
         }
         Start::Failed(reason) => Err(StartError::new(reason)),
-        Start::Ignored => unreachable!("a supervisor's init never ignores"),
+        // Its init decided `ignore` (see `SupervisorBuilder::init`).
+        Start::Ignored => Err(StartError::ignored()),
     }
 }

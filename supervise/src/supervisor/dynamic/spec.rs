@@ -13,8 +13,11 @@ use crate::supervisor::SupervisorRef;
 
 use super::cell::{serve, DynCell, Serving};
 use super::core::DynCore;
+use crate::exit::Exit;
 use crate::rules;
+use crate::supervisor::builder::InitDecision;
 use crate::supervisor::{Inbox, SupervisorHandle};
+use crate::worker::Init;
 
 /// The settings the typed dynamic supervisors share ([`DynamicSupervisor`],
 /// [`TaskSupervisor`], the partitions): what they pass to the builder.
@@ -80,9 +83,37 @@ pub struct DynamicSupervisorBuilder {
     templates: Vec<ChildSpec>,
     auto_shutdown: AutoShutdown,
     backoff: Option<Backoff>,
+    init: Option<InitDecision>,
 }
 
 impl DynamicSupervisorBuilder {
+    /// The supervisor's own init decision, made at each of its starts
+    /// (OTP's and Elixir's `init/1`): [`Init::Ignore`] starts nothing and
+    /// its parent treats it as any ignored child start (S5), an error fails
+    /// the start; see [`SupervisorBuilder::init`](crate::SupervisorBuilder::init).
+    /// Default: always ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use supervise::{DynamicSupervisorSpec, Init};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let err = DynamicSupervisorSpec::builder("jobs")
+    ///     .init(|| Ok(Init::Ignore))
+    ///     .build()
+    ///     .unwrap()
+    ///     .start()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.is_ignored());
+    /// # }
+    /// ```
+    pub fn init(mut self, decide: impl Fn() -> Result<Init, Exit> + Send + Sync + 'static) -> Self {
+        self.init = Some(InitDecision::new(decide));
+        self
+    }
+
     /// A delay before every automatic restart of a child that has no
     /// backoff of its own. Default: none.
     pub fn backoff(mut self, backoff: Backoff) -> Self {
@@ -168,6 +199,7 @@ impl DynamicSupervisorBuilder {
                 auto_shutdown: self.auto_shutdown,
                 backoff: self.backoff,
                 sup_ref: SupervisorRef::default(),
+                init: self.init,
             }),
             bus: EventBus::new(),
         })
@@ -240,6 +272,7 @@ pub(super) struct DynInner {
     pub(super) auto_shutdown: AutoShutdown,
     pub(super) backoff: Option<Backoff>,
     pub(super) sup_ref: SupervisorRef,
+    pub(super) init: Option<InitDecision>,
 }
 
 impl DynamicSupervisorSpec {
@@ -252,6 +285,7 @@ impl DynamicSupervisorSpec {
             templates: Vec::new(),
             auto_shutdown: AutoShutdown::Never,
             backoff: None,
+            init: None,
         }
     }
 
@@ -270,8 +304,9 @@ impl DynamicSupervisorSpec {
     ///
     /// # Errors
     ///
-    /// Never in practice (a dynamic supervisor starts no child at init);
-    /// the type is the one every start has.
+    /// Only from its [`init`](DynamicSupervisorBuilder::init) decision: an
+    /// error, or `ignore` ([`StartError::is_ignored`]). A dynamic
+    /// supervisor starts no child at init.
     pub async fn start(self) -> Result<SupervisorHandle, StartError> {
         let (name, bus) = (self.inner.name.clone(), self.bus.clone());
         let spec = ChildSpec::dynamic_supervisor(name.clone(), self);
@@ -285,6 +320,12 @@ impl StartChild for DynamicSupervisorSpec {
         inc: Arc<Incarnation>,
         spawner: child::Spawner,
     ) -> BoxFuture<Start<Spawned>> {
+        // Its own init first: `ignore` or an error start nothing.
+        match InitDecision::decide(self.inner.init.as_ref()) {
+            Start::Started(()) => {}
+            Start::Ignored => return Box::pin(async { Start::Ignored }),
+            Start::Failed(reason) => return Box::pin(async move { Start::Failed(reason) }),
+        }
         let (inbox, rx) = Inbox::new();
         let span = crate::report::span(|| tracing::info_span!("supervisor", path = %inc.path()));
         let core = DynCore::new(
