@@ -252,6 +252,50 @@ impl SupervisorHandle {
         self.call(|tx| Call::GetChildspec(id.into(), tx)).await?
     }
 
+    /// The child spec of the child incarnation `child` (OTP's
+    /// `get_childspec(Sup, Pid)`), the way to name a child of a dynamic
+    /// supervisor. A `simple_one_for_one` supervisor answers with its
+    /// template for any of its children (running, or restarting under the
+    /// incarnation that ran last), and, as OTP's, also for an incarnation
+    /// that has already exited; a dynamic supervisor without a template
+    /// answers with the child's own spec.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::NotFound`] when `child` is not a child of this
+    /// supervisor; always from a static supervisor, which looks a
+    /// reference up as an id, as OTP does (S24.4).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use supervise::{ChildSpec, Context, DynamicSupervisorSpec, Exit, Restart, Worker};
+    ///
+    /// struct Job;
+    /// impl Worker for Job {
+    ///     type Message = ();
+    ///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+    ///         std::future::pending::<()>().await;
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let template = ChildSpec::worker("job", || Job).restart(Restart::Transient);
+    /// let jobs = DynamicSupervisorSpec::builder("jobs")
+    ///     .template(template)
+    ///     .build().unwrap().start().await.unwrap();
+    /// let child = jobs.start_child(ChildSpec::worker("job", || Job)).await.unwrap().unwrap();
+    /// let spec = jobs.get_childspec_ref(&child).await.unwrap();
+    /// assert_eq!((&*spec.id, spec.restart), ("job", Restart::Transient));
+    /// jobs.stop().await.unwrap();
+    /// # }
+    /// ```
+    pub async fn get_childspec_ref(&self, child: &ChildRef) -> Result<ChildSpecInfo, CallError> {
+        let child = child.clone();
+        self.call(|tx| Call::GetChildspecRef(child, tx)).await?
+    }
+
     /// Adds a child after all the others and starts it. `Ok(None)` when
     /// its init returned [`Init::Ignore`](crate::Init::Ignore). The new
     /// child is stopped first at shutdown and is restarted with the rest

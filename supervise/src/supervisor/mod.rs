@@ -210,6 +210,7 @@ pub(crate) enum Call {
     WhichChildren(oneshot::Sender<Vec<ChildInfo>>),
     CountChildren(oneshot::Sender<ChildCounts>),
     GetChildspec(Arc<str>, Reply<ChildSpecInfo>),
+    GetChildspecRef(ChildRef, Reply<ChildSpecInfo>),
     StartChild(ChildSpec, Reply<Option<ChildRef>>),
     TerminateChild(Arc<str>, Reply<()>),
     TerminateChildRef(ChildRef, Reply<()>),

@@ -518,6 +518,9 @@ impl Core {
             Call::TerminateChildRef(_, reply) => {
                 let _ = reply.send(Err(CallError::NotFound));
             }
+            Call::GetChildspecRef(_, reply) => {
+                let _ = reply.send(Err(CallError::NotFound));
+            }
         }
     }
 

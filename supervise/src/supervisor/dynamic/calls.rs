@@ -48,6 +48,9 @@ impl DynCore {
                     .map(ChildSpec::info);
                 let _ = reply.send(found.ok_or(CallError::NotFound));
             }
+            Call::GetChildspecRef(child, reply) => {
+                let _ = reply.send(self.childspec_of(&child));
+            }
             Call::StartChild(spec, reply) => {
                 let result = self.start_child(spec).await;
                 let _ = reply.send(result);
@@ -182,6 +185,24 @@ impl DynCore {
             Start::Started(child_ref) => Ok(Some(child_ref)),
             Start::Ignored => Ok(None),
             Start::Failed(reason) => Err(CallError::StartFailed(reason)),
+        }
+    }
+
+    /// The spec of the child `target` names (OTP's `get_childspec` with a
+    /// pid): its policy, the template's under `simple_one_for_one`, whose
+    /// `find_child` also answers with the template for a pid that is no
+    /// longer alive (L1151-1165, as `terminate_child` does, S24.3).
+    fn childspec_of(&self, target: &ChildRef) -> Result<crate::ChildSpecInfo, CallError> {
+        let running = self.slot(target.inner().serial()).filter(|&i| {
+            let running = self.children[i].running.as_ref();
+            running.is_some_and(|r| r.child_ref() == *target)
+        });
+        match running.or_else(|| self.restarting_after(target)) {
+            Some(slot) => Ok(self.policy(&self.children[slot].spec).info()),
+            None => match &self.inner.template {
+                Some(template) if target.has_exited() => Ok(template.info()),
+                _ => Err(CallError::NotFound),
+            },
         }
     }
 
