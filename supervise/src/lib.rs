@@ -146,7 +146,7 @@ pub use crate::supervisor::{
     SupervisorRef, SupervisorSpec, TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle,
 };
 pub use crate::worker::{Context, Init, ShutdownSignal, Worker};
-pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle};
+pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle, DEFAULT_CALL_TIMEOUT};
 
 /// Derives a supervisor from a struct whose named fields are its children.
 ///

@@ -16,12 +16,15 @@
 //! * The receiving incarnation leaves its waker in the state when it finds
 //!   nothing; a send takes the waker under the lock and wakes it after:
 //!   a message is never queued without its receiver being woken.
-//! * A handle that waits for a change (an incarnation up, or the one that
-//!   has its call down) counts itself in `waiting`, enables its `changed`
-//!   notification, then looks at the state; a change notifies when it sees
-//!   a waiter counted, after the state was changed under the lock. So a
-//!   waiter either sees the change or is woken by it. (Sequentially
-//!   consistent on both sides: the count and the state are two locations.)
+//! * A handle that waits for a change (an incarnation up, room in a full
+//!   queue) counts itself in `waiting`, enables its `changed` notification,
+//!   then looks at the state; a change notifies when it sees a waiter
+//!   counted, after the state was changed under the lock. So a waiter
+//!   either sees the change or is woken by it. (Sequentially consistent on
+//!   both sides: the count and the state are two locations.)
+//! * A caller waiting for a reply watches the callee incarnation itself,
+//!   which notifies its waiters when its exit is reported, after setting
+//!   the flag they check (`Incarnation::exited`).
 //!
 //! `mailbox::shuttle_model` checks it under `--cfg shuttle` (see
 //! `crate::sync`).
@@ -38,7 +41,7 @@ use tokio::sync::{oneshot, Notify};
 use crate::child::{ChildRef, Incarnation};
 use crate::exit::ExitReason;
 use crate::report::observe;
-use crate::sync::{lock, AtomicUsize, Mutex, MutexGuard};
+use crate::sync::{lock, AtomicU32, Mutex, MutexGuard};
 use crate::worker_handle::HandleError;
 
 /// A queue that has grown past this while a burst waited is given back to
@@ -67,12 +70,17 @@ pub(crate) type MailboxRef<M> = Arc<WithMailbox<M, dyn Send + Sync>>;
 
 pub(crate) struct Mailbox<M> {
     state: Mutex<State<M>>,
-    /// An incarnation came up or went down, or the child is gone.
+    /// An incarnation came up, a full queue got room, or the child is gone.
     changed: Notify,
-    /// Handles in [`Mailbox::wait_up`] or [`Mailbox::wait_reply`]: only
+    /// Handles in [`Mailbox::wait_up`] or [`Mailbox::send_wait`]: only
     /// then does a change notify (a notification takes a lock, and a start
     /// is a hot path).
-    waiting: AtomicUsize,
+    waiting: AtomicU32,
+    /// The most messages queued at once (`u32::MAX`: unbounded, the
+    /// default, as an OTP process's mailbox). A `u32` beside the `u32`
+    /// count: a mailbox is allocated per child, at a malloc size-class
+    /// edge that a `usize` here crossed (+190 B of RSS per child).
+    capacity: u32,
 }
 
 enum State<M> {
@@ -92,10 +100,23 @@ enum State<M> {
 
 impl<M> Mailbox<M> {
     pub(crate) fn new() -> Self {
+        Mailbox::bounded(usize::MAX)
+    }
+
+    /// The capacity, as a queue length.
+    fn capacity(&self) -> usize {
+        self.capacity as usize
+    }
+
+    /// A mailbox that holds at most `capacity` messages at once (at least
+    /// one): a send beyond it is refused with [`HandleError::Full`], or
+    /// waits for room ([`Mailbox::send_wait`]).
+    pub(crate) fn bounded(capacity: usize) -> Self {
         Mailbox {
             state: Mutex::new(State::Down),
             changed: Notify::new(),
-            waiting: AtomicUsize::new(0),
+            waiting: AtomicU32::new(0),
+            capacity: u32::try_from(capacity).unwrap_or(u32::MAX).max(1),
         }
     }
 
@@ -150,7 +171,6 @@ impl<M> Mailbox<M> {
                 _ => return,
             }
         };
-        self.notify_changed();
         discard(child, left);
     }
 
@@ -185,6 +205,12 @@ impl<M> Mailbox<M> {
         let (waker, out) = {
             let mut state = self.lock();
             match &mut *state {
+                State::Up { child, queue, .. } if queue.len() >= self.capacity() => {
+                    if child.inner().is_exiting() {
+                        return Err((HandleError::NotRunning, message));
+                    }
+                    return Err((HandleError::Full, message));
+                }
                 State::Up {
                     child,
                     queue,
@@ -204,10 +230,13 @@ impl<M> Mailbox<M> {
     }
 
     /// Waits for the reply to a request queued for `child`. Fails with
-    /// [`HandleError::Lost`] once `child` is no longer the incarnation up
-    /// (it exited) and its reply has not come: wherever its `Reply` went
-    /// (a task of its own, another process's queue), the callee died, and
-    /// a call fails when its callee dies, as in OTP.
+    /// [`HandleError::Lost`] once `child` has exited and its reply has not
+    /// come: wherever its `Reply` went (a task of its own, another
+    /// process's queue), the callee died, and a call fails when its callee
+    /// dies, as in OTP. Fails with [`HandleError::NoReply`] when the reply
+    /// was dropped unanswered and `child` still runs once the dropping task
+    /// has had its turn (an incarnation that crashes drops its reply just
+    /// before its exit is reported).
     ///
     /// Cancel safe.
     pub(crate) async fn wait_reply<R>(
@@ -215,22 +244,42 @@ impl<M> Mailbox<M> {
         child: &ChildRef,
         reply: oneshot::Receiver<R>,
     ) -> Result<R, HandleError> {
+        let callee = child.inner();
+        tokio::pin!(reply);
+        tokio::select! {
+            biased;
+            answer = &mut reply => match answer {
+                Ok(answer) => Ok(answer),
+                Err(_) => {
+                    tokio::task::yield_now().await;
+                    if callee.has_exited() || !self.is_up(child) {
+                        Err(HandleError::Lost)
+                    } else {
+                        Err(HandleError::NoReply)
+                    }
+                }
+            },
+            // A reply sent before the exit still counts.
+            () = callee.exited() => reply.try_recv().map_err(|_| HandleError::Lost),
+        }
+    }
+
+    /// Queues `message`, waiting for room in a full bounded mailbox (and,
+    /// between two incarnations, for the next one).
+    ///
+    /// Cancel safe: the message is queued only when this returns `Ok`.
+    pub(crate) async fn send_wait(&self, mut message: M) -> Result<(), (HandleError, M)> {
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let _counted = Counted(&self.waiting);
-        tokio::pin!(reply);
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            if !self.is_up(child) {
-                // A reply sent before the exit still counts.
-                return reply.try_recv().map_err(|_| HandleError::Lost);
+            match self.send(message) {
+                Err((HandleError::Full | HandleError::NotRunning, back)) => message = back,
+                other => return other,
             }
-            tokio::select! {
-                biased;
-                answer = &mut reply => return answer.map_err(|_| HandleError::Lost),
-                () = changed => {}
-            }
+            changed.await;
         }
     }
 
@@ -283,6 +332,11 @@ impl<M> Mailbox<M> {
             return Poll::Ready(None);
         }
         if let Some(message) = pop(queue) {
+            let had_no_room = queue.len() + 1 == self.capacity();
+            drop(state);
+            if had_no_room {
+                self.notify_changed();
+            }
             return Poll::Ready(Some(message));
         }
         match waker {
@@ -294,10 +348,17 @@ impl<M> Mailbox<M> {
 
     /// A message for `me`, if one waits.
     pub(crate) fn try_recv(&self, me: &Arc<Incarnation>) -> Option<M> {
-        match &mut *self.lock() {
-            State::Up { child, queue, .. } if child.is(me) => pop(queue),
-            _ => None,
+        let (message, had_no_room) = match &mut *self.lock() {
+            State::Up { child, queue, .. } if child.is(me) => {
+                let message = pop(queue)?;
+                (message, queue.len() + 1 == self.capacity())
+            }
+            _ => return None,
+        };
+        if had_no_room {
+            self.notify_changed();
         }
+        Some(message)
     }
 }
 
@@ -331,7 +392,7 @@ fn pop<M>(queue: &mut VecDeque<M>) -> Option<M> {
 }
 
 /// Uncounts a waiter however its wait ends (it may be dropped).
-struct Counted<'a>(&'a AtomicUsize);
+struct Counted<'a>(&'a AtomicU32);
 
 impl Drop for Counted<'_> {
     fn drop(&mut self) {
@@ -428,7 +489,8 @@ mod shuttle_model {
         } else {
             Some(reply)
         };
-        mailbox.down(&ChildRef::from_inner(me));
+        mailbox.down(&ChildRef::from_inner(me.clone()));
+        me.report_exit(&ExitReason::Killed);
         let answer = shuttle::future::block_on(caller).unwrap();
         assert_eq!(
             answer,

@@ -28,6 +28,13 @@ pub enum HandleError {
     Lost,
     /// The caller's deadline ran out.
     Timeout,
+    /// The worker dropped the call's [`Reply`] unanswered and went on
+    /// running: the call will never be answered (a bug in the worker, or a
+    /// request it chose to ignore).
+    NoReply,
+    /// The worker's mailbox is bounded and full; see
+    /// [`ChildSpec::worker_with_bounded_handle`](crate::ChildSpec::worker_with_bounded_handle).
+    Full,
 }
 
 impl fmt::Display for HandleError {
@@ -37,6 +44,8 @@ impl fmt::Display for HandleError {
             HandleError::NotFound => "the child is gone: it was deleted or has exited for good",
             HandleError::Lost => "the child exited before it replied; the request was lost",
             HandleError::Timeout => "the deadline ran out before the child replied",
+            HandleError::NoReply => "the child dropped the reply unanswered and runs on",
+            HandleError::Full => "the child's mailbox is full",
         })
     }
 }
@@ -67,7 +76,14 @@ impl<M> fmt::Display for SendError<M> {
 
 impl<M> std::error::Error for SendError<M> {}
 
-/// The reply half of a call: the worker answers through it.
+/// How long [`WorkerHandle::call`] waits for an incarnation to come up
+/// when it is called between two (the 5 s of OTP's `gen_server:call/2`).
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The reply half of a call: the worker answers through it. Dropped
+/// unanswered while the worker runs on, the caller gets
+/// [`HandleError::NoReply`].
+#[must_use = "a call waits for this reply: send it, or the caller gets HandleError::NoReply"]
 pub struct Reply<R>(oneshot::Sender<R>);
 
 impl<R> Reply<R> {
@@ -183,25 +199,64 @@ impl<W: Worker> WorkerHandle<W> {
     }
 
     /// Sends a message to the running incarnation, without waiting.
+    /// Mailboxes are unbounded unless made with
+    /// [`ChildSpec::worker_with_bounded_handle`](crate::ChildSpec::worker_with_bounded_handle).
     ///
     /// # Errors
     ///
-    /// [`HandleError::NotRunning`] or [`HandleError::NotFound`], with the
-    /// message handed back.
+    /// [`HandleError::NotRunning`], [`HandleError::NotFound`], or
+    /// [`HandleError::Full`] for a full bounded mailbox, with the message
+    /// handed back.
     pub fn send(&self, message: W::Message) -> Result<(), SendError<W::Message>> {
         self.mailbox
             .send(message)
             .map_err(|(error, message)| SendError { error, message })
     }
 
-    /// Calls the running incarnation: `make` builds the message around the
-    /// reply half, and this waits for the answer.
+    /// Sends a message, waiting for room in a full bounded mailbox (see
+    /// [`ChildSpec::worker_with_bounded_handle`]) and, between two
+    /// incarnations, for the next one. Put a deadline around it with
+    /// `tokio::time::timeout` if need be.
+    ///
+    /// [`ChildSpec::worker_with_bounded_handle`]: crate::ChildSpec::worker_with_bounded_handle
     ///
     /// # Errors
     ///
-    /// [`HandleError::NotRunning`], [`HandleError::NotFound`] (at once), or
-    /// [`HandleError::Lost`] if the incarnation exits before replying,
-    /// wherever it handed its [`Reply`] (a task of its own included).
+    /// [`HandleError::NotFound`] once the child is gone for good, with the
+    /// message handed back.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the message is sent only if this returns `Ok`.
+    pub async fn send_wait(&self, message: W::Message) -> Result<(), SendError<W::Message>> {
+        self.mailbox
+            .send_wait(message)
+            .await
+            .map_err(|(error, message)| SendError { error, message })
+    }
+
+    /// Calls the child: `make` builds the message around the reply half.
+    /// Between two incarnations (a restart), waits for the next one, at
+    /// most [`DEFAULT_CALL_TIMEOUT`] (5 s, as `gen_server:call`); then waits
+    /// for the answer as long as the callee lives. [`call_timeout`] puts
+    /// one deadline on the whole call; [`try_call`] does not wait for an
+    /// incarnation.
+    ///
+    /// Waiting through a restart goes beyond OTP, where a call to a name
+    /// between two incarnations exits `noproc` at once (see the README's
+    /// differences).
+    ///
+    /// [`call_timeout`]: Self::call_timeout
+    /// [`try_call`]: Self::try_call
+    ///
+    /// # Errors
+    ///
+    /// [`HandleError::Timeout`] when no incarnation came up in time;
+    /// [`HandleError::NotFound`] at once for a child gone for good (a
+    /// stopped tree included); [`HandleError::Lost`] if the incarnation
+    /// exits before replying, wherever it handed its [`Reply`] (a task of
+    /// its own included); [`HandleError::NoReply`] if it dropped the reply
+    /// and runs on.
     ///
     /// # Cancel safety
     ///
@@ -212,45 +267,83 @@ impl<W: Worker> WorkerHandle<W> {
         make: impl FnOnce(Reply<R>) -> W::Message,
     ) -> Result<R, HandleError> {
         let (reply_tx, reply_rx) = oneshot::channel();
-        let callee = self
-            .mailbox
-            .send_call(make(Reply(reply_tx)))
-            .map_err(|(error, _)| error)?;
+        let callee = match self.mailbox.send_call(make(Reply(reply_tx))) {
+            Ok(callee) => callee,
+            Err((HandleError::NotRunning, request)) => {
+                tokio::time::timeout(DEFAULT_CALL_TIMEOUT, self.send_when_up(request))
+                    .await
+                    .map_err(|_| HandleError::Timeout)??
+            }
+            Err((error, _)) => return Err(error),
+        };
         self.mailbox.wait_reply(&callee, reply_rx).await
     }
 
-    /// Like [`call`](Self::call), but waits for the child to be running
-    /// (through a restart) and for the answer, all within `timeout`.
+    /// Sends a call's request to the next incarnation that comes up.
+    async fn send_when_up(&self, mut request: W::Message) -> Result<ChildRef, HandleError> {
+        loop {
+            self.mailbox.wait_up().await?;
+            // It may have exited in between: then wait for the next.
+            match self.mailbox.send_call(request) {
+                Ok(callee) => return Ok(callee),
+                Err((HandleError::NotRunning, back)) => request = back,
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+
+    /// [`call`](Self::call) with one deadline for the whole call: the wait
+    /// for an incarnation and the answer.
     ///
     /// # Errors
     ///
-    /// [`HandleError::Timeout`], [`HandleError::NotFound`],
-    /// [`HandleError::Lost`].
+    /// As [`call`](Self::call); [`HandleError::Timeout`] when the deadline
+    /// runs out.
     ///
     /// # Cancel safety
     ///
-    /// As [`call`](Self::call).
+    /// As [`call`](Self::call). A timed-out request is still handled.
     pub async fn call_timeout<R>(
         &self,
         make: impl FnOnce(Reply<R>) -> W::Message,
         timeout: Duration,
     ) -> Result<R, HandleError> {
-        tokio::time::timeout(timeout, async {
-            let (reply_tx, reply_rx) = oneshot::channel();
-            let mut request = make(Reply(reply_tx));
-            let callee = loop {
-                self.mailbox.wait_up().await?;
-                // It may have exited in between: then wait for the next.
-                match self.mailbox.send_call(request) {
-                    Ok(callee) => break callee,
-                    Err((HandleError::NotRunning, back)) => request = back,
-                    Err((error, _)) => return Err(error),
-                }
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let call = async {
+            let request = make(Reply(reply_tx));
+            let callee = match self.mailbox.send_call(request) {
+                Ok(callee) => callee,
+                Err((HandleError::NotRunning, request)) => self.send_when_up(request).await?,
+                Err((error, _)) => return Err(error),
             };
             self.mailbox.wait_reply(&callee, reply_rx).await
-        })
-        .await
-        .map_err(|_| HandleError::Timeout)?
+        };
+        tokio::time::timeout(timeout, call)
+            .await
+            .map_err(|_| HandleError::Timeout)?
+    }
+
+    /// Calls the running incarnation, failing at once when none runs; the
+    /// answer is awaited as in [`call`](Self::call).
+    ///
+    /// # Errors
+    ///
+    /// [`HandleError::NotRunning`] or [`HandleError::NotFound`] at once;
+    /// otherwise as [`call`](Self::call).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`call`](Self::call).
+    pub async fn try_call<R>(
+        &self,
+        make: impl FnOnce(Reply<R>) -> W::Message,
+    ) -> Result<R, HandleError> {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let callee = self
+            .mailbox
+            .send_call(make(Reply(reply_tx)))
+            .map_err(|(error, _)| error)?;
+        self.mailbox.wait_reply(&callee, reply_rx).await
     }
 
     /// Waits until an incarnation is running, at most `timeout`.

@@ -109,9 +109,16 @@ async fn calls_while_down_fail_fast_or_wait_within_the_callers_deadline() {
     let sup = pair.supervisor().current().unwrap();
     sup.terminate_child("echo").await.unwrap();
     assert_eq!(
-        pair.echo.call(EchoMsg::Ping).await,
+        pair.echo.try_call(EchoMsg::Ping).await,
         Err(HandleError::NotRunning)
     );
+    // A plain call waits for an incarnation, at most its default 5 s.
+    let asked = tokio::time::Instant::now();
+    assert_eq!(
+        pair.echo.call(EchoMsg::Ping).await,
+        Err(HandleError::Timeout)
+    );
+    assert_eq!(asked.elapsed(), supervise::DEFAULT_CALL_TIMEOUT);
     let Err(sent) = pair.echo.send(EchoMsg::Crash) else {
         panic!("a message to a stopped child is handed back");
     };
@@ -125,10 +132,7 @@ async fn calls_while_down_fail_fast_or_wait_within_the_callers_deadline() {
     // A waiting call is answered by the next incarnation.
     let waiting = {
         let echo = pair.echo.clone();
-        tokio::spawn(async move {
-            echo.call_timeout(EchoMsg::Ping, Duration::from_secs(5))
-                .await
-        })
+        tokio::spawn(async move { echo.call(EchoMsg::Ping).await })
     };
     tokio::time::sleep(Duration::from_millis(10)).await;
     sup.restart_child("echo").await.unwrap();

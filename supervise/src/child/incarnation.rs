@@ -91,6 +91,7 @@ pub(crate) struct Incarnation {
     /// Why it was asked to stop: [`NO_STOP`], [`STOP_SHUTDOWN`] or
     /// [`STOP_KILLED`].
     stop: AtomicU8,
+    /// Notified when it is asked to stop, and when it has exited.
     notify: Notify,
     /// Its abort: the reason, and its task's handle once spawned (see
     /// `crate::sync::abort` for the protocol).
@@ -172,6 +173,26 @@ impl Incarnation {
             }
             notified.await;
         }
+    }
+
+    /// Completes once the incarnation has exited (its exit reported).
+    ///
+    /// Cancel safe.
+    pub(crate) async fn exited(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.exit_reported.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Whether its exit has been reported.
+    pub(crate) fn has_exited(&self) -> bool {
+        self.exit_reported.load(Ordering::Acquire)
     }
 
     pub(crate) fn request_stop(&self) {
@@ -261,9 +282,11 @@ impl Incarnation {
     /// panicking observer is caught (see [`observe`]): the parent is told
     /// of the exit whatever logging does.
     pub(super) fn emit_exit(&self, reason: &ExitReason) -> bool {
-        if self.exit_reported.swap(true, Ordering::AcqRel) {
+        if self.exit_reported.swap(true, Ordering::SeqCst) {
             return false;
         }
+        // Its callers waiting for a reply learn it is gone (see `exited`).
+        self.notify.notify_waiters();
         observe(|| {
             crate::metrics::child_exited(self);
             if reason.is_normal() || matches!(reason, ExitReason::Killed) {
@@ -370,7 +393,7 @@ impl ChildRef {
     /// True once this incarnation has exited, or when its start did not go
     /// through (its init failed, ignored, or was withdrawn).
     pub fn has_exited(&self) -> bool {
-        self.0.exit_reported.load(Ordering::Acquire)
+        self.0.has_exited()
     }
 
     /// The handle of this child if it is a supervisor.

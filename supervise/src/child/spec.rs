@@ -83,9 +83,65 @@ impl ChildSpec {
         W: Worker,
         F: Fn() -> W + Send + Sync + 'static,
     {
+        ChildSpec::with_mailbox(id, Mailbox::new(), factory)
+    }
+
+    /// A worker child and its handle, as
+    /// [`worker_with_handle`](Self::worker_with_handle), with a mailbox that
+    /// holds at most `capacity` messages (at least one). Mailboxes are
+    /// unbounded by default, as an OTP process's is; a bounded one refuses
+    /// a [`send`](WorkerHandle::send) beyond it with
+    /// [`HandleError::Full`](crate::HandleError::Full) (the message handed
+    /// back), and [`send_wait`](WorkerHandle::send_wait) waits for room.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use supervise::{ChildSpec, Context, Exit, HandleError, Supervisor, Worker};
+    ///
+    /// struct Slow;
+    /// impl Worker for Slow {
+    ///     type Message = u32;
+    ///     async fn run(self, _ctx: Context<u32>) -> Result<(), Exit> {
+    ///         std::future::pending::<()>().await; // never reads its mailbox
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let (spec, slow) = ChildSpec::worker_with_bounded_handle("slow", 2, || Slow);
+    /// let sup = Supervisor::builder("app").child(spec).build().unwrap().start().await.unwrap();
+    /// slow.send(1).unwrap();
+    /// slow.send(2).unwrap();
+    /// let refused = slow.send(3).unwrap_err();
+    /// assert_eq!((refused.error, refused.message), (HandleError::Full, 3));
+    /// sup.stop().await.unwrap();
+    /// # }
+    /// ```
+    pub fn worker_with_bounded_handle<W, F>(
+        id: impl AsRef<str>,
+        capacity: usize,
+        factory: F,
+    ) -> (Self, WorkerHandle<W>)
+    where
+        W: Worker,
+        F: Fn() -> W + Send + Sync + 'static,
+    {
+        ChildSpec::with_mailbox(id, Mailbox::bounded(capacity), factory)
+    }
+
+    fn with_mailbox<W, F>(
+        id: impl AsRef<str>,
+        mailbox: Mailbox<W::Message>,
+        factory: F,
+    ) -> (Self, WorkerHandle<W>)
+    where
+        W: Worker,
+        F: Fn() -> W + Send + Sync + 'static,
+    {
         // The mailbox and the start, in one allocation.
         let start = Arc::new(WithMailbox {
-            mailbox: Mailbox::new(),
+            mailbox,
             with: WorkerStart::<W, F>::new(factory),
         });
         let handle = WorkerHandle::new(start.clone());
