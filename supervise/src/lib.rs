@@ -142,8 +142,9 @@ pub use crate::supervised::Child;
 pub use crate::supervisor::{
     CallError, ChildCounts, ChildInfo, ChildStatus, DynamicHandle, DynamicSupervisor,
     DynamicSupervisorBuilder, DynamicSupervisorSpec, DynamicWorker, KeyedStartError,
-    PartitionHandle, PartitionSupervisor, Supervisor, SupervisorBuilder, SupervisorHandle,
-    SupervisorRef, SupervisorSpec, TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle,
+    PartitionHandle, PartitionSupervisor, Partitioned, PartitionedHandle, Supervisor,
+    SupervisorBuilder, SupervisorHandle, SupervisorRef, SupervisorSpec, TaskError, TaskHandle,
+    TaskSupervisor, TaskSupervisorHandle,
 };
 pub use crate::worker::{Context, Init, ShutdownSignal, Worker};
 pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle, DEFAULT_CALL_TIMEOUT};

@@ -7,7 +7,8 @@
 //! | `runner` | the static supervisor's task: its children's slots, exits, restarts by strategy, shutdown, control calls |
 //! | `handle` | [`SupervisorHandle`], the control API of either kind |
 //! | `dynamic` | the dynamic supervisor (Elixir's `DynamicSupervisor`, OTP's `simple_one_for_one`) |
-//! | `typed_dynamic`, `task`, `partition` | [`DynamicSupervisor`], [`TaskSupervisor`], [`PartitionSupervisor`]: typed fronts on the dynamic one |
+//! | `typed_dynamic`, `task` | [`DynamicSupervisor`], [`TaskSupervisor`]: typed fronts on the dynamic one |
+//! | `partition` | [`Partitioned`] (N children of any type behind one handle) and [`PartitionSupervisor`] (its form for dynamic supervisors) |
 //!
 //! The rules both engines decide by are in `crate::rules`, their reports
 //! in `crate::report`: the engines do not import each other.
@@ -51,7 +52,7 @@ pub use self::call_error::CallError;
 pub(crate) use self::dynamic::start_inline;
 pub use self::dynamic::{DynamicSupervisorBuilder, DynamicSupervisorSpec};
 pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle, SupervisorRef};
-pub use self::partition::{PartitionHandle, PartitionSupervisor};
+pub use self::partition::{PartitionHandle, PartitionSupervisor, Partitioned, PartitionedHandle};
 pub use self::task::{TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle};
 pub use self::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};
 
