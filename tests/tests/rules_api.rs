@@ -372,3 +372,38 @@ async fn s18_6_a_call_sent_during_a_slow_terminate_child_is_answered_after_it() 
     terminating.await.unwrap().unwrap();
     sup.stop().await.unwrap();
 }
+
+/// S6.2, S27: a child is counted and listed by its declared type (OTP's
+/// `type` key), whatever it is (fuzzing finding F2).
+#[tokio::test(start_paused = true)]
+async fn a_child_is_counted_and_listed_by_its_declared_type() {
+    let sup = supervise::Supervisor::builder("app")
+        .child(
+            supervise::ChildSpec::worker("a", || supervise_tests::Idle)
+                .with_kind(supervise::ChildKind::Supervisor)
+                .shutdown(supervise::Shutdown::Infinity),
+        )
+        .child(supervise::ChildSpec::worker("b", || supervise_tests::Idle))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let counts = sup.count_children().await.unwrap();
+    assert_eq!((counts.supervisors, counts.workers), (1, 1));
+    let listed = sup.which_children().await.unwrap();
+    let a = listed
+        .iter()
+        .find(|c| c.id.as_deref() == Some("a"))
+        .unwrap();
+    assert_eq!(a.kind, supervise::ChildKind::Supervisor);
+    let spec = sup.get_childspec("a").await.unwrap();
+    assert_eq!(
+        (spec.kind, spec.shutdown),
+        (
+            supervise::ChildKind::Supervisor,
+            supervise::Shutdown::Infinity
+        )
+    );
+    sup.stop().await.unwrap();
+}

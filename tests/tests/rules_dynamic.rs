@@ -148,3 +148,33 @@ async fn terminate_child_stops_a_child_whose_restart_is_due() {
         sup.stop().await.unwrap();
     }
 }
+
+/// S24.3, S30.6: an id given to `terminate_child` is refused as such by a
+/// `simple_one_for_one` supervisor, and simply not found among the
+/// children of an Elixir-flavour one (fuzzing finding F1).
+#[tokio::test(start_paused = true)]
+async fn terminate_child_by_id_per_flavour() {
+    let probe = Probe::new();
+    let elixir = dynamic(
+        &probe,
+        DynamicSupervisorSpec::builder("pool").build().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        elixir.terminate_child("nobody").await,
+        Err(supervise::CallError::NotFound)
+    );
+    elixir.stop().await.unwrap();
+    let simple = DynamicSupervisorSpec::builder("simple")
+        .template(probe.worker("tmpl"))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        simple.terminate_child("nobody").await,
+        Err(supervise::CallError::SimpleOneForOne)
+    );
+    simple.stop().await.unwrap();
+}

@@ -197,6 +197,17 @@ impl ChildSpec {
         self
     }
 
+    /// Declares the child a worker or a supervisor (OTP's `type` key):
+    /// `count_children`, `which_children` and `get_childspec` report it by
+    /// what is declared, as OTP does, whatever the child is. The default is
+    /// what it is (`worker` for [`ChildSpec::worker`], `supervisor` for
+    /// [`ChildSpec::supervisor`]). The shutdown is not changed: set it too
+    /// if it should follow (OTP's default is `infinity` for a supervisor).
+    pub fn with_kind(mut self, kind: ChildKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
     /// Sets the shutdown policy.
     pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
         self.shutdown = shutdown;

@@ -533,16 +533,21 @@ fn child_spec(sh: &Arc<Shared>, path: &str, a: &Attrs, is_sup: bool) -> Result<C
         .get("significant")
         .map_or(Ok(false), parse_significant)
         .map_err(|e| render::parse_error(&e))?;
-    if let Some(t) = a.get("type") {
-        t.parse::<ChildKind>()
-            .map_err(|e| render::parse_error(&e))?;
-    }
+    let kind = a
+        .get("type")
+        .map(str::parse::<ChildKind>)
+        .transpose()
+        .map_err(|e| render::parse_error(&e))?;
     let shutdown = a
         .get("shutdown")
         .map(str::parse::<Shutdown>)
         .transpose()
         .map_err(|e| render::parse_error(&e))?;
     let id = a.get("id").unwrap_or(basename(path)).to_string();
+    if id != basename(path) {
+        // The oracle names the process by its scenario path.
+        render::alias(runtime_path(&sh.scenario, path), path.to_string());
+    }
     let spec = if is_sup {
         match build_supervisor(sh, path) {
             Ok(nested) => {
@@ -561,10 +566,35 @@ fn child_spec(sh: &Arc<Shared>, path: &str, a: &Attrs, is_sup: bool) -> Result<C
         scripted(sh, path, id, a)
     };
     let mut spec = spec.restart(restart).significant(significant);
-    if let Some(shutdown) = shutdown {
-        spec = spec.shutdown(shutdown);
+    // OTP counts and lists a child by its declared type, whose default
+    // shutdown follows it: 5000 for a worker, infinity for a supervisor.
+    if let Some(kind) = kind {
+        spec = spec.with_kind(kind);
+    }
+    match (shutdown, kind) {
+        (Some(shutdown), _) => spec = spec.shutdown(shutdown),
+        (None, Some(ChildKind::Supervisor)) => spec = spec.shutdown(Shutdown::Infinity),
+        (None, Some(ChildKind::Worker)) => spec = spec.shutdown(Shutdown::DEFAULT_WORKER),
+        (None, None) => {}
     }
     Ok(spec)
+}
+
+/// The runtime path of the scenario's `path`: its ids, which `id=` may
+/// change at any level.
+fn runtime_path(scenario: &Scenario, path: &str) -> String {
+    match parent_of(path) {
+        None => path.to_string(),
+        Some(parent) => {
+            let id = scenario
+                .nodes
+                .iter()
+                .find(|n| n.path == path)
+                .and_then(|n| n.attrs.get("id"))
+                .unwrap_or(basename(path));
+            format!("{}/{id}", runtime_path(scenario, parent))
+        }
+    }
 }
 
 // ===== scripted workers =====

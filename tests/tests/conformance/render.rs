@@ -20,9 +20,43 @@ thread_local! {
     static NUMBERS: RefCell<Numbers> = RefCell::new((HashMap::new(), HashMap::new()));
 }
 
-/// Forgets the numbers of the previous scenario.
+thread_local! {
+    /// The scenario's path of each runtime path that differs from it: a
+    /// child declared `id=x` at `root/a` runs as `root/x`, and the oracle
+    /// names it by its scenario path.
+    static ALIASES: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+}
+
+/// Forgets the numbers and aliases of the previous scenario.
 pub(crate) fn reset_numbers() {
     NUMBERS.with(|n| *n.borrow_mut() = (HashMap::new(), HashMap::new()));
+    ALIASES.with(|a| a.borrow_mut().clear());
+}
+
+/// The runtime path `runtime` stands for the scenario's path `scenario`.
+pub(crate) fn alias(runtime: String, scenario: String) {
+    ALIASES.with(|a| a.borrow_mut().insert(runtime, scenario));
+}
+
+/// The scenario's path of a runtime path (itself, unless it or one of its
+/// ancestors was declared with another id).
+fn scenario_path(runtime: &str) -> String {
+    ALIASES.with(|a| {
+        let aliases = a.borrow();
+        if aliases.is_empty() {
+            return runtime.to_string();
+        }
+        fn go(aliases: &HashMap<String, String>, p: &str) -> String {
+            if let Some(s) = aliases.get(p) {
+                return s.clone();
+            }
+            match p.rfind('/') {
+                Some(i) => format!("{}/{}", go(aliases, &p[..i]), &p[i + 1..]),
+                None => p.to_string(),
+            }
+        }
+        go(&aliases, runtime)
+    })
 }
 
 /// A start attempt of `path`: the next number of that path.
@@ -48,7 +82,9 @@ fn number(path: &str, incarnation: u64) -> u64 {
 }
 
 pub(crate) fn child(c: &ChildRef) -> String {
-    format!("{}#{}", c.path(), number(c.path(), c.incarnation()))
+    let path = scenario_path(c.path());
+    let n = number(&path, c.incarnation());
+    format!("{path}#{n}")
 }
 
 pub(crate) fn reason(r: &ExitReason) -> String {
@@ -172,54 +208,72 @@ pub(crate) fn childspec(s: &ChildSpecInfo) -> String {
 pub(crate) fn event(e: &Event) -> Option<String> {
     Some(match e {
         Event::Started { child: c } => {
-            format!(
-                "started {}#{}",
-                c.path(),
-                started(c.path(), c.incarnation())
-            )
+            let path = scenario_path(c.path());
+            let n = started(&path, c.incarnation());
+            format!("started {path}#{n}")
         }
         Event::StartFailed {
             path,
             incarnation,
             reason: r,
-        } => format!(
-            "start_failed {path}#{} {}",
-            started(path, *incarnation),
-            reason(r)
-        ),
+        } => {
+            let path = scenario_path(path);
+            let n = started(&path, *incarnation);
+            format!("start_failed {path}#{n} {}", reason(r))
+        }
         Event::StartIgnored { path, incarnation } => {
-            format!("start_ignored {path}#{}", started(path, *incarnation))
+            let path = scenario_path(path);
+            let n = started(&path, *incarnation);
+            format!("start_ignored {path}#{n}")
         }
         Event::Exited {
             path,
             incarnation,
             reason: r,
-        } => format!("exit {path}#{} {}", number(path, *incarnation), reason(r)),
+        } => {
+            let path = scenario_path(path);
+            let n = number(&path, *incarnation);
+            format!("exit {path}#{n} {}", reason(r))
+        }
         Event::ChildTerminated {
             supervisor,
             child,
             reason: r,
-        } => format!("report {supervisor} child_terminated {child} {}", reason(r)),
+        } => format!(
+            "report {} child_terminated {} {}",
+            scenario_path(supervisor),
+            scenario_path(child),
+            reason(r)
+        ),
         Event::StartError {
             supervisor,
             child,
             reason: r,
-        } => format!("report {supervisor} start_error {child} {}", reason(r)),
-        Event::GaveUp { supervisor, child } => {
-            format!("report {supervisor} shutdown {child} reached_max_restart_intensity")
-        }
+        } => format!(
+            "report {} start_error {} {}",
+            scenario_path(supervisor),
+            scenario_path(child),
+            reason(r)
+        ),
+        Event::GaveUp { supervisor, child } => format!(
+            "report {} shutdown {} reached_max_restart_intensity",
+            scenario_path(supervisor),
+            scenario_path(child)
+        ),
         Event::ShutdownError {
             supervisor,
             child,
             reason: r,
             children,
         } => {
+            let child = scenario_path(child);
             let offender = match children {
                 Some(n) => format!("{child}*{n}"),
-                None => child.to_string(),
+                None => child,
             };
             format!(
-                "report {supervisor} shutdown_error {offender} {}",
+                "report {} shutdown_error {offender} {}",
+                scenario_path(supervisor),
                 reason(r)
             )
         }

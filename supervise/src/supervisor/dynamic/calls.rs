@@ -59,7 +59,17 @@ impl DynCore {
                 let result = self.terminate_child(&child).await;
                 let _ = reply.send(result);
             }
-            Call::TerminateChild(_, reply) | Call::DeleteChild(_, reply) => {
+            // OTP's simple_one_for_one refuses an id; Elixir's
+            // DynamicSupervisor looks it up among its children (by pid) and
+            // does not find it (S24.3, S30.6).
+            Call::TerminateChild(_, reply) => {
+                let _ = reply.send(Err(if self.is_simple() {
+                    CallError::SimpleOneForOne
+                } else {
+                    CallError::NotFound
+                }));
+            }
+            Call::DeleteChild(_, reply) => {
                 let _ = reply.send(Err(CallError::SimpleOneForOne));
             }
             Call::RestartChild(_, reply) => {
