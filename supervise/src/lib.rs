@@ -140,6 +140,10 @@ pub use crate::snapshot::{
 };
 pub use crate::supervised::Child;
 pub use crate::supervisor::{
+    AsyncStream, FromStream, LinkedTask, OnTimeout, SpawnLinked, SpawnRestarting, SpawnTask,
+    TaskInputs, TaskStream, TaskStreamError, DEFAULT_AWAIT_TIMEOUT,
+};
+pub use crate::supervisor::{
     CallError, ChildCounts, ChildInfo, ChildStatus, DynamicHandle, DynamicSupervisor,
     DynamicSupervisorBuilder, DynamicSupervisorSpec, DynamicWorker, KeyedStartError,
     PartitionHandle, PartitionSupervisor, Partitioned, PartitionedHandle, Supervisor,

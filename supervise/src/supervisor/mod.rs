@@ -53,7 +53,11 @@ pub(crate) use self::dynamic::start_inline;
 pub use self::dynamic::{DynamicSupervisorBuilder, DynamicSupervisorSpec};
 pub use self::handle::{ChildCounts, ChildInfo, ChildStatus, SupervisorHandle, SupervisorRef};
 pub use self::partition::{PartitionHandle, PartitionSupervisor, Partitioned, PartitionedHandle};
-pub use self::task::{TaskError, TaskHandle, TaskSupervisor, TaskSupervisorHandle};
+pub use self::task::{
+    AsyncStream, FromStream, LinkedTask, OnTimeout, SpawnLinked, SpawnRestarting, SpawnTask,
+    TaskError, TaskHandle, TaskInputs, TaskStream, TaskStreamError, TaskSupervisor,
+    TaskSupervisorHandle, DEFAULT_AWAIT_TIMEOUT,
+};
 pub use self::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};
 
 use std::fmt;
