@@ -344,17 +344,22 @@ fn wall_of(at: Instant) -> SystemTime {
     now.checked_sub(ago).unwrap_or(now)
 }
 
-/// The shutdown policies of the children, which a snapshot does not carry:
-/// asked of each static supervisor (`get_childspec`) when its children
-/// change, and of a `simple_one_for_one` supervisor once (its template's).
-/// A dynamic supervisor's children each have their own spec, which it does
-/// not tell: theirs are unknown.
+/// The shutdown policies of the children, which a snapshot does not carry,
+/// asked of their supervisors: a static supervisor's (`get_childspec`)
+/// when its children change, a `simple_one_for_one` supervisor's template
+/// once, and a dynamic supervisor's children by reference
+/// (`get_childspec_ref`), at most [`ASK`] new ones per picture, so that a
+/// supervisor of 10,000 children is known after a few pictures, not at
+/// the cost of one.
 #[derive(Debug, Default)]
 pub(super) struct SpecCache {
     shutdowns: Arc<HashMap<Arc<str>, Shutdown>>,
-    /// The children's ids of each supervisor, as last asked.
+    /// The children's ids of each static supervisor, as last asked.
     asked: HashMap<Arc<str>, Vec<Arc<str>>>,
 }
+
+/// The most children of one dynamic supervisor asked for per picture.
+const ASK: usize = 256;
 
 impl SpecCache {
     pub(super) async fn refresh(
@@ -365,45 +370,13 @@ impl SpecCache {
         let mut supervisors = vec![root];
         while let Some(sup) = supervisors.pop() {
             supervisors.extend(sup.children.iter().filter_map(|c| c.supervisor.as_ref()));
-            let ids: Vec<Arc<str>> = match sup.kind {
-                SupervisorKind::Static(_) => sup.children.iter().map(|c| c.id.clone()).collect(),
-                SupervisorKind::SimpleOneForOne => sup
-                    .children
-                    .first()
-                    .map(|c| c.id.clone())
-                    .into_iter()
-                    .collect(),
-                _ => continue,
-            };
-            let known = self.asked.get(&sup.path).is_some_and(|asked| *asked == ids);
-            if known || ids.is_empty() {
-                continue;
-            }
-            let Some(handle) = find_supervisor(tree, &sup.path).await else {
-                continue;
-            };
-            let mut found = Vec::with_capacity(ids.len());
-            for id in &ids {
-                if let Ok(info) = handle.get_childspec(id).await {
-                    found.push((id.clone(), info.shutdown));
-                }
-            }
-            let shutdowns = Arc::make_mut(&mut self.shutdowns);
             match sup.kind {
-                SupervisorKind::SimpleOneForOne => {
-                    if let Some((_, shutdown)) = found.first() {
-                        for child in &sup.children {
-                            shutdowns.insert(child.path.clone(), *shutdown);
-                        }
-                    }
+                SupervisorKind::Static(_) => self.ask_static(tree, sup).await,
+                SupervisorKind::SimpleOneForOne | SupervisorKind::Dynamic => {
+                    self.ask_dynamic(tree, sup).await;
                 }
-                _ => {
-                    for (id, shutdown) in found {
-                        shutdowns.insert(child_path(&sup.path, &id).into(), shutdown);
-                    }
-                }
+                _ => {}
             }
-            self.asked.insert(sup.path.clone(), ids);
         }
         if self.shutdowns.len() > 100_000 {
             // Children come and go under dynamic supervisors: start afresh
@@ -413,10 +386,60 @@ impl SpecCache {
         }
         self.shutdowns.clone()
     }
-}
 
-fn child_path(supervisor: &str, id: &str) -> String {
-    format!("{supervisor}/{id}")
+    async fn ask_static(&mut self, tree: &SupervisorHandle, sup: &SupervisorSnapshot) {
+        let ids: Vec<Arc<str>> = sup.children.iter().map(|c| c.id.clone()).collect();
+        if ids.is_empty() || self.asked.get(&sup.path).is_some_and(|asked| *asked == ids) {
+            return;
+        }
+        let Some(handle) = find_supervisor(tree, &sup.path).await else {
+            return;
+        };
+        let mut found = Vec::with_capacity(ids.len());
+        for (id, child) in ids.iter().zip(&sup.children) {
+            if let Ok(info) = handle.get_childspec(id).await {
+                found.push((child.path.clone(), info.shutdown));
+            }
+        }
+        Arc::make_mut(&mut self.shutdowns).extend(found);
+        self.asked.insert(sup.path.clone(), ids);
+    }
+
+    async fn ask_dynamic(&mut self, tree: &SupervisorHandle, sup: &SupervisorSnapshot) {
+        let mut unknown: HashSet<&str> = HashSet::new();
+        for child in &sup.children {
+            if !self.shutdowns.contains_key(&child.path) {
+                unknown.insert(&child.path);
+                if unknown.len() == ASK {
+                    break;
+                }
+            }
+        }
+        if unknown.is_empty() {
+            return;
+        }
+        let Some(handle) = find_supervisor(tree, &sup.path).await else {
+            return;
+        };
+        let Ok(children) = handle.which_children().await else {
+            return;
+        };
+        let mut found = Vec::new();
+        for info in children {
+            let ChildStatus::Running(child) = info.status else {
+                continue;
+            };
+            if unknown.remove(child.path()) {
+                if let Ok(info) = handle.get_childspec_ref(&child).await {
+                    found.push((Arc::from(child.path()), info.shutdown));
+                }
+                if unknown.is_empty() {
+                    break;
+                }
+            }
+        }
+        Arc::make_mut(&mut self.shutdowns).extend(found);
+    }
 }
 
 /// The handle of the supervisor at `path` in `tree`, found through the

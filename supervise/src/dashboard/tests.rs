@@ -324,6 +324,11 @@ async fn a_large_supervisor_is_paged() {
     assert!(frame.contains(
         r#""counts":{"running":120,"restarting":0,"backing_off":0,"stopped":0,"ignored":0}"#
     ));
+    // A dynamic child's own spec, asked by reference.
+    assert!(
+        frame.contains(r#"{"path":"app/big/w0","id":"w0","kind":"worker","restart":"temporary","shutdown":"5000","state":"running""#),
+        "{frame}"
+    );
 
     let mut third = Stream::open(addr, "/events?page=2%3Aapp%2Fbig").await;
     let frame = third.frame_where(|f| f.contains(r#""count":120"#)).await;
