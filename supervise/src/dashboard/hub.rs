@@ -375,7 +375,6 @@ impl SpecCache {
                 SupervisorKind::SimpleOneForOne | SupervisorKind::Dynamic => {
                     self.ask_dynamic(tree, sup).await;
                 }
-                _ => {}
             }
         }
         if self.shutdowns.len() > 100_000 {
