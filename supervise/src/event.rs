@@ -1,7 +1,7 @@
 //! The typed event stream of a tree: every start, exit, restart decision
 //! and report, in causal order, to every subscriber, losing none.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -111,12 +111,24 @@ pub enum Event {
         /// distinct reason: how many children exited with it.
         children: Option<usize>,
     },
+    /// Only on a bounded subscription ([`SupervisorSpec::subscribe_bounded`]):
+    /// it was full, and this many events were left out here. The events
+    /// before and after it are in order.
+    ///
+    /// [`SupervisorSpec::subscribe_bounded`]: crate::SupervisorSpec::subscribe_bounded
+    Missed {
+        /// How many events were left out.
+        count: u64,
+    },
 }
 
 /// A subscription to a tree's events.
 ///
-/// Unbounded: a slow subscriber never makes the tree wait and never misses
-/// an event. Drop it to unsubscribe.
+/// Unbounded by default: a slow subscriber never makes the tree wait and
+/// never misses an event, but what it has not read yet takes memory. A
+/// bounded subscription (`subscribe_bounded`) keeps at most its capacity
+/// and tells the subscriber, in order, how many events it missed
+/// ([`Event::Missed`]). Drop it to unsubscribe.
 ///
 /// # Examples
 ///
@@ -143,7 +155,22 @@ pub enum Event {
 /// ```
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::UnboundedReceiver<(Instant, Event)>,
+    rx: Receiver,
+}
+
+#[derive(Debug)]
+enum Receiver {
+    Unbounded(mpsc::UnboundedReceiver<(Instant, Event)>),
+    /// With the count of events left out and not told yet, shared with the
+    /// bus: the bus tells it before its next event, or the subscriber
+    /// takes it once it has read everything queued before.
+    Bounded(mpsc::Receiver<(Instant, Event)>, Arc<AtomicU64>),
+}
+
+/// What a bounded subscriber is owed, as an event.
+fn missed(owed: &AtomicU64) -> Option<(Instant, Event)> {
+    let count = owed.swap(0, Ordering::AcqRel);
+    (count > 0).then(|| (Instant::now(), Event::Missed { count }))
 }
 
 impl EventStream {
@@ -154,7 +181,7 @@ impl EventStream {
     ///
     /// Cancel safe: an event is never lost by dropping this future.
     pub async fn recv(&mut self) -> Option<Event> {
-        self.rx.recv().await.map(|(_, event)| event)
+        self.recv_timed().await.map(|(_, event)| event)
     }
 
     /// Receives the next event with the time it happened (tokio's clock,
@@ -164,7 +191,16 @@ impl EventStream {
     ///
     /// Cancel safe.
     pub async fn recv_timed(&mut self) -> Option<(Instant, Event)> {
-        self.rx.recv().await
+        match &mut self.rx {
+            Receiver::Unbounded(rx) => rx.recv().await,
+            Receiver::Bounded(rx, owed) => match rx.try_recv() {
+                Ok(event) => Some(event),
+                Err(_) => match missed(owed) {
+                    Some(event) => Some(event),
+                    None => rx.recv().await,
+                },
+            },
+        }
     }
 
     /// Receives an event if one is ready.
@@ -174,7 +210,10 @@ impl EventStream {
 
     /// Receives an event, with its time, if one is ready.
     pub fn try_recv_timed(&mut self) -> Option<(Instant, Event)> {
-        self.rx.try_recv().ok()
+        match &mut self.rx {
+            Receiver::Unbounded(rx) => rx.try_recv().ok(),
+            Receiver::Bounded(rx, owed) => rx.try_recv().ok().or_else(|| missed(owed)),
+        }
     }
 }
 
@@ -183,7 +222,46 @@ impl EventStream {
 #[derive(Debug, Default)]
 pub(crate) struct EventBus {
     active: AtomicBool,
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<(Instant, Event)>>>,
+    subscribers: Mutex<Vec<Subscriber>>,
+}
+
+/// One subscription, as the bus sends to it.
+#[derive(Debug)]
+enum Subscriber {
+    Unbounded(mpsc::UnboundedSender<(Instant, Event)>),
+    /// Events left out since the last one that got through, owed to the
+    /// subscriber as an [`Event::Missed`] before the next (or taken by the
+    /// subscriber when it has read all that was queued).
+    Bounded {
+        tx: mpsc::Sender<(Instant, Event)>,
+        owed: Arc<AtomicU64>,
+    },
+}
+
+impl Subscriber {
+    /// Sends `event`; false once the subscriber is gone.
+    fn send(&mut self, at: Instant, event: &Event) -> bool {
+        match self {
+            Subscriber::Unbounded(tx) => tx.send((at, event.clone())).is_ok(),
+            Subscriber::Bounded { tx, owed } => {
+                use mpsc::error::TrySendError;
+                if tx.is_closed() {
+                    return false;
+                }
+                let count = owed.swap(0, Ordering::AcqRel);
+                if count > 0 {
+                    if let Err(TrySendError::Full(_)) = tx.try_send((at, Event::Missed { count })) {
+                        owed.fetch_add(count + 1, Ordering::AcqRel);
+                        return true;
+                    }
+                }
+                if let Err(TrySendError::Full(_)) = tx.try_send((at, event.clone())) {
+                    owed.fetch_add(1, Ordering::AcqRel);
+                }
+                true
+            }
+        }
+    }
 }
 
 impl EventBus {
@@ -193,13 +271,31 @@ impl EventBus {
 
     pub(crate) fn subscribe(&self) -> EventStream {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut subs = self.lock();
-        subs.push(tx);
-        self.active.store(true, Ordering::Release);
-        EventStream { rx }
+        self.add(Subscriber::Unbounded(tx));
+        EventStream {
+            rx: Receiver::Unbounded(rx),
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<(Instant, Event)>>> {
+    /// A subscription that keeps at most `capacity` events (at least one).
+    pub(crate) fn subscribe_bounded(&self, capacity: usize) -> EventStream {
+        let (tx, rx) = mpsc::channel(capacity.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
+        let owed = Arc::new(AtomicU64::new(0));
+        self.add(Subscriber::Bounded {
+            tx,
+            owed: owed.clone(),
+        });
+        EventStream {
+            rx: Receiver::Bounded(rx, owed),
+        }
+    }
+
+    fn add(&self, subscriber: Subscriber) {
+        self.lock().push(subscriber);
+        self.active.store(true, Ordering::Release);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Subscriber>> {
         self.subscribers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -214,7 +310,7 @@ impl EventBus {
         let event = make();
         let mut subs = self.lock();
         let at = Instant::now();
-        subs.retain(|tx| tx.send((at, event.clone())).is_ok());
+        subs.retain_mut(|sub| sub.send(at, &event));
         if subs.is_empty() {
             self.active.store(false, Ordering::Release);
         }

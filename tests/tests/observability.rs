@@ -161,3 +161,43 @@ async fn the_restart_history_keeps_only_the_last_exits() {
     assert_eq!(incarnations, [9, 10, 11]);
     app.stop().await.unwrap();
 }
+
+/// A bounded subscription keeps at most its capacity and counts what it
+/// left out: what a subscriber reads plus what it is told it missed is
+/// everything the tree emitted, in order (an unbounded subscription beside
+/// it sees all of it).
+#[tokio::test(start_paused = true)]
+async fn a_bounded_subscription_counts_what_it_missed() {
+    let mut builder = supervise::Supervisor::builder("app");
+    for i in 0..20 {
+        builder = builder.child(supervise::ChildSpec::worker(format!("w{i}"), || {
+            supervise_tests::Idle
+        }));
+    }
+    let spec = builder.build().unwrap();
+    let mut all = spec.subscribe();
+    let mut bounded = spec.subscribe_bounded(4);
+    let sup = spec.start().await.unwrap();
+    // Read a few, then let the rest pile up.
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        seen.push(bounded.recv().await.unwrap());
+    }
+    sup.stop().await.unwrap();
+    let mut missed = 0;
+    while let Some(event) = bounded.try_recv() {
+        match event {
+            supervise::Event::Missed { count } => missed += count,
+            other => seen.push(other),
+        }
+    }
+    let mut emitted = 0u64;
+    while all.try_recv().is_some() {
+        emitted += 1;
+    }
+    assert!(missed > 0, "the subscription filled up");
+    assert_eq!(seen.len() as u64 + missed, emitted);
+    // What it read is in the tree's order: the first events are the first
+    // starts.
+    assert!(matches!(&seen[0], supervise::Event::Started { child } if child.path() == "app/w0"));
+}

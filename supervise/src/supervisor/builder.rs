@@ -270,6 +270,43 @@ impl SupervisorSpec {
         self.bus.subscribe()
     }
 
+    /// [`subscribe`](Self::subscribe), keeping at most `capacity` unread
+    /// events (at least one): when it is full, the events left out are
+    /// counted and the subscriber gets an [`Event::Missed`] with their
+    /// number, in order, before the next one it can take.
+    ///
+    /// [`Event::Missed`]: crate::Event::Missed
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use supervise::{ChildSpec, Context, Event, Exit, Restart, Supervisor, Worker};
+    ///
+    /// struct Quick;
+    /// impl Worker for Quick {
+    ///     type Message = ();
+    ///     async fn run(self, _ctx: Context) -> Result<(), Exit> { Ok(()) }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mut builder = Supervisor::builder("app");
+    /// for i in 0..4 {
+    ///     builder = builder.child(ChildSpec::worker(format!("q{i}"), || Quick).restart(Restart::Temporary));
+    /// }
+    /// let spec = builder.build().unwrap();
+    /// let mut events = spec.subscribe_bounded(2);
+    /// let sup = spec.start().await.unwrap();
+    /// // Two events fit; the rest of the start is counted.
+    /// assert!(matches!(events.recv().await, Some(Event::Started { .. })));
+    /// assert!(matches!(events.recv().await, Some(Event::Started { .. })));
+    /// sup.stop().await.unwrap();
+    /// assert!(matches!(events.recv().await, Some(Event::Missed { count }) if count > 0));
+    /// # }
+    /// ```
+    pub fn subscribe_bounded(&self, capacity: usize) -> EventStream {
+        self.bus.subscribe_bounded(capacity)
+    }
+
     /// Starts the tree: every child in order, each one's init finished
     /// before the next starts. Returns once the whole tree is up.
     ///

@@ -190,6 +190,17 @@ impl SupervisorHandle {
         self.shared.events.upgrade().map(|bus| bus.subscribe())
     }
 
+    /// [`subscribe`](Self::subscribe), keeping at most `capacity` unread
+    /// events (see [`SupervisorSpec::subscribe_bounded`]).
+    ///
+    /// [`SupervisorSpec::subscribe_bounded`]: crate::SupervisorSpec::subscribe_bounded
+    pub fn subscribe_bounded(&self, capacity: usize) -> Option<EventStream> {
+        self.shared
+            .events
+            .upgrade()
+            .map(|bus| bus.subscribe_bounded(capacity))
+    }
+
     pub(crate) fn send_stop(&self, reason: ExitReason) {
         let _ = self.tx.send(Msg::Stop { reason });
     }

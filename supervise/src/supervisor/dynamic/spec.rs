@@ -300,6 +300,14 @@ impl DynamicSupervisorSpec {
         self.bus.subscribe()
     }
 
+    /// [`subscribe`](Self::subscribe), keeping at most `capacity` unread
+    /// events (see [`SupervisorSpec::subscribe_bounded`]).
+    ///
+    /// [`SupervisorSpec::subscribe_bounded`]: crate::SupervisorSpec::subscribe_bounded
+    pub fn subscribe_bounded(&self, capacity: usize) -> EventStream {
+        self.bus.subscribe_bounded(capacity)
+    }
+
     /// Starts the supervisor, with no children.
     ///
     /// # Errors
