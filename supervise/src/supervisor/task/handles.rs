@@ -193,8 +193,8 @@ impl<F> SpawnLinked<F> {
     /// Links the task to the worker whose context this is: when the task
     /// fails while the worker still holds its handle, the worker crashes
     /// with the task's exit reason (as an Elixir caller linked to its task
-    /// exits with it). The worker's own end stops the task through the
-    /// handle it drops.
+    /// exits with it); and when the worker exits, however it exits and
+    /// wherever the handle went, the task stops.
     ///
     /// # Examples
     ///

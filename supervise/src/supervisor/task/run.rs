@@ -82,10 +82,19 @@ impl<T: Send + 'static> Worker for TaskWorker<T> {
         let future = (lock(&self.attempt))();
         let attempt = AssertUnwindSafe(future).catch_unwind();
         let result = if self.linked {
+            // The caller's end ends the task: its handle dropped, or the
+            // worker it is linked to exited (wherever the handle went).
+            let caller_exited = async {
+                match &self.caller {
+                    Some(caller) => caller.inner().exited().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 result = attempt => result,
                 () = self.outcome.caller_gone() => return Err(Exit::shutdown()),
+                () = caller_exited => return Err(Exit::shutdown()),
             }
         } else {
             attempt.await
