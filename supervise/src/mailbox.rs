@@ -90,7 +90,7 @@ enum State<M> {
     /// `child` runs: what is sent waits in its queue.
     Up {
         child: ChildRef,
-        queue: VecDeque<M>,
+        queue: VecDeque<Envelope<M>>,
         /// The incarnation, waiting for a message.
         waker: Option<Waker>,
     },
@@ -216,7 +216,7 @@ impl<M> Mailbox<M> {
                     queue,
                     waker,
                 } if !child.inner().is_exiting() => {
-                    queue.push_back(message);
+                    queue.push_back(Envelope::new(message));
                     (waker.take(), queued(child))
                 }
                 State::Gone => return Err((HandleError::NotFound, message)),
@@ -318,7 +318,11 @@ impl<M> Mailbox<M> {
 
     /// The next message for the incarnation `me`; `None` when it is not
     /// (or no longer) the one up.
-    pub(crate) fn poll_recv(&self, me: &Arc<Incarnation>, cx: &mut Context<'_>) -> Poll<Option<M>> {
+    pub(crate) fn poll_recv(
+        &self,
+        me: &Arc<Incarnation>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Envelope<M>>> {
         let mut state = self.lock();
         let State::Up {
             child,
@@ -347,7 +351,7 @@ impl<M> Mailbox<M> {
     }
 
     /// A message for `me`, if one waits.
-    pub(crate) fn try_recv(&self, me: &Arc<Incarnation>) -> Option<M> {
+    pub(crate) fn try_recv(&self, me: &Arc<Incarnation>) -> Option<Envelope<M>> {
         let (message, had_no_room) = match &mut *self.lock() {
             State::Up { child, queue, .. } if child.is(me) => {
                 let message = pop(queue)?;
@@ -365,7 +369,7 @@ impl<M> Mailbox<M> {
 /// Messages that were queued for `child` die with it: counted, then
 /// dropped outside any lock. A message whose `Drop` panics does not change
 /// how the incarnation ended: the panic is caught and reported on its own.
-fn discard<M>(child: &ChildRef, left: VecDeque<M>) {
+fn discard<M>(child: &ChildRef, left: VecDeque<Envelope<M>>) {
     if left.is_empty() {
         return;
     }
@@ -383,7 +387,25 @@ fn discard<M>(child: &ChildRef, left: VecDeque<M>) {
     }
 }
 
-fn pop<M>(queue: &mut VecDeque<M>) -> Option<M> {
+/// A queued message, with the span that was current where it was sent
+/// when a subscriber records spans (`None` otherwise: nothing is captured).
+pub(crate) struct Envelope<M> {
+    pub(crate) message: M,
+    pub(crate) span: Option<tracing::Span>,
+}
+
+impl<M> Envelope<M> {
+    /// `message`, with the sender's current span if it is recorded.
+    fn new(message: M) -> Self {
+        let span = tracing::Span::current();
+        Envelope {
+            message,
+            span: (!span.is_disabled()).then_some(span),
+        }
+    }
+}
+
+fn pop<M>(queue: &mut VecDeque<Envelope<M>>) -> Option<Envelope<M>> {
     let message = queue.pop_front()?;
     if queue.is_empty() && queue.capacity() > KEEP_CAPACITY {
         *queue = VecDeque::new();
@@ -423,7 +445,7 @@ mod shuttle_model {
             shuttle::future::spawn(async move {
                 let mut got = Vec::new();
                 while got.len() < 4 {
-                    let m = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await;
+                    let m = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await.map(|e| e.message);
                     got.push(m.expect("up"));
                 }
                 got
@@ -480,7 +502,7 @@ mod shuttle_model {
             let mailbox = mailbox.clone();
             shuttle::future::spawn(async move { mailbox.wait_reply(&callee, rx).await })
         };
-        let reply = mailbox.try_recv(&me).expect("queued");
+        let reply = mailbox.try_recv(&me).map(|e| e.message).expect("queued");
         // Unanswered, the callee keeps its reply somewhere that outlives
         // it, until the call has failed.
         let kept = if answers {
@@ -546,10 +568,10 @@ mod tests {
         mailbox.up(ChildRef::from_inner(me.clone()));
         mailbox.send(1).unwrap();
         mailbox.send(2).unwrap();
-        let first = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await;
+        let first = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await.map(|e| e.message);
         assert_eq!(first, Some(1));
-        assert_eq!(mailbox.try_recv(&me), Some(2));
-        assert_eq!(mailbox.try_recv(&me), None);
+        assert_eq!(mailbox.try_recv(&me).map(|e| e.message), Some(2));
+        assert_eq!(mailbox.try_recv(&me).map(|e| e.message), None);
     }
 
     #[tokio::test]
@@ -560,7 +582,7 @@ mod tests {
         mailbox.up(ChildRef::from_inner(me.clone()));
         let waiter = {
             let mailbox = mailbox.clone();
-            tokio::spawn(async move { std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await })
+            tokio::spawn(async move { std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await.map(|e| e.message) })
         };
         tokio::task::yield_now().await;
         mailbox.send("hello").unwrap();
@@ -585,8 +607,8 @@ mod tests {
         let new = incarnation(&bus, 2);
         mailbox.up(ChildRef::from_inner(new.clone()));
         mailbox.send(3).unwrap();
-        assert_eq!(mailbox.try_recv(&old), None);
-        assert_eq!(mailbox.try_recv(&new), Some(3));
+        assert_eq!(mailbox.try_recv(&old).map(|e| e.message), None);
+        assert_eq!(mailbox.try_recv(&new).map(|e| e.message), Some(3));
         // A late `down` of the old incarnation leaves the new one up.
         mailbox.down(&ChildRef::from_inner(old));
         assert!(mailbox.current().is_ok());
@@ -603,7 +625,7 @@ mod tests {
         for i in 0..1000 {
             mailbox.send(i).unwrap();
         }
-        while mailbox.try_recv(&me).is_some() {}
+        while mailbox.try_recv(&me).map(|e| e.message).is_some() {}
         let State::Up { queue, .. } = &*mailbox.lock() else {
             panic!("up")
         };

@@ -167,15 +167,49 @@ impl<M> Context<M> {
     ///
     /// Cancel safe: no message is lost by dropping this future.
     pub async fn recv(&mut self) -> Option<M> {
-        match &self.mailbox {
+        self.recv_traced().await.map(|(message, _)| message)
+    }
+
+    /// [`recv`](Self::recv), with the span that was current where the
+    /// message was sent (`Span::none()` when no subscriber recorded it):
+    /// handle the message in a span that follows it, and a trace goes on
+    /// from the caller into the worker.
+    ///
+    /// ```
+    /// use supervise::{Context, Exit, Worker};
+    /// use tracing::Instrument;
+    ///
+    /// struct Traced;
+    /// impl Worker for Traced {
+    ///     type Message = u32;
+    ///     async fn run(self, mut ctx: Context<u32>) -> Result<(), Exit> {
+    ///         while let Some((n, caller)) = ctx.recv_traced().await {
+    ///             let span = tracing::info_span!(parent: None, "handle", n);
+    ///             span.follows_from(&caller);
+    ///             async { /* handle n */ }.instrument(span).await;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`recv`](Self::recv).
+    pub async fn recv_traced(&mut self) -> Option<(M, tracing::Span)> {
+        let envelope = match &self.mailbox {
             Some(mailbox) => std::future::poll_fn(|cx| mailbox.poll_recv(&self.inc, cx)).await,
             None => std::future::pending().await,
-        }
+        }?;
+        Some((envelope.message, envelope.span.unwrap_or_else(tracing::Span::none)))
     }
 
     /// Receives a message if one is waiting.
     pub fn try_recv(&mut self) -> Option<M> {
-        self.mailbox.as_ref()?.try_recv(&self.inc)
+        self.mailbox
+            .as_ref()?
+            .try_recv(&self.inc)
+            .map(|envelope| envelope.message)
     }
 
     /// The child's path in the tree, e.g. `app/payments/processor`.

@@ -120,3 +120,48 @@ async fn a_subscriber_sees_supervisor_and_child_spans_with_their_fields() {
         "{lines:#?}"
     );
 }
+
+/// A message carries the span that was current where it was sent, when a
+/// subscriber records spans: `Context::recv_traced` hands it to the
+/// worker, so a trace goes on from the caller into the handler.
+#[tokio::test(start_paused = true)]
+async fn a_message_carries_the_senders_span() {
+    struct Traced(tokio::sync::mpsc::UnboundedSender<Option<&'static str>>);
+
+    impl supervise::Worker for Traced {
+        type Message = supervise::Reply<()>;
+
+        async fn run(
+            self,
+            mut ctx: supervise::Context<Self::Message>,
+        ) -> Result<(), supervise::Exit> {
+            while let Some((reply, caller)) = ctx.recv_traced().await {
+                let _ = self.0.send(caller.metadata().map(|m| m.name()));
+                let _ = reply.send(());
+            }
+            Ok(())
+        }
+    }
+
+    let _default = tracing::subscriber::set_default(tracing_subscriber::registry());
+    let (tx, mut names) = tokio::sync::mpsc::unbounded_channel();
+    let (spec, traced) =
+        supervise::ChildSpec::worker_with_handle("traced", move || Traced(tx.clone()));
+    let sup = supervise::Supervisor::builder("app")
+        .child(spec)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    {
+        let span = tracing::info_span!("caller");
+        let _entered = span.enter();
+        traced.call(|reply| reply).await.unwrap();
+    }
+    traced.call(|reply| reply).await.unwrap();
+    assert_eq!(names.recv().await, Some(Some("caller")));
+    // Outside any span, the message carries none.
+    assert_eq!(names.recv().await, Some(None));
+    sup.stop().await.unwrap();
+}
