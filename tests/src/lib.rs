@@ -539,6 +539,26 @@ impl Worker for Idle {
     }
 }
 
+/// A worker that handles shutdown by never finishing it, and notifies its
+/// `Notify` when it is asked to stop.
+#[derive(Debug, Clone)]
+pub struct Stubborn(pub Arc<Notify>);
+
+impl Worker for Stubborn {
+    type Message = ();
+
+    fn handles_shutdown(&self) -> bool {
+        true
+    }
+
+    async fn run(self, ctx: Context) -> Result<(), Exit> {
+        ctx.shutdown_requested().await;
+        self.0.notify_one();
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
 /// Lets every task that can run do so, and the clock move by 1 ms (a
 /// paused clock jumps there only when nothing else can run).
 pub async fn settle() {

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use supervise::{
-    Backoff, ChildSpec, Context, Exit, HandleError, Reply, Supervisor, Worker, DEFAULT_CALL_TIMEOUT,
+    Backoff, ChildSpec, Context, Exit, HandleError, Reply, Supervisor, SupervisorHandle, Worker,
+    WorkerHandle, DEFAULT_CALL_TIMEOUT,
 };
 use supervise_tests::{bounded, settle};
 
@@ -41,6 +42,24 @@ impl Worker for Echo {
     }
 }
 
+/// A tree `app` whose one child, `echo`, is `spec`.
+async fn start(spec: ChildSpec) -> SupervisorHandle {
+    Supervisor::builder("app")
+        .max_restarts(10_000)
+        .child(spec)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap()
+}
+
+/// `app` with `echo`, and its handle.
+async fn echo() -> (SupervisorHandle, WorkerHandle<Echo>) {
+    let (spec, echo) = ChildSpec::worker_with_handle("echo", || Echo);
+    (start(spec).await, echo)
+}
+
 /// A call made while the child restarts is answered by the next
 /// incarnation, within the call's deadline (OTP's call to a name in that
 /// gap exits `noproc`: a documented difference).
@@ -48,14 +67,7 @@ impl Worker for Echo {
 async fn a_call_in_the_restart_gap_reaches_the_next_incarnation() {
     let (spec, echo) = ChildSpec::worker_with_handle("echo", || Echo);
     // A backoff makes the gap between two incarnations 100 ms long.
-    let spec = spec.backoff(Backoff::fixed(Duration::from_millis(100)));
-    let sup = Supervisor::builder("app")
-        .child(spec)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
+    let sup = start(spec.backoff(Backoff::fixed(Duration::from_millis(100)))).await;
     echo.send(Msg::Crash).unwrap();
     settle().await;
     assert_eq!(echo.try_call(Msg::Ping).await, Err(HandleError::NotRunning));
@@ -67,14 +79,7 @@ async fn a_call_in_the_restart_gap_reaches_the_next_incarnation() {
 /// stopped fails at once.
 #[tokio::test(start_paused = true)]
 async fn try_call_fails_fast_and_a_stopped_tree_at_once() {
-    let (spec, echo) = ChildSpec::worker_with_handle("echo", || Echo);
-    let sup = Supervisor::builder("app")
-        .child(spec)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
+    let (sup, echo) = echo().await;
     assert_eq!(echo.try_call(Msg::Ping).await, Ok(1));
     sup.terminate_child("echo").await.unwrap();
     assert_eq!(echo.try_call(Msg::Ping).await, Err(HandleError::NotRunning));
@@ -89,14 +94,7 @@ async fn try_call_fails_fast_and_a_stopped_tree_at_once() {
 /// the deadline.
 #[tokio::test(start_paused = true)]
 async fn a_dropped_reply_is_no_reply_while_the_worker_lives_and_lost_when_it_dies() {
-    let (spec, echo) = ChildSpec::worker_with_handle("echo", || Echo);
-    let sup = Supervisor::builder("app")
-        .child(spec)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
+    let (sup, echo) = echo().await;
     let asked = tokio::time::Instant::now();
     assert_eq!(echo.call(Msg::Ignore).await, Err(HandleError::NoReply));
     assert_eq!(echo.call(Msg::IgnoreAndCrash).await, Err(HandleError::Lost));
@@ -109,14 +107,7 @@ async fn a_dropped_reply_is_no_reply_while_the_worker_lives_and_lost_when_it_die
 /// Every call has a deadline: the default one, or the caller's.
 #[tokio::test(start_paused = true)]
 async fn the_default_deadline_is_five_seconds() {
-    let (spec, echo) = ChildSpec::worker_with_handle("echo", || Echo);
-    let sup = Supervisor::builder("app")
-        .child(spec)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
+    let (sup, echo) = echo().await;
     sup.terminate_child("echo").await.unwrap();
     let asked = tokio::time::Instant::now();
     assert_eq!(echo.call(Msg::Ping).await, Err(HandleError::Timeout));
@@ -148,13 +139,7 @@ impl Worker for Gated {
 #[tokio::test(start_paused = true)]
 async fn a_bounded_mailbox_refuses_when_full_and_send_wait_waits_for_room() {
     let (spec, gated) = ChildSpec::worker_with_bounded_handle("gated", 2, || Gated);
-    let sup = Supervisor::builder("app")
-        .child(spec)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
+    let sup = start(spec).await;
     gated.send(1).unwrap();
     gated.send(2).unwrap();
     let refused = gated.send(3).unwrap_err();
@@ -179,15 +164,7 @@ async fn a_bounded_mailbox_refuses_when_full_and_send_wait_waits_for_room() {
 /// Short real time, bounded; counts asserted, not durations.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_call_fails_in_the_restart_gap_under_a_restart_storm() {
-    let (spec, echo) = ChildSpec::worker_with_handle("echo", || Echo);
-    let sup = Supervisor::builder("app")
-        .max_restarts(10_000)
-        .child(spec)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
+    let (sup, echo) = echo().await;
     let crasher = {
         let echo = echo.clone();
         tokio::spawn(async move {

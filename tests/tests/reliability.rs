@@ -11,7 +11,7 @@ use supervise::{
     Backoff, ChildSpec, ChildState, ChildStatus, Context, DynamicSupervisor, DynamicSupervisorSpec,
     Exit, ExitReason, PartitionSupervisor, Shutdown, SpecError, Supervisor, Worker,
 };
-use supervise_tests::{bounded, settle, Idle};
+use supervise_tests::{bounded, settle, Idle, Stubborn};
 
 /// A worker that handles shutdown and takes `linger` to stop.
 #[derive(Clone)]
@@ -697,24 +697,6 @@ async fn a_message_that_panics_when_dropped_keeps_the_real_exit_reason() {
 /// enforced, not timed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_whose_supervisor_dies_mid_call_fails_with_its_exit_reason() {
-    /// Handles shutdown by never finishing it, and says when asked.
-    struct Stubborn(Arc<tokio::sync::Notify>);
-
-    impl Worker for Stubborn {
-        type Message = ();
-
-        fn handles_shutdown(&self) -> bool {
-            true
-        }
-
-        async fn run(self, ctx: Context) -> Result<(), Exit> {
-            ctx.shutdown_requested().await;
-            self.0.notify_one();
-            std::future::pending::<()>().await;
-            Ok(())
-        }
-    }
-
     for _ in 0..50 {
         let asked = Arc::new(tokio::sync::Notify::new());
         let notify = asked.clone();

@@ -11,7 +11,7 @@ use supervise::{
     ChildSpec, Context, Event, Exit, ExitReason, Init, ServiceExit, ServiceOptions, ServiceSignals,
     Shutdown, Supervisor, Worker,
 };
-use supervise_tests::{bounded, Idle};
+use supervise_tests::{bounded, Idle, Stubborn};
 use tokio::sync::Notify;
 
 fn sigterm_self() {
@@ -35,24 +35,6 @@ impl Worker for SlowInit {
     }
 
     async fn run(self, _ctx: Context) -> Result<(), Exit> {
-        std::future::pending::<()>().await;
-        Ok(())
-    }
-}
-
-/// Tells when it is asked to stop, and never finishes stopping.
-struct Stubborn(Arc<Notify>);
-
-impl Worker for Stubborn {
-    type Message = ();
-
-    fn handles_shutdown(&self) -> bool {
-        true
-    }
-
-    async fn run(self, ctx: Context) -> Result<(), Exit> {
-        ctx.shutdown_requested().await;
-        self.0.notify_one();
         std::future::pending::<()>().await;
         Ok(())
     }
