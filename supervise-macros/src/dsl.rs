@@ -13,9 +13,11 @@
 //! `#[supervisor(...)]` configures a tree (the root or an inline one),
 //! `#[child(...)]` a child, exactly as for the derive.
 
-use proc_macro2::TokenStream;
-use syn::parse::{Parse, ParseStream};
-use syn::punctuated::Punctuated;
+use std::cell::RefCell;
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::parse::{ParseStream, Parser};
 use syn::{braced, Token};
 
 use crate::expand;
@@ -30,7 +32,9 @@ struct RawTree {
     attrs: Vec<syn::Attribute>,
     vis: syn::Visibility,
     ident: syn::Ident,
-    children: Punctuated<RawChild, Token![,]>,
+    /// `<T>` after the name, which a supervisor cannot have (reported).
+    generics: Option<syn::Generics>,
+    children: Vec<RawChild>,
 }
 
 struct RawChild {
@@ -44,19 +48,43 @@ enum RawType {
     Type(syn::Type),
     Inline {
         ident: syn::Ident,
-        children: Punctuated<RawChild, Token![,]>,
+        children: Vec<RawChild>,
     },
 }
 
-impl Parse for RawTree {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+/// The parser: every mistake it can step over is recorded in `errors` and
+/// parsing goes on (so that the tree is still generated and nothing else
+/// fails because of it); the others end it.
+struct Parse<'a> {
+    errors: &'a RefCell<Vec<syn::Error>>,
+}
+
+impl Parse<'_> {
+    fn error(&self, error: syn::Error) {
+        self.errors.borrow_mut().push(error);
+    }
+
+    // tree := attr* vis 'struct' Ident generics? '{' children '}' ';'?
+    fn tree(&self, input: ParseStream<'_>) -> syn::Result<RawTree> {
         let attrs = input.call(syn::Attribute::parse_outer)?;
         let vis: syn::Visibility = input.parse()?;
+        if !input.peek(Token![struct]) {
+            return Err(input.error(
+                "expected `struct`: a tree is declared as `struct Name { child: Type, ... }`",
+            ));
+        }
         input.parse::<Token![struct]>()?;
         let ident: syn::Ident = input.parse()?;
-        let content;
-        braced!(content in input);
-        let children = content.parse_terminated(RawChild::parse, Token![,])?;
+        let generics = self.generics(input)?;
+        let children = self.body(input, &ident)?;
+        if input.peek(Token![;]) {
+            let semi: Token![;] = input.parse()?;
+            self.error(syn::Error::new(
+                semi.span,
+                "remove this `;`: the tree is one struct, `supervision_tree! { struct Name { ... } }`, \
+                 with no `;` after it",
+            ));
+        }
         if !input.is_empty() {
             return Err(input.error(
                 "expected one tree: nest the other supervisors inside the root as \
@@ -67,27 +95,109 @@ impl Parse for RawTree {
             attrs,
             vis,
             ident,
+            generics,
             children,
         })
     }
-}
 
-impl Parse for RawChild {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+    /// `<T>` after a supervisor's name: reported, and kept so that the
+    /// struct is still declared as written.
+    fn generics(&self, input: ParseStream<'_>) -> syn::Result<Option<syn::Generics>> {
+        if !input.peek(Token![<]) {
+            return Ok(None);
+        }
+        let mut generics: syn::Generics = input.parse()?;
+        if input.peek(Token![where]) {
+            generics.where_clause = Some(input.parse()?);
+        }
+        self.error(syn::Error::new_spanned(
+            &generics,
+            "a supervisor struct cannot be generic: its children are its field types",
+        ));
+        Ok(Some(generics))
+    }
+
+    /// `{ children }` of the tree `name`.
+    fn body(&self, input: ParseStream<'_>, name: &syn::Ident) -> syn::Result<Vec<RawChild>> {
+        if !input.peek(syn::token::Brace) {
+            return Err(input.error(format!(
+                "expected `{{`: `{name}` takes its children in braces, one field per child: \
+                 `struct {name} {{ child: Type, ... }}`"
+            )));
+        }
+        let content;
+        braced!(content in input);
+        self.children(&content)
+    }
+
+    // children := (child (',' child)* ','?)?
+    fn children(&self, input: ParseStream<'_>) -> syn::Result<Vec<RawChild>> {
+        let mut children = Vec::new();
+        while !input.is_empty() {
+            children.push(self.child(input)?);
+            if input.is_empty() {
+                break;
+            }
+            if input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+            } else if input.peek(Token![;]) {
+                let semi: Token![;] = input.parse()?;
+                self.error(syn::Error::new(
+                    semi.span,
+                    "expected `,`: children are separated by commas, as a struct's fields are",
+                ));
+            } else {
+                // A `,` forgotten: said, and the next child read.
+                self.error(input.error(
+                    "expected `,`: children are separated by commas, as a struct's fields are",
+                ));
+            }
+        }
+        Ok(children)
+    }
+
+    // child := attr* vis Ident ':' (Ident '{' children '}' | Type)
+    fn child(&self, input: ParseStream<'_>) -> syn::Result<RawChild> {
         let attrs = input.call(syn::Attribute::parse_outer)?;
         let vis: syn::Visibility = input.parse()?;
-        let ident: syn::Ident = input.parse()?;
+        if !input.peek(<syn::Ident as syn::ext::IdentExt>::peek_any) {
+            return Err(input.error("expected a child's name: `name: Type`"));
+        }
+        let keyword = !input.peek(syn::Ident);
+        let mut ident: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
+        if keyword {
+            self.error(syn::Error::new(
+                ident.span(),
+                format!(
+                    "`{ident}` is a Rust keyword: name the child `r#{ident}` (its id is still \
+                     `{ident}`)"
+                ),
+            ));
+            ident = syn::Ident::new_raw(&ident.to_string(), ident.span());
+        }
+        if !input.peek(Token![:]) {
+            return Err(input.error(format!(
+                "expected `:`: a child is its name and its type, `{ident}: Type`"
+            )));
+        }
         input.parse::<Token![:]>()?;
         let ty = if input.peek(syn::Ident) && input.peek2(syn::token::Brace) {
-            let ident: syn::Ident = input.parse()?;
-            let content;
-            braced!(content in input);
+            let inline: syn::Ident = input.parse()?;
+            let children = self.body(input, &inline)?;
             RawType::Inline {
-                ident,
-                children: content.parse_terminated(RawChild::parse, Token![,])?,
+                ident: inline,
+                children,
+            }
+        } else if input.peek(syn::Ident) && input.peek2(Token![<]) && self.generic_inline(input) {
+            let inline: syn::Ident = input.parse()?;
+            self.generics(input)?;
+            let children = self.body(input, &inline)?;
+            RawType::Inline {
+                ident: inline,
+                children,
             }
         } else {
-            RawType::Type(input.parse()?)
+            RawType::Type(self.child_type(input, &ident)?)
         };
         Ok(RawChild {
             attrs,
@@ -96,18 +206,107 @@ impl Parse for RawChild {
             ty,
         })
     }
+
+    /// `Name<...> {`: an inline supervisor written generic.
+    fn generic_inline(&self, input: ParseStream<'_>) -> bool {
+        let fork = input.fork();
+        fork.parse::<syn::Ident>().is_ok()
+            && fork.parse::<syn::Generics>().is_ok()
+            && fork.peek(syn::token::Brace)
+    }
+
+    /// A child's type. A value written where the type belongs (`db:
+    /// Db::new()`, `port: 8080`, `db: Db { .. }`) is reported, and the type
+    /// it names, if any, is taken.
+    fn child_type(&self, input: ParseStream<'_>, name: &syn::Ident) -> syn::Result<syn::Type> {
+        let fork = input.fork();
+        if let Ok(ty) = fork.parse::<syn::Type>() {
+            // The type ends the child: a `,`, the end, or (a `,` forgotten)
+            // the next child.
+            let next_child =
+                (fork.peek(syn::Ident) && fork.peek2(Token![:]) && !fork.peek2(Token![::]))
+                    || fork.peek(Token![#])
+                    || fork.peek(Token![pub]);
+            if fork.is_empty() || fork.peek(Token![,]) || fork.peek(Token![;]) || next_child {
+                input.parse::<syn::Type>()?;
+                return Ok(ty);
+            }
+        }
+        let mut written = TokenStream::new();
+        while !input.is_empty() && !input.peek(Token![,]) {
+            written.extend(std::iter::once(input.parse::<TokenTree>()?));
+        }
+        if written.is_empty() {
+            return Err(input.error(format!("expected the type of child `{name}`")));
+        }
+        self.error(syn::Error::new_spanned(
+            &written,
+            format!(
+                "expected the type of child `{name}`, not a value: a tree declares each child's \
+                 type (`{name}: Worker`), and its value is given when the tree starts \
+                 (`Root {{ {name}: Worker::new(..), .. }}.start()`)"
+            ),
+        ));
+        // The type the value names (`Db` in `Db::new()` or `Db { .. }`), so
+        // that the struct keeps its field; or `()`.
+        let named = match syn::parse2::<syn::Expr>(written) {
+            Ok(syn::Expr::Call(call)) => match *call.func {
+                syn::Expr::Path(p) if p.path.segments.len() > 1 => {
+                    let n = p.path.segments.len() - 1;
+                    let segments = p.path.segments.iter().take(n);
+                    let colon = p.path.leading_colon;
+                    syn::parse2::<syn::Type>(quote::quote!(#colon #(#segments)::*)).ok()
+                }
+                _ => None,
+            },
+            Ok(syn::Expr::Struct(s)) => syn::parse2::<syn::Type>(s.path.into_token_stream()).ok(),
+            _ => None,
+        };
+        Ok(named.unwrap_or_else(|| syn::parse_quote!(())))
+    }
 }
 
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    let raw: RawTree = match syn::parse2(input) {
+    let errors = RefCell::new(Vec::new());
+    let parse = Parse { errors: &errors };
+    let raw = match (|input: ParseStream<'_>| parse.tree(input)).parse2(input) {
         Ok(raw) => raw,
-        Err(err) => return err.to_compile_error(),
+        Err(err) => {
+            let mut all = errors.into_inner();
+            all.push(err);
+            return all.into_iter().map(|e| e.to_compile_error()).collect();
+        }
     };
     let cx = Ctxt::new();
+    for error in errors.into_inner() {
+        cx.syn_error(error);
+    }
     let root_doc = format!(
         "The start argument of the `{}` supervision tree: one field per child.",
         raw.ident
     );
+    if let Some(generics) = raw.generics {
+        // Declared as written, with no supervisor impls: the error says why.
+        let (attrs, vis, ident) = (&raw.attrs, &raw.vis, &raw.ident);
+        let fields = raw.children.iter().map(|c| {
+            let (attrs, vis, field) = (&c.attrs, &c.vis, &c.ident);
+            let ty = match &c.ty {
+                RawType::Type(ty) => ty.to_token_stream(),
+                RawType::Inline { ident, .. } => ident.to_token_stream(),
+            };
+            quote::quote!(#(#attrs)* #vis #field: #ty)
+        });
+        let where_clause = &generics.where_clause;
+        let mut out = cx
+            .check()
+            .expect_err("an error was recorded")
+            .to_compile_error();
+        out.extend(quote::quote! {
+            #(#attrs)*
+            #vis struct #ident #generics #where_clause { #(#fields,)* }
+        });
+        return out;
+    }
     let tree = to_tree(
         &cx,
         raw.attrs,
@@ -121,10 +320,10 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     check::check(&cx, &tree);
     let mut out = expand::structs(&tree);
     match cx.check() {
-        Ok(()) => out.extend(expand::supervisor_impls(&tree)),
+        Ok(()) => out.extend(expand::generate(&tree, expand::Mode::Real)),
         Err(errors) => {
             out.extend(errors.to_compile_error());
-            out.extend(expand::fallback(&tree));
+            out.extend(expand::generate(&tree, expand::Mode::Fallback));
         }
     }
     out
@@ -159,7 +358,7 @@ fn to_tree(
     attrs: Vec<syn::Attribute>,
     vis: syn::Visibility,
     ident: syn::Ident,
-    children: Punctuated<RawChild, Token![,]>,
+    children: Vec<RawChild>,
     default_doc: &str,
     inherited_derives: &[syn::Attribute],
 ) -> Tree {
@@ -173,6 +372,8 @@ fn to_tree(
                 &attr,
                 "`#[child(...)]` configures a child; the tree itself takes `#[supervisor(...)]`",
             );
+        } else if attr.path().is_ident("derive") {
+            pass_attrs.extend(without_supervisor_derive(cx, attr));
         } else {
             pass_attrs.push(attr);
         }
@@ -259,4 +460,30 @@ fn to_child(
         attrs: child_attrs,
         pass_attrs,
     }
+}
+
+/// `#[derive(..., Supervisor)]` on a tree of the DSL: the macro implements
+/// the supervisor itself, so the derive would implement it twice. Reported
+/// at `Supervisor`, which is left out.
+fn without_supervisor_derive(cx: &Ctxt, attr: syn::Attribute) -> Option<syn::Attribute> {
+    let Ok(paths) =
+        attr.parse_args_with(syn::punctuated::Punctuated::<syn::Path, Token![,]>::parse_terminated)
+    else {
+        return Some(attr);
+    };
+    let is_supervisor = |p: &syn::Path| p.segments.last().is_some_and(|s| s.ident == "Supervisor");
+    let Some(supervisor) = paths.iter().find(|p| is_supervisor(p)) else {
+        return Some(attr);
+    };
+    cx.error_spanned_by(
+        supervisor,
+        "`supervision_tree!` implements the supervisor itself: remove `Supervisor` from this \
+         `#[derive(...)]` (it is for a struct declared outside the macro)",
+    );
+    let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_supervisor(p)).collect();
+    if kept.is_empty() {
+        return None;
+    }
+    let pound = attr.pound_token;
+    Some(syn::parse_quote!(#pound[derive(#(#kept),*)]))
 }

@@ -1,12 +1,35 @@
 //! Code generation for a checked tree (shared by the derive and the DSL),
-//! and the fallback emitted when the input had errors.
+//! and the fallback emitted next to the errors of one that is not.
+//!
+//! The generated code is laid out so that a type that cannot be a child
+//! is reported once, at the user's field:
+//!
+//! * the handle struct names each child's handle as
+//!   `<Type as Child>::Handle`, at the field type's span: that is the one
+//!   error for a type that is not a child (`Child`'s message says how to
+//!   make it one). Its last field is the supervisor's, of a known type, so
+//!   that the struct is sized whatever its children are.
+//! * everything else is inside one anonymous `const _: () = { ... };`
+//!   (nothing it defines can clash with a user's name), and names a
+//!   child's type only as `<Type as Child>::item` at that type's span, so
+//!   that a failure there is the same diagnostic, which rustc shows once.
+//! * the impls that need every child to be one (`Clone`, `Debug` and
+//!   `Child` for the handle and the supervisor) say so in `where`
+//!   clauses bound by a `for<'_>`, which the compiler does not check where
+//!   they are written, only where they are used.
+//! * the value a field holds is cloned through a local trait whose message
+//!   names `#[child(factory = ...)]`, at the field's type.
+//!
+//! Local variables are hygienic (`Span::mixed_site`), so no field name can
+//! shadow them, and the supervisor's own field in the handle takes a name
+//! no child has.
 
 use std::collections::HashSet;
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
-use crate::internals::ast::{ChildNode, ChildType, Tree};
+use crate::internals::ast::{dynamic_worker, shape, type_text, ChildNode, ChildType, Tree};
 use crate::internals::attr::{AutoShutdown, Restart, Shutdown, Strategy};
 use crate::internals::check::start_order;
 use crate::internals::ctxt::Ctxt;
@@ -20,10 +43,10 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
         check::check(&cx, tree);
     }
     match (cx.check(), tree) {
-        (Ok(()), Some(tree)) => supervisor_impls(&tree),
+        (Ok(()), Some(tree)) => generate(&tree, Mode::Real),
         (Err(errors), Some(tree)) => {
             let mut out = errors.to_compile_error();
-            out.extend(fallback(&tree));
+            out.extend(generate(&tree, Mode::Fallback));
             out
         }
         (Err(errors), None) => errors.to_compile_error(),
@@ -31,21 +54,729 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     }
 }
 
-/// The impls of one supervisor (and, for the DSL, of the supervisors
-/// written inline in it, whose structs `with_structs` also defines).
-pub(crate) fn supervisor_impls(tree: &Tree) -> TokenStream {
-    let mut out = TokenStream::new();
+/// Real code, or the fallback: the same items, whose bodies are never
+/// run, so that code using the supervisor shows no follow-on errors.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Real,
+    Fallback,
+}
+
+/// The items of a tree and of the trees written inline in it (which are
+/// built through their parents, field by field).
+pub(crate) fn generate(root: &Tree, mode: Mode) -> TokenStream {
+    let mut trees = Vec::new();
+    collect(root, &mut trees, &mut HashSet::new());
+    let gen = Gen {
+        krate: root.krate(),
+        mode,
+    };
+    let handles = trees.iter().map(|t| gen.handle_struct(t));
+    let impls = trees.iter().map(|t| gen.impls(t));
+    let builds = trees.iter().map(|t| gen.build_fn(t));
+    let checks = trees.iter().map(|t| gen.checks(t));
+    let clone_trait = (mode == Mode::Real).then(clone_trait);
+    quote! {
+        #(#handles)*
+        const _: () = {
+            #clone_trait
+            #(#impls)*
+            #(#builds)*
+        };
+        #(#checks)*
+    }
+}
+
+/// Every tree once, children before parents (a name given twice in a
+/// DSL is an error of its own; its second tree is left out).
+fn collect<'a>(tree: &'a Tree, out: &mut Vec<&'a Tree>, seen: &mut HashSet<String>) {
     for child in &tree.children {
         if let ChildType::Inline(nested) = &child.ty {
-            out.extend(supervisor_impls(nested));
+            collect(nested, out, seen);
         }
     }
-    out.extend(expand_one(tree));
-    out
+    if seen.insert(tree.ident.to_string()) {
+        out.push(tree);
+    }
+}
+
+/// The trait through which a field's value is cloned for every start:
+/// its message is the one a field whose type is not `Clone` gets.
+fn clone_trait() -> TokenStream {
+    quote! {
+        #[diagnostic::on_unimplemented(
+            message = "`{Self}` is cloned for every start of its child, but it is not `Clone`",
+            label = "derive or implement `Clone` for this type",
+            note = "or give the field `#[child(factory = ...)]`, a function that builds a new value: the field's value starts the first incarnation, the factory every later one"
+        )]
+        trait ClonedForEachStart: ::core::marker::Sized {
+            const CLONE: fn(&Self) -> Self;
+        }
+        #[diagnostic::do_not_recommend]
+        impl<T: ::core::clone::Clone + 'static> ClonedForEachStart for T {
+            const CLONE: fn(&Self) -> Self = <T as ::core::clone::Clone>::clone;
+        }
+    }
+}
+
+/// `tokens` with every token at `span`, so that errors in generated code
+/// point at the user's token.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                TokenTree::Group(group)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
+/// A hygienic local name: no field or user item can shadow it.
+fn local(name: &str) -> syn::Ident {
+    syn::Ident::new(name, Span::mixed_site())
+}
+
+/// A hygienic local name whose errors point at `at`.
+fn local_at(name: &str, at: Span) -> syn::Ident {
+    syn::Ident::new(name, Span::mixed_site().located_at(at))
 }
 
 fn handle_ident(tree: &Tree) -> syn::Ident {
     format_ident!("{}Handle", tree.ident)
+}
+
+/// The handle's field for the supervisor: `supervisor`, with as many `_`
+/// as it takes for no child to have that name.
+fn supervisor_field(tree: &Tree) -> syn::Ident {
+    let names: HashSet<String> = tree.children.iter().map(ChildNode::name).collect();
+    let mut name = String::from("supervisor");
+    while names.contains(&name) {
+        name.push('_');
+    }
+    syn::Ident::new(&name, Span::call_site())
+}
+
+fn build_ident(tree: &Tree) -> syn::Ident {
+    format_ident!("__supervise_build_{}", tree.ident)
+}
+
+/// What the handle holds for a child, and what the impls require of it.
+enum Part<'a> {
+    /// A child of this type: `<ty as Child>::Handle`.
+    Type(&'a syn::Type),
+    /// A supervisor written inline: its own handle struct.
+    Inline(&'a Tree),
+    /// A type the macro rejected (fallback only): what it most likely
+    /// meant, or nothing.
+    Rejected(Option<&'a syn::Type>),
+}
+
+fn part(child: &ChildNode) -> Part<'_> {
+    if child.attrs.skip {
+        return Part::Rejected(None);
+    }
+    match &child.ty {
+        ChildType::Inline(tree) => Part::Inline(tree),
+        ChildType::Type(ty) => match shape(ty) {
+            ast::Shape::Child => Part::Type(ty),
+            other => Part::Rejected(other.meant()),
+        },
+    }
+}
+
+struct Gen {
+    krate: TokenStream,
+    mode: Mode,
+}
+
+impl Gen {
+    /// `::supervise` at `span`.
+    fn krate_at(&self, span: Span) -> TokenStream {
+        respan(self.krate.clone(), span)
+    }
+
+    /// `<ty as Child>` at the type's span.
+    fn as_child(&self, ty: &syn::Type) -> TokenStream {
+        let span = syn::spanned::Spanned::span(ty);
+        let krate = self.krate_at(span);
+        let ty = ty.to_token_stream();
+        quote_spanned!(span=> <#ty as #krate::Child>)
+    }
+
+    /// The type of a child's field in the handle.
+    fn handle_type(&self, child: &ChildNode) -> TokenStream {
+        match part(child) {
+            Part::Type(ty) | Part::Rejected(Some(ty)) => {
+                let as_child = self.as_child(ty);
+                let span = syn::spanned::Spanned::span(ty);
+                quote_spanned!(span=> #as_child::Handle)
+            }
+            Part::Inline(tree) => handle_ident(tree).to_token_stream(),
+            Part::Rejected(None) => quote!(()),
+        }
+    }
+
+    /// The `where` clauses of the impls that need every child of `tree`
+    /// (and of its inline trees) to be one: bound by a `for<'_>`, so that
+    /// they are checked where the impl is used, not where it is written.
+    fn bounds(&self, tree: &Tree, debug: bool, out: &mut Vec<TokenStream>) {
+        for child in &tree.children {
+            let ty = match part(child) {
+                Part::Type(ty) | Part::Rejected(Some(ty)) => ty,
+                Part::Inline(nested) => {
+                    self.bounds(nested, debug, out);
+                    continue;
+                }
+                Part::Rejected(None) => continue,
+            };
+            let span = syn::spanned::Spanned::span(ty);
+            let krate = self.krate_at(span);
+            let ty = ty.to_token_stream();
+            out.push(quote_spanned!(span=> for<'__supervise> #ty: #krate::Child));
+            if debug {
+                out.push(quote_spanned! {span=>
+                    for<'__supervise> <#ty as #krate::Child>::Handle: ::core::fmt::Debug
+                });
+            }
+        }
+    }
+
+    fn handle_struct(&self, tree: &Tree) -> TokenStream {
+        let krate = &self.krate;
+        let vis = &tree.vis;
+        let handle = handle_ident(tree);
+        let supervisor = supervisor_field(tree);
+        let doc = format!(
+            "Typed handles of the children of [`{}`], valid across their restarts.",
+            tree.ident
+        );
+        let fields = tree.children.iter().map(|c| {
+            let doc = format!("The handle of child `{}`.", c.id());
+            let field = &c.ident;
+            let ty = self.handle_type(c);
+            quote!(#[doc = #doc] pub #field: #ty)
+        });
+        let mut bounds = Vec::new();
+        self.bounds(tree, false, &mut bounds);
+        quote! {
+            #[doc = #doc]
+            #vis struct #handle where #(#bounds,)* {
+                #(#fields,)*
+                #supervisor: #krate::SupervisorRef,
+            }
+        }
+    }
+
+    fn impls(&self, tree: &Tree) -> TokenStream {
+        let krate = &self.krate;
+        let ident = &tree.ident;
+        let handle = handle_ident(tree);
+        let handle_name = handle.to_string();
+        let supervisor = supervisor_field(tree);
+        let mut bounds = Vec::new();
+        self.bounds(tree, false, &mut bounds);
+        // The handle must be `Send` and `Sync` as `Child` says: true of
+        // every child's handle, and said here so that a worker whose
+        // `Message` is not `Send` is reported once, in its `Worker` impl.
+        let send_bounds =
+            [quote!(for<'__supervise> #handle: ::core::marker::Send + ::core::marker::Sync)];
+        let mut debug_bounds = Vec::new();
+        self.bounds(tree, true, &mut debug_bounds);
+        let fields: Vec<&syn::Ident> = tree.children.iter().map(|c| &c.ident).collect();
+        let names: Vec<String> = tree.children.iter().map(ChildNode::name).collect();
+        let f = local("f");
+        let id_var = local("id");
+        // The impl's header at the struct's name: the one place a list of
+        // the types that are children shows it.
+        let impl_token = quote_spanned!(ident.span()=> impl);
+        let root_name = tree.root_name();
+        let build = build_ident(tree);
+        let (spec_body, child_spec_body) = match self.mode {
+            Mode::Real => {
+                let whole = local("whole");
+                let splits = tree
+                    .children
+                    .iter()
+                    .map(|c| self.split(c, &whole, &TokenStream::new()));
+                let pattern = self.pattern(tree, &mut 0);
+                let values = self.values(tree, &mut 0);
+                let (spec, handle_var) = (local("spec"), local("handle"));
+                (
+                    quote! {
+                        let #pattern = self;
+                        #build(#root_name, (#(#values,)*))
+                    },
+                    quote! {
+                        let #whole: #krate::__private::Factory<Self> =
+                            #krate::__private::__Arc::new(#f);
+                        let (#spec, #handle_var) = #build(#id_var, (#(#splits,)*));
+                        (#krate::ChildSpec::supervisor(#id_var, #spec), #handle_var)
+                    },
+                )
+            }
+            Mode::Fallback => (
+                quote!(::core::unreachable!()),
+                quote!({
+                    let _ = (#id_var, #f);
+                    ::core::unreachable!()
+                }),
+            ),
+        };
+        quote! {
+            impl ::core::clone::Clone for #handle where #(#bounds,)* {
+                fn clone(&self) -> Self {
+                    #handle {
+                        #(#fields: ::core::clone::Clone::clone(&self.#fields),)*
+                        #supervisor: ::core::clone::Clone::clone(&self.#supervisor),
+                    }
+                }
+            }
+
+            impl ::core::fmt::Debug for #handle where #(#debug_bounds,)* {
+                fn fmt(&self, #f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    #f.debug_struct(#handle_name)
+                        .field("supervisor", &self.#supervisor)
+                        #(.field(#names, &self.#fields))*
+                        .finish()
+                }
+            }
+
+            impl #handle where #(#bounds,)* {
+                /// The supervisor's own control handle (`which_children`,
+                /// `terminate_child`, ...), following it across its restarts.
+                pub fn supervisor(&self) -> &#krate::SupervisorRef {
+                    &self.#supervisor
+                }
+            }
+
+            impl #ident where #(#bounds,)* {
+                /// The tree's spec, started from this value (each field is
+                /// cloned for every start of its child), and its typed handle.
+                /// Subscribe to the spec's events before starting it.
+                pub fn spec(self) -> (#krate::SupervisorSpec, #handle) {
+                    #spec_body
+                }
+
+                /// Starts the tree from this value; returns its typed handle
+                /// once every child's init has finished, in order.
+                ///
+                /// # Errors
+                ///
+                /// A child failed to start; the ones started before it were
+                /// stopped in reverse order.
+                pub async fn start(self) -> ::core::result::Result<#handle, #krate::StartError> {
+                    let (spec, handle) = Self::spec(self);
+                    spec.start().await?;
+                    ::core::result::Result::Ok(handle)
+                }
+            }
+
+            #impl_token #krate::Child for #ident where #(#bounds,)* #(#send_bounds,)* {
+                type Handle = #handle;
+                const KIND: #krate::ChildKind = #krate::ChildKind::Supervisor;
+                const RESTART: #krate::Restart = #krate::Restart::Permanent;
+                const SHUTDOWN: #krate::Shutdown = #krate::Shutdown::Infinity;
+                const SIGNIFICANT: bool = false;
+
+                fn child_spec<F>(#id_var: &str, #f: F) -> (#krate::ChildSpec, #handle)
+                where
+                    F: ::core::ops::Fn() -> Self + ::core::marker::Send + ::core::marker::Sync + 'static,
+                {
+                    #child_spec_body
+                }
+            }
+        }
+    }
+
+    /// The pattern that takes a tree's value apart, down its inline trees,
+    /// into hygienic variables numbered in declaration order.
+    fn pattern(&self, tree: &Tree, n: &mut usize) -> TokenStream {
+        let ident = &tree.ident;
+        let fields = tree.children.iter().map(|c| {
+            let field = &c.ident;
+            let sub = match &c.ty {
+                ChildType::Inline(nested) => self.pattern(nested, n),
+                ChildType::Type(_) => {
+                    *n += 1;
+                    local(&format!("v{n}")).to_token_stream()
+                }
+            };
+            quote!(#field: #sub)
+        });
+        quote!(#ident { #(#fields,)* })
+    }
+
+    /// The arguments of a tree's build function, from the variables of
+    /// [`Gen::pattern`]: a factory per child (a tuple of them for an inline
+    /// tree).
+    fn values(&self, tree: &Tree, n: &mut usize) -> Vec<TokenStream> {
+        let krate = &self.krate;
+        tree.children
+            .iter()
+            .map(|c| match &c.ty {
+                ChildType::Inline(nested) => {
+                    let inner = self.values(nested, n);
+                    quote!((#(#inner,)*))
+                }
+                ChildType::Type(ty) => {
+                    *n += 1;
+                    let var = local(&format!("v{n}"));
+                    let span = syn::spanned::Spanned::span(&**ty);
+                    let as_child = self.as_child(ty);
+                    match c.attrs.factory.get() {
+                        None => {
+                            let ty = ty.to_token_stream();
+                            let clone = local("clone");
+                            // `<` elsewhere than the type: a path that starts
+                            // at the type gets rustc's "consider borrowing"
+                            // (`&T` is `Clone`) instead of the trait's message.
+                            let lt = quote!(<);
+                            quote_spanned! {span=> {
+                                let #clone = #lt #ty as ClonedForEachStart>::CLONE;
+                                #as_child::__cloned(#var, #clone)
+                            }}
+                        }
+                        Some(factory) => {
+                            let fspan = syn::spanned::Spanned::span(factory);
+                            let make = local_at("make", fspan);
+                            let call = quote_spanned!(fspan=> #make());
+                            quote_spanned! {span=>
+                                #as_child::__first_then(#var, {
+                                    let #make = #factory;
+                                    let factory: #krate::__private::Factory<#ty> =
+                                        #krate::__private::__Arc::new(move || -> #ty { #call });
+                                    factory
+                                })
+                            }
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// A child's factory (a tuple of them for an inline tree) taken from
+    /// the factory of its whole parent, `whole`, by the field path.
+    fn split(&self, child: &ChildNode, whole: &syn::Ident, path: &TokenStream) -> TokenStream {
+        let krate = &self.krate;
+        let field = &child.ident;
+        let path = quote!(#path.#field);
+        match &child.ty {
+            ChildType::Inline(nested) => {
+                let inner = nested.children.iter().map(|c| self.split(c, whole, &path));
+                quote!((#(#inner,)*))
+            }
+            ChildType::Type(_) => {
+                let v = local("v");
+                quote!(#krate::__private::part(&#whole, |#v: Self| #v #path))
+            }
+        }
+    }
+
+    /// The types of a tree's build arguments.
+    fn param_types(&self, tree: &Tree) -> Vec<TokenStream> {
+        let krate = &self.krate;
+        tree.children
+            .iter()
+            .map(|c| match &c.ty {
+                ChildType::Inline(nested) => {
+                    let inner = self.param_types(nested);
+                    quote!((#(#inner,)*))
+                }
+                ChildType::Type(ty) => quote!(#krate::__private::Factory<#ty>),
+            })
+            .collect()
+    }
+
+    /// The function that builds a tree's spec and handle from one factory
+    /// per child (a tuple of them for an inline tree), in start order.
+    fn build_fn(&self, tree: &Tree) -> TokenStream {
+        if self.mode == Mode::Fallback {
+            return TokenStream::new();
+        }
+        let krate = &self.krate;
+        let build = build_ident(tree);
+        let handle = handle_ident(tree);
+        let supervisor = supervisor_field(tree);
+        let (name, builder, spec, handle_var) = (
+            local("name"),
+            local("builder"),
+            local("spec"),
+            local("handle"),
+        );
+        let params: Vec<syn::Ident> = (0..tree.children.len())
+            .map(|i| local(&format!("p{i}")))
+            .collect();
+        let handles: Vec<syn::Ident> = (0..tree.children.len())
+            .map(|i| local(&format!("h{i}")))
+            .collect();
+        let param_types = self.param_types(tree);
+        let flags = flags(tree, krate);
+        let starts = start_order(tree).into_iter().map(|i| {
+            let child = &tree.children[i];
+            let id = child.id();
+            let (param, handle) = (&params[i], &handles[i]);
+            let child_spec = local("child");
+            let overrides = overrides(child, krate);
+            let spec_and_handle = match &child.ty {
+                ChildType::Type(ty) => {
+                    let span = syn::spanned::Spanned::span(&**ty);
+                    let as_child = self.as_child(ty);
+                    let krate = self.krate_at(span);
+                    quote_spanned! {span=>
+                        #as_child::child_spec(#id, #krate::__private::call(#param))
+                    }
+                }
+                ChildType::Inline(nested) => {
+                    let nested_build = build_ident(nested);
+                    quote! {{
+                        let (#spec, #handle) = #nested_build(#id, #param);
+                        (#krate::ChildSpec::supervisor(#id, #spec), #handle)
+                    }}
+                }
+            };
+            quote! {
+                let (#child_spec, #handle) = #spec_and_handle;
+                let #builder = #builder.child(#child_spec #overrides);
+            }
+        });
+        let inits = tree.children.iter().zip(&handles).map(|(c, h)| {
+            let field = &c.ident;
+            match &c.ty {
+                ChildType::Type(ty) => {
+                    let span = syn::spanned::Spanned::span(&**ty);
+                    let field = respan(field.to_token_stream(), span);
+                    quote_spanned!(span=> #field: #h)
+                }
+                ChildType::Inline(_) => quote!(#field: #h),
+            }
+        });
+        let mut bounds = Vec::new();
+        self.bounds(tree, false, &mut bounds);
+        quote! {
+            #[allow(non_snake_case)]
+            fn #build(
+                #name: &str,
+                (#(#params,)*): (#(#param_types,)*),
+            ) -> (#krate::SupervisorSpec, #handle) where #(#bounds,)* {
+                let #builder = #krate::Supervisor::builder(#name) #flags;
+                #(#starts)*
+                let #spec = #krate::__private::build(#builder);
+                let #handle_var = #handle {
+                    #(#inits,)*
+                    #supervisor: #spec.supervisor_ref(),
+                };
+                (#spec, #handle_var)
+            }
+        }
+    }
+
+    /// Constants that check, at compile time, that every field's type is
+    /// a child, what depends on the defaults of a child's type (which the
+    /// macro cannot see), and the warning of an `auto_shutdown` that can
+    /// never trigger. They read a type's defaults as `<Type as Child>::...`
+    /// at the type's span, so that a type that is not a child is the same
+    /// error wherever it is read, which the compiler shows once.
+    fn checks(&self, tree: &Tree) -> TokenStream {
+        if self.mode == Mode::Fallback {
+            return TokenStream::new();
+        }
+        let mut out = TokenStream::new();
+        for child in &tree.children {
+            if let ChildType::Type(ty) = &child.ty {
+                let span = syn::spanned::Spanned::span(&**ty);
+                let defaults = self.defaults(ty);
+                out.extend(quote_spanned!(span=> const _: (bool, bool, bool) = #defaults;));
+                out.extend(self.significant_checks(tree, child, ty));
+                out.extend(self.dynamic_shutdown_check(child, ty));
+            }
+        }
+        out.extend(self.auto_shutdown_warning(tree));
+        out
+    }
+
+    /// A child type's defaults, at its span: whether it is significant,
+    /// permanent, and stopped with a shutdown of zero.
+    fn defaults(&self, ty: &syn::Type) -> TokenStream {
+        let span = syn::spanned::Spanned::span(ty);
+        let krate = self.krate_at(span);
+        let as_child = self.as_child(ty);
+        quote_spanned! {span=>
+            (
+                #as_child::SIGNIFICANT,
+                ::core::matches!(#as_child::RESTART, #krate::Restart::Permanent),
+                #krate::__private::is_zero_timeout(#as_child::SHUTDOWN),
+            )
+        }
+    }
+
+    /// A significant child needs an `auto_shutdown` other than `never` and
+    /// a restart type other than `permanent` (OTP's `bad_combination`).
+    /// What the field sets is checked by the macro; this checks what comes
+    /// from the type, at the token that conflicts with it.
+    fn significant_checks(&self, tree: &Tree, child: &ChildNode, ty: &syn::Type) -> TokenStream {
+        let attrs = &child.attrs;
+        let span = syn::spanned::Spanned::span(ty);
+        let defaults = self.defaults(ty);
+        let (name, sup) = (child.name(), &tree.ident);
+        let ty_text = type_text(ty);
+        let never = matches!(
+            tree.attrs.auto_shutdown.get(),
+            None | Some(AutoShutdown::Never)
+        );
+        let mut out = TokenStream::new();
+        let mut assert = |at: Span, cond: TokenStream, msg: String| {
+            out.extend(quote_spanned! {at=>
+                const _: () = if #cond {
+                    ::core::panic!("{}", #msg);
+                };
+            });
+        };
+        let type_significant = quote_spanned!(span=> #defaults.0);
+        let type_permanent = quote_spanned!(span=> #defaults.1);
+        match (attrs.significant.get(), attrs.restart.get()) {
+            // Both set on the field: checked by the macro.
+            (Some(_), Some(_)) | (Some(false), None) => {}
+            (Some(true), None) => assert(
+                token_span(attrs.significant.tokens(), span),
+                type_permanent,
+                format!(
+                    "child `{name}` of `{sup}` is significant, but its type `{ty_text}` is \
+                     restarted `permanent` by default; a significant child must be `transient` \
+                     or `temporary`: add `#[child(restart = transient)]`"
+                ),
+            ),
+            (None, restart) => {
+                if never {
+                    assert(
+                        span,
+                        type_significant.clone(),
+                        format!(
+                            "child `{name}` of `{sup}` is significant by default (its type \
+                             `{ty_text}` is declared `significant`), but `{sup}`'s auto_shutdown \
+                             is `never`; set `#[supervisor(auto_shutdown = any_significant)]` or \
+                             `all_significant`, or write `#[child(significant = false)]`"
+                        ),
+                    );
+                }
+                match restart {
+                    Some(Restart::Permanent) => assert(
+                        token_span(attrs.restart.tokens(), span),
+                        type_significant,
+                        format!(
+                            "child `{name}` of `{sup}` is `permanent`, but its type `{ty_text}` \
+                             is declared `significant`, and a significant child must be \
+                             `transient` or `temporary`: write `restart = transient`, or add \
+                             `significant = false`"
+                        ),
+                    ),
+                    Some(_) => {}
+                    None => assert(
+                        span,
+                        quote!(#type_significant && #type_permanent),
+                        format!(
+                            "child `{name}` of `{sup}` is significant and permanent by default \
+                             (from its type `{ty_text}`); a significant child must be \
+                             `transient` or `temporary`: add `#[child(restart = transient)]`"
+                        ),
+                    ),
+                }
+            }
+        }
+        out
+    }
+
+    /// A dynamic supervisor of Elixir's flavour refuses a child whose
+    /// shutdown is a timeout of zero: with a worker type declared so, every
+    /// `start_child` would fail at run time.
+    fn dynamic_shutdown_check(&self, child: &ChildNode, ty: &syn::Type) -> TokenStream {
+        let Some(worker) = dynamic_worker(ty) else {
+            return TokenStream::new();
+        };
+        let span = syn::spanned::Spanned::span(worker);
+        let defaults = self.defaults(worker);
+        let msg = format!(
+            "the workers of dynamic supervisor `{}` are `{}`, whose shutdown is 0, which a dynamic \
+             supervisor refuses (as Elixir's `DynamicSupervisor` does): every `start_child` would \
+             fail. Declare the worker with `#[worker(shutdown = brutal_kill)]` to stop its \
+             children at once, or a timeout above 0",
+            child.name(),
+            type_text(worker)
+        );
+        quote_spanned! {span=>
+            const _: () = if #defaults.2 {
+                ::core::panic!("{}", #msg);
+            };
+        }
+    }
+
+    /// `auto_shutdown = any_significant` (or `all_significant`) with no
+    /// significant child never shuts the supervisor down. OTP accepts it,
+    /// so it compiles, with a warning at the value: the use of a deprecated
+    /// constant, chosen by whether any child is significant (which the
+    /// children's types may say).
+    fn auto_shutdown_warning(&self, tree: &Tree) -> TokenStream {
+        let value = match tree.attrs.auto_shutdown.get() {
+            Some(AutoShutdown::AnySignificant) => "any_significant",
+            Some(AutoShutdown::AllSignificant) => "all_significant",
+            _ => return TokenStream::new(),
+        };
+        let Some(at) = tree.attrs.auto_shutdown.tokens() else {
+            return TokenStream::new();
+        };
+        let span = token_span(Some(at), Span::call_site());
+        let mut any = Vec::new();
+        for child in &tree.children {
+            match (child.attrs.significant.get(), &child.ty) {
+                (Some(true), _) => return TokenStream::new(),
+                (Some(false), _) | (None, ChildType::Inline(_)) => {}
+                (None, ChildType::Type(ty)) => {
+                    let defaults = self.defaults(ty);
+                    let span = syn::spanned::Spanned::span(&**ty);
+                    any.push(quote_spanned!(span=> #defaults.0));
+                }
+            }
+        }
+        let value = syn::Ident::new(value, span);
+        let note = format!(
+            "no child of `{}` is significant, so `auto_shutdown = {value}` never shuts it down; \
+             mark the children whose exit should stop it `#[child(significant)]` (with `restart = \
+             transient` or `temporary`), or remove `auto_shutdown`",
+            tree.ident
+        );
+        let none_significant = quote!(!(false #(|| #any)*));
+        let flag = syn::Ident::new("auto_shutdown", span);
+        quote_spanned! {span=>
+            const _: () = {
+                #[allow(non_camel_case_types)]
+                struct #flag<const NO_SIGNIFICANT_CHILD: bool>;
+                #[allow(dead_code, non_upper_case_globals)]
+                impl #flag<true> {
+                    #[deprecated(note = #note)]
+                    const #value: () = ();
+                }
+                #[allow(dead_code, non_upper_case_globals)]
+                impl #flag<false> {
+                    const #value: () = ();
+                }
+                #flag::<{ #none_significant }>::#value
+            };
+        }
+    }
+}
+
+/// The span of a key's value (its first token), or `default`.
+fn token_span(tokens: Option<&TokenStream>, default: Span) -> Span {
+    tokens
+        .and_then(|t| t.clone().into_iter().next())
+        .map_or(default, |t| t.span())
 }
 
 fn strategy(krate: &TokenStream, s: Strategy) -> TokenStream {
@@ -117,287 +848,6 @@ fn overrides(child: &ChildNode, krate: &TokenStream) -> TokenStream {
     out
 }
 
-/// `tokens` with every token at `span`, so that errors in generated code
-/// point at the user's token.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|tt| match tt {
-            TokenTree::Group(g) => {
-                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
-                TokenTree::Group(group)
-            }
-            mut other => {
-                other.set_span(span);
-                other
-            }
-        })
-        .collect()
-}
-
-/// A constant that checks, at compile time, the spec rules that depend on
-/// the defaults of a child's type (which the macro cannot see), reported
-/// at the field's type with the child's name.
-fn default_checks(tree: &Tree, child: &ChildNode, krate: &TokenStream) -> TokenStream {
-    let attrs = &child.attrs;
-    if attrs.restart.get().is_some() && attrs.significant.get().is_some() {
-        return TokenStream::new(); // both explicit: checked by the macro
-    }
-    let ty = child.ty_tokens();
-    let span = child.ty_span();
-    let krate = respan(krate.clone(), span);
-    let restart = match attrs.restart.get() {
-        Some(r) => respan(restart(&krate, *r), span),
-        None => quote_spanned!(span=> <#ty as #krate::Child>::RESTART),
-    };
-    let significant = match attrs.significant.get() {
-        Some(b) => quote!(#b),
-        None => quote_spanned!(span=> <#ty as #krate::Child>::SIGNIFICANT),
-    };
-    let never = matches!(
-        tree.attrs.auto_shutdown.get(),
-        None | Some(AutoShutdown::Never)
-    );
-    let (name, sup) = (&child.ident, &tree.ident);
-    let from = if attrs.significant.get().is_some() {
-        String::new()
-    } else {
-        format!(
-            " (by default: its type `{}` is declared significant)",
-            ty.to_string().replace(' ', "")
-        )
-    };
-    let never_msg = format!(
-        "child `{name}` of `{sup}` is significant{from}, but `{sup}`'s auto_shutdown is `never`; \
-         set `#[supervisor(auto_shutdown = any_significant)]` or `all_significant`, or \
-         `#[child(significant = false)]`"
-    );
-    let permanent_msg = format!(
-        "child `{name}` of `{sup}` is significant{from} and permanent; a significant child must be \
-         `transient` or `temporary`: add `#[child(restart = transient)]`"
-    );
-    quote_spanned! {span=>
-        const _: () = {
-            let significant: bool = #significant;
-            if significant && #never {
-                ::core::panic!(#never_msg);
-            }
-            if significant && ::core::matches!(#restart, #krate::Restart::Permanent) {
-                ::core::panic!(#permanent_msg);
-            }
-        };
-    }
-}
-
-fn expand_one(tree: &Tree) -> TokenStream {
-    let krate = tree.krate();
-    let ident = &tree.ident;
-    let vis = &tree.vis;
-    let handle = handle_ident(tree);
-    let root_name = tree.root_name();
-    let flags = flags(tree, &krate);
-
-    let fields: Vec<&syn::Ident> = tree.children.iter().map(|c| &c.ident).collect();
-    let types: Vec<TokenStream> = tree.children.iter().map(ChildNode::ty_tokens).collect();
-    let child_tys: Vec<TokenStream> = tree
-        .children
-        .iter()
-        .map(|c| {
-            let ty = c.ty_tokens();
-            let krate = respan(krate.clone(), c.ty_span());
-            quote_spanned!(c.ty_span()=> <#ty as #krate::Child>)
-        })
-        .collect();
-    let handle_fields = tree.children.iter().zip(&child_tys).map(|(c, child_ty)| {
-        let doc = format!("The handle of child `{}`.", c.id());
-        let field = &c.ident;
-        quote!(#[doc = #doc] pub #field: #child_ty::Handle)
-    });
-    let factory_params = fields
-        .iter()
-        .zip(&types)
-        .map(|(f, ty)| quote!(#f: #krate::__private::Factory<#ty>));
-
-    // Children in start order.
-    let starts = start_order(tree).into_iter().map(|i| {
-        let child = &tree.children[i];
-        let field = &child.ident;
-        let id = child.id();
-        let child_ty = &child_tys[i];
-        let overrides = overrides(child, &krate);
-        let handle_var = format_ident!("__handle_{}", field);
-        quote! {
-            let (__spec, #handle_var) = #child_ty::child_spec(#id, move || (#field)());
-            let __builder = __builder.child(__spec #overrides);
-        }
-    });
-    let handle_vars = fields.iter().map(|f| format_ident!("__handle_{}", f));
-
-    // From a value: each field cloned for every start, or its factory.
-    let value_factories = tree.children.iter().map(|c| {
-        let field = respan(c.ident.to_token_stream(), c.ty_span());
-        let span = c.ty_span();
-        let krate = respan(krate.clone(), span);
-        match c.attrs.factory.get() {
-            Some(factory) => quote_spanned!(span=> #krate::__private::first_then(#field, #factory)),
-            None => quote_spanned!(span=> #krate::__private::cloned(#field)),
-        }
-    });
-    // From a factory of the whole struct (a nested supervisor's restarts).
-    let split_factories = fields.iter().map(|f| {
-        quote! {{
-            let __factory = ::core::clone::Clone::clone(&__factory);
-            #krate::__private::__Arc::new(move || __factory().#f)
-        }}
-    });
-    let checks = tree
-        .children
-        .iter()
-        .map(|c| default_checks(tree, c, &krate));
-    let handle_doc =
-        format!("Typed handles of the children of [`{ident}`], valid across their restarts.");
-
-    quote! {
-        #[doc = #handle_doc]
-        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
-        #vis struct #handle {
-            supervisor: #krate::SupervisorRef,
-            #(#handle_fields,)*
-        }
-
-        impl #handle {
-            /// The supervisor's own control handle (`which_children`,
-            /// `terminate_child`, ...), following it across its restarts.
-            pub fn supervisor(&self) -> &#krate::SupervisorRef {
-                &self.supervisor
-            }
-        }
-
-        #(#checks)*
-
-        impl #ident {
-            /// Builds the spec from one factory per child (used by the
-            /// derive's own code).
-            #[doc(hidden)]
-            #[allow(clippy::too_many_arguments)]
-            pub fn __supervise_build(
-                __name: &str,
-                #(#factory_params,)*
-            ) -> (#krate::SupervisorSpec, #handle) {
-                let __builder = #krate::Supervisor::builder(__name) #flags;
-                #(#starts)*
-                let __spec = #krate::__private::build(__builder);
-                let __handle = #handle {
-                    supervisor: __spec.supervisor_ref(),
-                    #(#fields: #handle_vars,)*
-                };
-                (__spec, __handle)
-            }
-
-            /// The tree's spec, started from this value (each field is
-            /// cloned for every start of its child), and its typed handle.
-            /// Subscribe to the spec's events before starting it.
-            pub fn spec(self) -> (#krate::SupervisorSpec, #handle) {
-                let #ident { #(#fields,)* } = self;
-                Self::__supervise_build(#root_name, #(#value_factories,)*)
-            }
-
-            /// Starts the tree from this value; returns its typed handle
-            /// once every child's init has finished, in order.
-            ///
-            /// # Errors
-            ///
-            /// A child failed to start; the ones started before it were
-            /// stopped in reverse order.
-            pub async fn start(self) -> ::core::result::Result<#handle, #krate::StartError> {
-                let (__spec, __handle) = self.spec();
-                __spec.start().await?;
-                ::core::result::Result::Ok(__handle)
-            }
-        }
-
-        impl #krate::Child for #ident {
-            type Handle = #handle;
-            const KIND: #krate::ChildKind = #krate::ChildKind::Supervisor;
-            const RESTART: #krate::Restart = #krate::Restart::Permanent;
-            const SHUTDOWN: #krate::Shutdown = #krate::Shutdown::Infinity;
-            const SIGNIFICANT: bool = false;
-
-            fn child_spec<F>(__id: &str, __factory: F) -> (#krate::ChildSpec, #handle)
-            where
-                F: ::core::ops::Fn() -> Self + ::core::marker::Send + ::core::marker::Sync + 'static,
-            {
-                let __factory = #krate::__private::__Arc::new(__factory);
-                let (__spec, __handle) = Self::__supervise_build(__id, #(#split_factories,)*);
-                (#krate::ChildSpec::supervisor(__id, __spec), __handle)
-            }
-        }
-    }
-}
-
-/// What is emitted next to the errors: the same items with bodies that are
-/// never run, so that code using the supervisor shows no follow-on errors.
-pub(crate) fn fallback(tree: &Tree) -> TokenStream {
-    fallback_once(tree, &mut HashSet::new())
-}
-
-/// The fallback of every tree whose name was not emitted yet (a name given
-/// twice in a DSL is an error of its own; its second tree is left out).
-fn fallback_once(tree: &Tree, emitted: &mut HashSet<String>) -> TokenStream {
-    let mut out = TokenStream::new();
-    for child in &tree.children {
-        if let ChildType::Inline(nested) = &child.ty {
-            out.extend(fallback_once(nested, emitted));
-        }
-    }
-    if !emitted.insert(tree.ident.to_string()) {
-        return out;
-    }
-    let krate = tree.krate();
-    let ident = &tree.ident;
-    let vis = &tree.vis;
-    let handle = handle_ident(tree);
-    let handle_fields = tree.children.iter().map(|c| {
-        let field = &c.ident;
-        let ty = c.ty_tokens();
-        quote!(pub #field: <#ty as #krate::Child>::Handle)
-    });
-    out.extend(quote! {
-        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
-        #vis struct #handle {
-            #(#handle_fields,)*
-        }
-        impl #handle {
-            pub fn supervisor(&self) -> &#krate::SupervisorRef {
-                ::core::unreachable!()
-            }
-        }
-        impl #ident {
-            pub fn spec(self) -> (#krate::SupervisorSpec, #handle) {
-                ::core::unreachable!()
-            }
-            pub async fn start(self) -> ::core::result::Result<#handle, #krate::StartError> {
-                ::core::unreachable!()
-            }
-        }
-        impl #krate::Child for #ident {
-            type Handle = #handle;
-            const KIND: #krate::ChildKind = #krate::ChildKind::Supervisor;
-            const RESTART: #krate::Restart = #krate::Restart::Permanent;
-            const SHUTDOWN: #krate::Shutdown = #krate::Shutdown::Infinity;
-            const SIGNIFICANT: bool = false;
-            fn child_spec<F>(_: &str, _: F) -> (#krate::ChildSpec, #handle)
-            where
-                F: ::core::ops::Fn() -> Self + ::core::marker::Send + ::core::marker::Sync + 'static,
-            {
-                ::core::unreachable!()
-            }
-        }
-    });
-    out
-}
-
 /// True when the user's own attributes already derive `Clone`.
 fn derives_clone(attrs: &[syn::Attribute]) -> bool {
     attrs
@@ -416,21 +866,15 @@ fn derives_clone(attrs: &[syn::Attribute]) -> bool {
 }
 
 /// The struct definitions of a `supervision_tree!` (the root and every
-/// inline supervisor): public fields, `Clone`.
+/// inline supervisor): public fields, and `Clone` when every field is (a
+/// child built by a factory need not be, and then neither is its tree).
 pub(crate) fn structs(tree: &Tree) -> TokenStream {
-    structs_once(tree, &mut HashSet::new())
+    let mut trees = Vec::new();
+    collect(tree, &mut trees, &mut HashSet::new());
+    trees.iter().map(|t| struct_def(t)).collect()
 }
 
-fn structs_once(tree: &Tree, emitted: &mut HashSet<String>) -> TokenStream {
-    let mut out = TokenStream::new();
-    for child in &tree.children {
-        if let ChildType::Inline(nested) = &child.ty {
-            out.extend(structs_once(nested, emitted));
-        }
-    }
-    if !emitted.insert(tree.ident.to_string()) {
-        return out;
-    }
+fn struct_def(tree: &Tree) -> TokenStream {
     let ident = &tree.ident;
     let vis = &tree.vis;
     let attrs = &tree.pass_attrs;
@@ -444,17 +888,31 @@ fn structs_once(tree: &Tree, emitted: &mut HashSet<String>) -> TokenStream {
         };
         quote!(#(#attrs)* #field_vis #field: #ty)
     });
-    let derive_clone = if derives_clone(attrs) {
+    let clone = if derives_clone(attrs) {
         TokenStream::new()
     } else {
-        quote!(#[derive(::core::clone::Clone)])
+        // Bound by a `for<'_>`: a field that is not `Clone` makes the
+        // tree not `Clone`, and is no error of its own.
+        let names: Vec<&syn::Ident> = tree.children.iter().map(|c| &c.ident).collect();
+        let types: Vec<TokenStream> = tree.children.iter().map(ChildNode::ty_tokens).collect();
+        quote! {
+            impl ::core::clone::Clone for #ident
+            where
+                #(for<'__supervise> #types: ::core::clone::Clone,)*
+            {
+                fn clone(&self) -> Self {
+                    #ident {
+                        #(#names: ::core::clone::Clone::clone(&self.#names),)*
+                    }
+                }
+            }
+        }
     };
-    out.extend(quote! {
+    quote! {
         #(#attrs)*
-        #derive_clone
         #vis struct #ident {
             #(#fields,)*
         }
-    });
-    out
+        #clone
+    }
 }

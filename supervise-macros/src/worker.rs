@@ -1,7 +1,14 @@
 //! `#[worker(...)]`: a worker's default child spec.
+//!
+//! The attribute only declares the defaults (an impl of
+//! `__private::WorkerDefaults`, constants and nothing else); `supervise`
+//! makes every type with them that implements `Worker` a `Child`. So a
+//! mistake in the worker's `Worker` impl (a `Message` or a worker that is
+//! not `Send`, a generic parameter without the impl's bounds) is reported
+//! once, in that impl, and nothing generated here repeats it.
 
-use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
 
 use crate::expand::shutdown;
 use crate::internals::attr::{Restart, WorkerAttrs};
@@ -21,58 +28,69 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             return out;
         }
     };
-    let (ident, generics) = match &item {
-        syn::Item::Struct(s) => (&s.ident, &s.generics),
-        syn::Item::Enum(e) => (&e.ident, &e.generics),
+    check_worker(&cx, &attrs);
+    let krate = match attrs.krate.get() {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::supervise),
+    };
+    let defaults = |self_ty: TokenStream, generics: &syn::Generics| {
+        let restart = match attrs.restart.get().copied().unwrap_or(Restart::Permanent) {
+            Restart::Permanent => quote!(#krate::Restart::Permanent),
+            Restart::Transient => quote!(#krate::Restart::Transient),
+            Restart::Temporary => quote!(#krate::Restart::Temporary),
+        };
+        let shutdown = match attrs.shutdown.get() {
+            Some(s) => shutdown(&krate, *s),
+            None => quote!(#krate::Shutdown::DEFAULT_WORKER),
+        };
+        let significant = attrs.significant.get().copied().unwrap_or(false);
+        let (impl_generics, _, where_clause) = generics.split_for_impl();
+        // `Worker` is checked at the type's name (see `declare`), or where
+        // a generic worker is used: the `for<'_>` defers it to there.
+        let mut preds: Vec<TokenStream> = where_clause
+            .map(|w| w.predicates.iter().map(ToTokens::to_token_stream).collect())
+            .unwrap_or_default();
+        preds.push(quote!(for<'__supervise> Self: #krate::Worker));
+        quote! {
+            impl #impl_generics #krate::__private::WorkerDefaults for #self_ty where #(#preds,)* {
+                const RESTART: #krate::Restart = #restart;
+                const SHUTDOWN: #krate::Shutdown = #shutdown;
+                const SIGNIFICANT: bool = #significant;
+            }
+        }
+    };
+    let generated = match &item {
+        syn::Item::Struct(s) => declare(&krate, &s.ident, &s.generics, &defaults),
+        syn::Item::Enum(e) => declare(&krate, &e.ident, &e.generics, &defaults),
+        // `#[worker]` on the `impl Worker for Type` block: the attribute
+        // belongs on `Type`. Said so, and the defaults are declared anyway,
+        // so that the fields of that type show no follow-on errors.
+        syn::Item::Impl(i) if i.trait_.is_some() => {
+            let self_ty = &i.self_ty;
+            cx.syn_error(syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "`#[worker]` goes on the worker's struct or enum, not on its `impl Worker`: \
+                     move it to the definition of `{}`",
+                    self_ty.to_token_stream().to_string().replace(' ', "")
+                ),
+            ));
+            defaults(self_ty.to_token_stream(), &i.generics)
+        }
         other => {
             let at = match other {
                 syn::Item::Fn(f) => f.sig.ident.to_token_stream(),
                 syn::Item::Trait(t) => t.ident.to_token_stream(),
                 syn::Item::Type(t) => t.ident.to_token_stream(),
                 syn::Item::Union(u) => u.ident.to_token_stream(),
+                syn::Item::Impl(i) => i.self_ty.to_token_stream(),
                 other => other.to_token_stream(),
             };
             cx.error_spanned_by(
                 at,
                 "`#[worker]` goes on the struct or enum that implements `supervise::Worker`",
             );
-            let errors = cx.check().expect_err("an error was recorded");
-            let mut out = errors.to_compile_error();
-            out.extend(item.into_token_stream());
-            return out;
-        }
-    };
-    check_worker(&cx, &attrs);
-
-    let krate = match attrs.krate.get() {
-        Some(path) => path.to_token_stream(),
-        None => quote!(::supervise),
-    };
-    let restart = match attrs.restart.get().copied().unwrap_or(Restart::Permanent) {
-        Restart::Permanent => quote!(#krate::Restart::Permanent),
-        Restart::Transient => quote!(#krate::Restart::Transient),
-        Restart::Temporary => quote!(#krate::Restart::Temporary),
-    };
-    let shutdown = match attrs.shutdown.get() {
-        Some(s) => shutdown(&krate, *s),
-        None => quote!(#krate::Shutdown::DEFAULT_WORKER),
-    };
-    let significant = attrs.significant.get().copied().unwrap_or(false);
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let child_impl = quote! {
-        impl #impl_generics #krate::Child for #ident #ty_generics #where_clause {
-            type Handle = #krate::WorkerHandle<Self>;
-            const KIND: #krate::ChildKind = #krate::ChildKind::Worker;
-            const RESTART: #krate::Restart = #restart;
-            const SHUTDOWN: #krate::Shutdown = #shutdown;
-            const SIGNIFICANT: bool = #significant;
-
-            fn child_spec<F>(__id: &str, __factory: F) -> (#krate::ChildSpec, Self::Handle)
-            where
-                F: ::core::ops::Fn() -> Self + ::core::marker::Send + ::core::marker::Sync + 'static,
-            {
-                #krate::__private::worker_child(__id, __factory)
-            }
+            TokenStream::new()
         }
     };
     let mut out = match cx.check() {
@@ -80,7 +98,34 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         Err(errors) => errors.to_compile_error(),
     };
     out.extend(item.into_token_stream());
-    out.extend(child_impl);
+    out.extend(generated);
+    out
+}
+
+/// The defaults of a struct or enum, and (when it is not generic, so that
+/// the question has one answer) the check that it implements `Worker`, at
+/// its name.
+fn declare(
+    krate: &TokenStream,
+    ident: &syn::Ident,
+    generics: &syn::Generics,
+    defaults: &dyn Fn(TokenStream, &syn::Generics) -> TokenStream,
+) -> TokenStream {
+    let (_, ty_generics, _) = generics.split_for_impl();
+    let mut out = defaults(quote!(#ident #ty_generics), generics);
+    if generics.params.is_empty() {
+        // A bound checked by selection only (not the trait's supertraits,
+        // so that a worker that is not `Send` is reported once, in its
+        // `Worker` impl), at the type's name.
+        let span = ident.span();
+        let krate = crate::expand::respan(krate.clone(), span);
+        out.extend(quote_spanned! {span=>
+            const _: () = {
+                const fn worker<T: #krate::Worker>() {}
+                worker::<#ident>()
+            };
+        });
+    }
     out
 }
 

@@ -1,9 +1,9 @@
 //! The model of a supervision tree that the derive and the DSL both build,
 //! check and expand.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
-use syn::spanned::Spanned;
+use syn::ext::IdentExt;
 
 use super::attr::{ChildAttrs, SupAttrs};
 use super::ctxt::Ctxt;
@@ -37,13 +37,15 @@ pub(crate) enum ChildType {
 }
 
 impl ChildNode {
-    /// The child's id: `id = ...` or the field's name.
+    /// The child's id: `id = ...` or the field's name, without `r#` (a
+    /// field `r#type` is the child `"type"`, as serde names it).
     pub(crate) fn id(&self) -> String {
-        self.attrs
-            .id
-            .get()
-            .cloned()
-            .unwrap_or_else(|| self.ident.to_string())
+        self.attrs.id.get().cloned().unwrap_or_else(|| self.name())
+    }
+
+    /// The field's name, without `r#`.
+    pub(crate) fn name(&self) -> String {
+        self.ident.unraw().to_string()
     }
 
     /// The tokens where the id was written.
@@ -60,13 +62,6 @@ impl ChildNode {
         match &self.ty {
             ChildType::Type(ty) => ty.to_token_stream(),
             ChildType::Inline(tree) => tree.ident.to_token_stream(),
-        }
-    }
-
-    pub(crate) fn ty_span(&self) -> Span {
-        match &self.ty {
-            ChildType::Type(ty) => ty.span(),
-            ChildType::Inline(tree) => tree.ident.span(),
         }
     }
 }
@@ -175,6 +170,116 @@ impl Tree {
 /// True for a field typed `DynamicSupervisor<...>`.
 pub(crate) fn is_dynamic(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "DynamicSupervisor"))
+}
+
+/// The worker type `W` of a field typed `DynamicSupervisor<W, ...>` or
+/// `PartitionSupervisor<W, ...>`: a supervisor of Elixir's flavour, which
+/// refuses a child whose shutdown is a timeout of zero.
+pub(crate) fn dynamic_worker(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(p) = ty else {
+        return None;
+    };
+    let last = p.path.segments.last()?;
+    if last.ident != "DynamicSupervisor" && last.ident != "PartitionSupervisor" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(worker) => Some(worker),
+        _ => None,
+    }
+}
+
+/// What a field's type looks like, as far as the macro can tell: a type
+/// that may be a child, or a shape that never is one.
+pub(crate) enum Shape<'a> {
+    /// A path (`Worker`, `my::Supervisor`, `DynamicSupervisor<W>`): the
+    /// compiler checks that it implements `Child`.
+    Child,
+    /// `Option<T>`: a child that may be absent.
+    Optional(&'a syn::Type),
+    /// `Vec<T>`, `[T; N]`, `&[T]`, ...: several children.
+    Many(&'a syn::Type),
+    /// `Box<T>`, `Arc<T>`, `Rc<T>`, `&T`: a pointer to one.
+    Pointer(&'a syn::Type),
+    /// `(A, B)`: several children in one field.
+    Tuple,
+    /// `dyn Trait`, `impl Trait`, `_`, `fn()`, ...: no concrete type.
+    Abstract,
+}
+
+impl<'a> Shape<'a> {
+    /// The type a user most likely meant (the handle the fallback gives
+    /// the field, so that code using it shows no follow-on error).
+    pub(crate) fn meant(&self) -> Option<&'a syn::Type> {
+        match self {
+            Shape::Optional(t) | Shape::Many(t) | Shape::Pointer(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The shape of a field's type.
+pub(crate) fn shape(ty: &syn::Type) -> Shape<'_> {
+    match ty {
+        syn::Type::Paren(p) => shape(&p.elem),
+        syn::Type::Group(g) => shape(&g.elem),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return Shape::Child;
+            };
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return Shape::Child;
+            };
+            let Some(syn::GenericArgument::Type(inner)) = args.args.first() else {
+                return Shape::Child;
+            };
+            match last.ident.to_string().as_str() {
+                "Option" => Shape::Optional(inner),
+                "Vec" | "VecDeque" | "LinkedList" | "HashSet" | "BTreeSet" | "BinaryHeap" => {
+                    Shape::Many(inner)
+                }
+                "Box" | "Arc" | "Rc" | "Cow" => Shape::Pointer(inner),
+                _ => Shape::Child,
+            }
+        }
+        syn::Type::Path(_) => Shape::Child,
+        syn::Type::Array(a) => Shape::Many(&a.elem),
+        syn::Type::Slice(s) => Shape::Many(&s.elem),
+        syn::Type::Reference(r) => match &*r.elem {
+            syn::Type::Slice(s) => Shape::Many(&s.elem),
+            elem => Shape::Pointer(elem),
+        },
+        syn::Type::Ptr(p) => Shape::Pointer(&p.elem),
+        syn::Type::Tuple(t) if !t.elems.is_empty() => Shape::Tuple,
+        syn::Type::Macro(_) | syn::Type::Verbatim(_) => Shape::Child,
+        _ => Shape::Abstract,
+    }
+}
+
+/// A type as the user wrote it, for messages: `Option<W>`, not
+/// `Option < W >`.
+pub(crate) fn type_text(ty: &syn::Type) -> String {
+    let text = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let prev = out.chars().last();
+            let next = chars.peek().copied();
+            let glue = matches!(prev, Some('<' | '&' | ':' | '(' | '[' | '\'' | '#'))
+                || matches!(next, Some('<' | '>' | ',' | ':' | ')' | ']' | ';'))
+                || (next == Some('(') && prev.is_some_and(char::is_alphanumeric))
+                || (prev == Some('>') && next == Some('>'));
+            if glue {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The error for `#[supervisor(...)]` on a field that is not an inline

@@ -93,6 +93,9 @@ pub(crate) struct ChildAttrs {
     pub(crate) id: Attr<String>,
     pub(crate) depends_on: Attr<Vec<syn::Ident>>,
     pub(crate) factory: Attr<Expr>,
+    /// `skip` was written (an error: every field is a child); the fallback
+    /// leaves the field out of the handle.
+    pub(crate) skip: bool,
 }
 
 /// `#[worker(...)]`: a worker's default child spec.
@@ -242,6 +245,7 @@ impl ChildAttrs {
             id: Attr::none(ID),
             depends_on: Attr::none(DEPENDS_ON),
             factory: Attr::none(FACTORY),
+            skip: false,
         }
     }
 
@@ -251,6 +255,9 @@ impl ChildAttrs {
             let Some(key) = key_of(&meta) else {
                 return skip_unknown(cx, &meta, CHILD, CHILD_KEYS);
             };
+            if key == "skip" {
+                self.skip = true;
+            }
             let spec = (&mut self.restart, &mut self.shutdown, &mut self.significant);
             if parse_spec_key(cx, &meta, &key, spec)? {
                 return Ok(());
@@ -278,7 +285,11 @@ impl ChildAttrs {
                     let Some(expr) = value(cx, &meta)? else {
                         return Ok(());
                     };
-                    if let Some(deps) = idents(cx, &expr) {
+                    let mut deps = idents(cx, &expr);
+                    if let (Some(deps), Expr::Path(_)) = (&mut deps, &expr) {
+                        unbracketed_deps(cx, &meta, &expr, deps)?;
+                    }
+                    if let Some(deps) = deps {
                         self.depends_on.set(cx, &meta.path, &meta.path, deps);
                     }
                 }
@@ -392,32 +403,78 @@ fn key_of(meta: &ParseNestedMeta<'_>) -> Option<String> {
     meta.path.get_ident().map(|i| i.to_string())
 }
 
-/// The value after `key =`; a key without one is reported (with the
-/// form it takes) and parsing goes on.
+/// The form a key takes, for messages.
+fn example(key: &str) -> &'static str {
+    match key {
+        STRATEGY => "strategy = one_for_all",
+        MAX_RESTARTS => "max_restarts = 3",
+        MAX_SECONDS => "max_seconds = 5",
+        PERIOD => "period = \"500ms\"",
+        AUTO_SHUTDOWN => "auto_shutdown = any_significant",
+        NAME => "name = \"app\"",
+        RESTART => "restart = transient",
+        SHUTDOWN => "shutdown = \"30s\"",
+        SIGNIFICANT => "significant = true",
+        ID => "id = \"processor\"",
+        DEPENDS_ON => "depends_on = [db]",
+        FACTORY => "factory = make_child",
+        CRATE => "crate = ::supervise",
+        _ => "key = value",
+    }
+}
+
+/// A single `:` next (not `::`): Elixir's `key: value` or `:atom`.
+fn peek_colon(input: syn::parse::ParseStream<'_>) -> bool {
+    input.peek(syn::Token![:]) && !input.peek(syn::Token![::])
+}
+
+/// The value after `key =`. A key without one is reported (with the form
+/// it takes) and parsing goes on; so are the Elixir spellings `key: value`
+/// and `key = :atom`, whose value is then taken as written in Rust.
 fn value(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Expr>> {
-    if !meta.input.peek(syn::Token![=]) {
-        let key = meta.path.to_token_stream().to_string();
-        let example = match key.as_str() {
-            STRATEGY => "strategy = one_for_all",
-            MAX_RESTARTS => "max_restarts = 3",
-            MAX_SECONDS => "max_seconds = 5",
-            PERIOD => "period = \"500ms\"",
-            AUTO_SHUTDOWN => "auto_shutdown = any_significant",
-            NAME => "name = \"app\"",
-            RESTART => "restart = transient",
-            SHUTDOWN => "shutdown = \"30s\"",
-            ID => "id = \"processor\"",
-            DEPENDS_ON => "depends_on = [db]",
-            FACTORY => "factory = make_child",
-            _ => "key = value",
-        };
-        cx.error_spanned_by(&meta.path, format!("`{key}` takes a value: `{example}`"));
-        if meta.input.peek(syn::token::Paren) {
+    let input = meta.input;
+    let key = meta.path.to_token_stream().to_string();
+    if peek_colon(input) {
+        let colon: syn::Token![:] = input.parse()?;
+        cx.error_spanned_by(
+            colon,
+            format!(
+                "write `{}`: a key and its value are joined by `=` (`key: value` is Elixir's \
+                 keyword list)",
+                example(&key)
+            ),
+        );
+        return value_after_eq(cx, input).map(Some);
+    }
+    if !input.peek(syn::Token![=]) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`{key}` takes a value: `{}`", example(&key)),
+        );
+        if input.peek(syn::token::Paren) {
             let _ = meta.parse_nested_meta(|_| Ok(()));
         }
         return Ok(None);
     }
-    meta.value()?.parse().map(Some)
+    input.parse::<syn::Token![=]>()?;
+    value_after_eq(cx, input).map(Some)
+}
+
+/// A value; `:atom` (Elixir) is reported and read as `atom`.
+fn value_after_eq(cx: &Ctxt, input: syn::parse::ParseStream<'_>) -> syn::Result<Expr> {
+    if peek_colon(input) {
+        let colon: syn::Token![:] = input.parse()?;
+        if input.peek(<syn::Ident as syn::ext::IdentExt>::peek_any) {
+            let atom: syn::Ident = syn::ext::IdentExt::parse_any(input)?;
+            cx.error_spanned_by(
+                quote::quote!(#colon #atom),
+                format!("`:{atom}` is an Elixir atom; in Rust, write `{atom}`"),
+            );
+            return Ok(syn::parse_quote!(#atom));
+        }
+        cx.error_spanned_by(colon, "expected a value after `=`");
+    }
+    input.parse()
 }
 
 /// `crate = path` or `crate = "path"`.
@@ -441,8 +498,35 @@ fn krate(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<syn::Path>
     Ok(path)
 }
 
-/// An unknown key: report it with the accepted keys (and the closest one),
-/// skip its value, and go on.
+/// What a key from another crate's attributes means here, if anything.
+fn known_elsewhere(attr: &str, name: &str) -> Option<&'static str> {
+    match (attr, name) {
+        (CHILD, "skip" | "skip_serializing" | "skip_deserializing" | "ignore" | "flatten") => Some(
+            "a supervisor has no `skip`: every field is a child, started and restarted by it. \
+             Keep what is not a child (a configuration, a shared value) inside the worker that \
+             uses it",
+        ),
+        (CHILD | WORKER, "rename" | "name" | "child_id") => Some(
+            "a child is named by `id`: `#[child(id = \"...\")]` (its default is the field's name)",
+        ),
+        (CHILD | WORKER, "type" | "kind") => Some(
+            "a child's kind comes from its type (a `#[worker]` or a supervisor); it is not set \
+             by a key",
+        ),
+        (SUPERVISOR, "intensity" | "max_r") => Some(
+            "the restart intensity is `max_restarts = 3` with `max_seconds = 5` (or `period = \
+             \"5s\"`)",
+        ),
+        (SUPERVISOR, "max_t" | "seconds" | "window") => {
+            Some("the restart window is `max_seconds = 5` or `period = \"5s\"`")
+        }
+        _ => None,
+    }
+}
+
+/// An unknown key: report it with the accepted keys (and the closest one,
+/// or what it means in serde's or OTP's spelling), skip its value, and go
+/// on.
 fn skip_unknown(
     cx: &Ctxt,
     meta: &ParseNestedMeta<'_>,
@@ -453,14 +537,19 @@ fn skip_unknown(
     let mut msg = format!("unknown {attr} attribute `{name}`");
     if let Some(close) = closest(&name, keys) {
         msg.push_str(&format!("; did you mean `{close}`?"));
+    } else if let Some(meaning) = known_elsewhere(attr, &name) {
+        msg.push_str(&format!(": {meaning}."));
     }
-    if !msg.ends_with('?') {
+    if !msg.ends_with('?') && !msg.ends_with('.') {
         msg.push('.');
     }
     msg.push_str(&format!(" Expected one of {}", list(keys)));
     cx.error_spanned_by(&meta.path, msg);
-    if meta.input.peek(syn::Token![=]) {
-        let _: Expr = meta.value()?.parse()?;
+    if meta.input.peek(syn::Token![=]) || peek_colon(meta.input) {
+        // Whatever the value is: up to the next key.
+        while !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+            meta.input.parse::<proc_macro2::TokenTree>()?;
+        }
     } else if meta.input.peek(syn::token::Paren) {
         let _ = meta.parse_nested_meta(|inner| {
             if inner.input.peek(syn::Token![=]) {
@@ -477,11 +566,26 @@ pub(crate) fn list(items: &[&str]) -> String {
     quoted.join(", ")
 }
 
-/// The accepted value closest to `given`, if it is close enough to be a typo.
+/// `OneForAll`, `one-for-all`, `ONE_FOR_ALL`: the same word as
+/// `one_for_all`, for "did you mean".
+fn normalized(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '_' && *c != '-' && *c != ' ')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The accepted value closest to `given`, if it is close enough to be a
+/// typo: the same word in another case or spelling (`OneForAll`), or a
+/// few letters off (`brutal_kil`).
 pub(crate) fn closest<'a>(given: &str, choices: &[&'a str]) -> Option<&'a str> {
+    let norm = normalized(given);
+    if let Some(same) = choices.iter().find(|c| normalized(c) == norm) {
+        return Some(same);
+    }
     choices
         .iter()
-        .map(|c| (levenshtein(given, c), *c))
+        .map(|c| (levenshtein(&norm, &normalized(c)), *c))
         .filter(|(d, c)| *d <= (c.len() / 3).max(2))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -501,33 +605,44 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-fn word(expr: &Expr) -> Option<String> {
+/// A word: an identifier, a string, or a path (`Strategy::OneForAll`,
+/// whose last segment is the word and which is reported as not the form).
+fn word(expr: &Expr) -> Option<(String, bool)> {
     match expr {
-        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+        Expr::Path(p) if p.qself.is_none() => match p.path.get_ident() {
+            Some(i) => Some((syn::ext::IdentExt::unraw(i).to_string(), true)),
+            None => p.path.segments.last().map(|s| (s.ident.to_string(), false)),
+        },
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
-        }) => Some(s.value()),
+        }) => Some((s.value(), true)),
         _ => None,
     }
 }
 
 /// One of a fixed set of words, written bare or quoted.
 fn choice(cx: &Ctxt, expr: &Expr, key: &str, choices: &[&'static str]) -> Option<&'static str> {
-    let Some(w) = word(expr) else {
+    let Some((w, plain)) = word(expr) else {
         cx.error_spanned_by(expr, format!("expected a {key}: one of {}", list(choices)));
         return None;
     };
-    if let Some(c) = choices.iter().find(|c| **c == w) {
-        return Some(c);
+    if plain {
+        if let Some(c) = choices.iter().find(|c| **c == w) {
+            return Some(c);
+        }
     }
-    let mut msg = format!("unknown {key} `{w}`; expected one of {}", list(choices));
-    if let Some(close) = closest(&w, choices) {
-        msg = format!(
-            "unknown {key} `{w}`; did you mean `{close}`? Expected one of {}",
+    let written = expr.to_token_stream().to_string().replace(' ', "");
+    let mut msg = match closest(&w, choices) {
+        Some(close) => format!(
+            "unknown {key} `{written}`; did you mean `{close}`? Expected one of {}",
             list(choices)
-        );
-    }
-    if key == STRATEGY && w == "simple_one_for_one" {
+        ),
+        None => format!(
+            "unknown {key} `{written}`; expected one of {}",
+            list(choices)
+        ),
+    };
+    if key == STRATEGY && normalized(&w) == "simpleoneforone" {
         msg = "`simple_one_for_one` is not a strategy of a static supervisor: use a field of type \
                `DynamicSupervisor`; expected one of `one_for_one`, `one_for_all`, `rest_for_one`"
             .into();
@@ -544,25 +659,52 @@ fn restart(cx: &Ctxt, expr: &Expr) -> Option<Restart> {
     })
 }
 
+/// Whether an integer's suffix is a unit of time (`500ms`, `5s`) rather
+/// than a type (`3u32`).
+fn is_unit(suffix: &str) -> bool {
+    matches!(
+        suffix,
+        "ms" | "s" | "sec" | "secs" | "m" | "min" | "mins" | "h"
+    )
+}
+
+/// The most a key takes, for "too large".
+fn most(key: &str) -> String {
+    match key {
+        MAX_RESTARTS => u32::MAX.to_string(),
+        MAX_SECONDS => format!("{} (seconds)", u64::MAX / 1000),
+        _ => format!("{} (milliseconds)", u64::MAX),
+    }
+}
+
 fn whole_number(cx: &Ctxt, expr: &Expr, key: &str, range: &str) -> Option<u64> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
         }) if !i.suffix().is_empty() => {
-            cx.error_spanned_by(
-                expr,
+            let digits = i.base10_digits();
+            let msg = if !is_unit(i.suffix()) {
+                format!("write the number without its type suffix: `{key} = {digits}`")
+            } else if key == MAX_SECONDS {
                 format!(
-                    "`{i}` is not a whole number: write a number alone, or quote a duration: `\"{i}\"`"
-                ),
-            );
+                    "`{i}` is not a number of seconds: write `max_seconds = {digits}` for \
+                     seconds, or `period = \"{i}\"` for a duration"
+                )
+            } else {
+                format!("`{i}` is not a whole number: quote a duration: `\"{i}\"`")
+            };
+            cx.error_spanned_by(expr, msg);
             None
         }
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
         }) => match i.base10_parse::<u64>() {
             Ok(n) => Some(n),
-            Err(e) => {
-                cx.syn_error(e);
+            Err(_) => {
+                cx.error_spanned_by(
+                    expr,
+                    format!("{key} is too large; the most is {}", most(key)),
+                );
                 None
             }
         },
@@ -580,11 +722,10 @@ fn whole_number(cx: &Ctxt, expr: &Expr, key: &str, range: &str) -> Option<u64> {
     }
 }
 
-/// `500ms`, `5s`, `2m` in a string, or a whole number of milliseconds.
+/// A duration in a string: `500ms`, `5s`, `2m`. A bare number is refused:
+/// an Erlang user means seconds by it (`period`'s unit is not obvious).
 fn duration(cx: &Ctxt, expr: &Expr, key: &str) -> Option<u64> {
-    let expected =
-        "a duration: a string such as \"500ms\", \"5s\" or \"2m\", or a whole number of \
-                    milliseconds";
+    let expected = "a duration: a string such as \"500ms\", \"5s\" or \"2m\"";
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
@@ -599,8 +740,28 @@ fn duration(cx: &Ctxt, expr: &Expr, key: &str) -> Option<u64> {
             }
         },
         Expr::Lit(ExprLit {
-            lit: Lit::Int(_), ..
-        }) => whole_number(cx, expr, key, "of milliseconds"),
+            lit: Lit::Int(i), ..
+        }) if !i.suffix().is_empty() && is_unit(i.suffix()) => {
+            cx.error_spanned_by(
+                expr,
+                format!("`{i}` is not a whole number: quote the duration: `{key} = \"{i}\"`"),
+            );
+            None
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => {
+            let n = i.base10_digits();
+            cx.error_spanned_by(
+                expr,
+                format!(
+                    "a bare number is not a {key}: write its unit, `{key} = \"{n}s\"` for \
+                     seconds (or `max_seconds = {n}`, as Erlang's `MaxT`), or `\"{n}ms\"` for \
+                     milliseconds"
+                ),
+            );
+            None
+        }
         _ => {
             cx.error_spanned_by(expr, format!("malformed {key}; expected {expected}"));
             None
@@ -620,62 +781,90 @@ fn parse_duration(s: &str) -> Option<u64> {
     }
 }
 
+const SHUTDOWN_WORDS: &[&str] = &["brutal_kill", "infinity"];
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn shutdown(cx: &Ctxt, expr: &Expr) -> Option<Shutdown> {
-    match word(expr).as_deref() {
-        Some("brutal_kill") => return Some(Shutdown::BrutalKill),
-        Some("infinity") => return Some(Shutdown::Infinity),
-        _ => {}
+    let expected = "expected `brutal_kill`, `infinity`, a whole number of milliseconds (`5000`) \
+                    or a duration string (`\"30s\"`)";
+    if let Some((w, plain)) = word(expr) {
+        match w.as_str() {
+            "brutal_kill" if plain => return Some(Shutdown::BrutalKill),
+            "infinity" if plain => return Some(Shutdown::Infinity),
+            _ => {}
+        }
+        let is_string = matches!(expr, Expr::Lit(_));
+        if !is_string || parse_duration(&w).is_none() {
+            let written = expr.to_token_stream().to_string().replace(' ', "");
+            let msg = match closest(&w, SHUTDOWN_WORDS) {
+                Some(close) => format!(
+                    "unknown shutdown `{written}`; did you mean `{close}`? {}",
+                    capitalized(expected)
+                ),
+                None if is_string => format!("malformed shutdown; {expected}"),
+                None => format!("unknown shutdown `{written}`; {expected}"),
+            };
+            cx.error_spanned_by(expr, msg);
+            return None;
+        }
     }
-    let malformed = |cx: &Ctxt| {
-        cx.error_spanned_by(
-            expr,
-            "malformed shutdown; expected `brutal_kill`, `infinity`, a whole number of \
-             milliseconds (`5000`) or a duration string (`\"30s\"`)",
-        )
-    };
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
-        }) => match parse_duration(&s.value()) {
-            Some(ms) => Some(Shutdown::Millis(ms)),
-            None => {
-                malformed(cx);
-                None
-            }
-        },
+        }) => parse_duration(&s.value()).map(Shutdown::Millis),
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
         }) if !i.suffix().is_empty() => {
-            cx.error_spanned_by(
-                expr,
+            let digits = i.base10_digits();
+            let msg = if is_unit(i.suffix()) {
+                format!("`{i}` is not a duration: quote it, `\"{i}\"`, or write milliseconds alone")
+            } else {
                 format!(
-                    "`{i}` is not a duration: quote it, `\"{i}\"`, or write milliseconds alone"
-                ),
-            );
+                    "write the milliseconds without a type suffix, `shutdown = {digits}`, or a \
+                     duration string, `shutdown = \"5s\"`"
+                )
+            };
+            cx.error_spanned_by(expr, msg);
             None
         }
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
-        }) => i
-            .base10_parse::<u64>()
-            .ok()
-            .map(Shutdown::Millis)
-            .or_else(|| {
-                malformed(cx);
+        }) => match i.base10_parse::<u64>() {
+            Ok(ms) => Some(Shutdown::Millis(ms)),
+            Err(_) => {
+                cx.error_spanned_by(
+                    expr,
+                    format!("shutdown is too large; the most is {}", most(SHUTDOWN)),
+                );
                 None
-            }),
+            }
+        },
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
+            cx.error_spanned_by(expr, format!("shutdown cannot be negative; {expected}"));
+            None
+        }
         _ => {
-            malformed(cx);
+            cx.error_spanned_by(expr, format!("malformed shutdown; {expected}"));
             None
         }
     }
 }
 
 fn flag(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<bool>> {
-    if !meta.input.peek(syn::Token![=]) {
+    let input = meta.input;
+    if !input.peek(syn::Token![=]) && !peek_colon(input) {
         return Ok(Some(true));
     }
-    let expr: Expr = meta.value()?.parse()?;
+    let Some(expr) = value(cx, meta)? else {
+        return Ok(None);
+    };
     match &expr {
         Expr::Lit(ExprLit {
             lit: Lit::Bool(b), ..
@@ -688,11 +877,13 @@ fn flag(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<bool>> {
 }
 
 fn string_or_ident(cx: &Ctxt, expr: &Expr, key: &str) -> Option<String> {
-    let w = word(expr);
-    if w.is_none() {
-        cx.error_spanned_by(expr, format!("expected a {key}: a string or an identifier"));
+    match word(expr) {
+        Some((w, true)) => Some(w),
+        _ => {
+            cx.error_spanned_by(expr, format!("expected a {key}: a string or an identifier"));
+            None
+        }
     }
-    w
 }
 
 fn idents(cx: &Ctxt, expr: &Expr) -> Option<Vec<syn::Ident>> {
@@ -719,4 +910,48 @@ fn idents(cx: &Ctxt, expr: &Expr) -> Option<Vec<syn::Ident>> {
         }
     }
     ok.then_some(out)
+}
+
+/// `depends_on = db, cache`: the siblings after the first, written without
+/// brackets (they would read as keys). Taken, and reported.
+fn unbracketed_deps(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    first: &Expr,
+    deps: &mut Vec<syn::Ident>,
+) -> syn::Result<()> {
+    let input = meta.input;
+    let mut more = Vec::new();
+    loop {
+        let fork = input.fork();
+        if fork.parse::<syn::Token![,]>().is_err() {
+            break;
+        }
+        let Ok(next) = fork.parse::<syn::Ident>() else {
+            break;
+        };
+        let is_key = CHILD_KEYS.contains(&next.to_string().as_str())
+            || fork.peek(syn::Token![=])
+            || fork.peek(syn::token::Paren)
+            || fork.peek(syn::Token![:]);
+        if is_key {
+            break;
+        }
+        input.parse::<syn::Token![,]>()?;
+        more.push(input.parse::<syn::Ident>()?);
+    }
+    if let Some(last) = more.last() {
+        let written: Vec<String> = std::iter::once(first.to_token_stream().to_string())
+            .chain(more.iter().map(ToString::to_string))
+            .collect();
+        cx.error_spanned_by(
+            quote::quote!(#first #last),
+            format!(
+                "to depend on several siblings, list them in brackets: `depends_on = [{}]`",
+                written.join(", ")
+            ),
+        );
+        deps.extend(more);
+    }
+    Ok(())
 }

@@ -4,26 +4,104 @@
 
 use std::collections::HashMap;
 
-use super::ast::{ChildType, Tree};
+use syn::ext::IdentExt;
+
+use super::ast::{shape, type_text, ChildType, Shape, Tree};
 use super::attr::{closest, list, AutoShutdown, Restart, Strategy};
 use super::ctxt::Ctxt;
 
 /// Checks a tree and every supervisor written inline in it.
 pub(crate) fn check(cx: &Ctxt, tree: &Tree) {
+    check_tree(cx, tree, None);
+}
+
+fn check_tree(cx: &Ctxt, tree: &Tree, inline_as: Option<&syn::Ident>) {
+    check_child_types(cx, tree);
     check_unique_ids(cx, tree);
     check_significant_children(cx, tree);
     check_dependencies(cx, tree);
+    if let Some(field) = inline_as {
+        check_inline_supervisor_name(cx, tree, field);
+    }
     for child in &tree.children {
         if let ChildType::Inline(nested) = &child.ty {
-            check(cx, nested);
+            check_tree(cx, nested, Some(&child.ident));
         }
+    }
+}
+
+/// A field's type is one child: a worker or a supervisor, by value. The
+/// shapes that never are one (an `Option`, a collection, a pointer, a
+/// tuple, a trait object) are reported at the type, with what to write
+/// instead; any other type is checked by the compiler (`Child`).
+fn check_child_types(cx: &Ctxt, tree: &Tree) {
+    for child in &tree.children {
+        let ChildType::Type(ty) = &child.ty else {
+            continue;
+        };
+        let whole = type_text(ty);
+        let msg = match shape(ty) {
+            Shape::Child => continue,
+            Shape::Optional(inner) => {
+                let inner = type_text(inner);
+                format!(
+                    "`{whole}` cannot be a child: a supervisor starts every child it is given, \
+                     so none is optional. For a `{inner}` that runs only sometimes, make the field \
+                     a `DynamicSupervisor<{inner}>` and start it with `start_child` when needed"
+                )
+            }
+            Shape::Many(inner) => {
+                let inner = type_text(inner);
+                format!(
+                    "`{whole}` cannot be a child: a field is one child. For a number of `{inner}` \
+                     chosen at run time, make the field a `DynamicSupervisor<{inner}>` (or a \
+                     `PartitionSupervisor<{inner}>`) and start each with `start_child`; for a \
+                     fixed number, give each its own field"
+                )
+            }
+            Shape::Pointer(inner) => {
+                let inner = type_text(inner);
+                format!(
+                    "`{whole}` cannot be a child: write the worker or supervisor itself, \
+                     `{inner}` (the supervisor owns each incarnation and restarts it from the \
+                     field's value)"
+                )
+            }
+            Shape::Tuple => format!(
+                "`{whole}` cannot be a child: a field is one child; give each of these its own \
+                 field"
+            ),
+            Shape::Abstract => format!(
+                "`{whole}` cannot be a child: a child is a worker or supervisor type (a struct \
+                 with `#[worker]`, or a derived supervisor), which the supervisor restarts from \
+                 the field's value"
+            ),
+        };
+        cx.error_spanned_by(ty, msg);
+    }
+}
+
+/// An inline supervisor is a child: its id is the field's name (or
+/// `#[child(id = ...)]`), so `name`, which names a root, would do nothing.
+fn check_inline_supervisor_name(cx: &Ctxt, tree: &Tree, field: &syn::Ident) {
+    if let Some(tokens) = tree.attrs.name.tokens() {
+        cx.error_spanned_by(
+            tokens,
+            format!(
+                "`name` names a root supervisor; `{}` is a child of its parent, and a child's \
+                 name is its id: the field's name, `{}`. To give it another, write \
+                 `#[child(id = \"...\")]` on the field",
+                tree.ident,
+                syn::ext::IdentExt::unraw(field)
+            ),
+        );
     }
 }
 
 /// Two children of one supervisor cannot share an id (the field name, or
 /// `id = ...`): OTP's `duplicate_child_name`. Reported at the second one.
 fn check_unique_ids(cx: &Ctxt, tree: &Tree) {
-    let mut seen: HashMap<String, &syn::Ident> = HashMap::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
     for child in &tree.children {
         let id = child.id();
         match seen.get(&id) {
@@ -35,7 +113,7 @@ fn check_unique_ids(cx: &Ctxt, tree: &Tree) {
                 ),
             ),
             None => {
-                seen.insert(id, &child.ident);
+                seen.insert(id, child.name());
             }
         }
     }
@@ -67,7 +145,7 @@ fn check_significant_children(cx: &Ctxt, tree: &Tree) {
                     "child `{}` is significant, but the supervisor's auto_shutdown is `never`; set \
                      `#[supervisor(auto_shutdown = any_significant)]` (or `all_significant`), or \
                      drop `significant`",
-                    child.ident
+                    child.name()
                 ),
             );
         }
@@ -77,7 +155,7 @@ fn check_significant_children(cx: &Ctxt, tree: &Tree) {
                 format!(
                     "child `{}` is significant and permanent; a significant child must be \
                      `transient` or `temporary`",
-                    child.ident
+                    child.name()
                 ),
             );
         }
@@ -88,7 +166,7 @@ fn check_significant_children(cx: &Ctxt, tree: &Tree) {
 /// the child itself, and not close a cycle; and the strategy must restart
 /// dependents (`rest_for_one` or `one_for_all`: `one_for_one` never does).
 fn check_dependencies(cx: &Ctxt, tree: &Tree) {
-    let names: Vec<String> = tree.children.iter().map(|c| c.ident.to_string()).collect();
+    let names: Vec<String> = tree.children.iter().map(|c| c.name()).collect();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let one_for_one = matches!(tree.attrs.strategy.get(), None | Some(Strategy::OneForOne));
     for child in &tree.children {
@@ -107,16 +185,18 @@ fn check_dependencies(cx: &Ctxt, tree: &Tree) {
                     "`{}` declares `depends_on`, but supervisor `{}` would never restart it when \
                      what it depends on restarts: {strategy}. Use \
                      `#[supervisor(strategy = rest_for_one)]` or `one_for_all`",
-                    child.ident, tree.ident
+                    child.name(),
+                    tree.ident
                 ),
             );
         }
         for dep in deps {
-            if *dep == child.ident {
-                cx.error_spanned_by(dep, format!("child `{dep}` cannot depend on itself"));
-            } else if !names.iter().any(|n| dep == n) {
-                let mut msg = format!("unknown sibling `{dep}` in `depends_on`");
-                if let Some(close) = closest(&dep.to_string(), &name_refs) {
+            let dep_name = dep.unraw().to_string();
+            if dep_name == child.name() {
+                cx.error_spanned_by(dep, format!("child `{dep_name}` cannot depend on itself"));
+            } else if !names.contains(&dep_name) {
+                let mut msg = format!("unknown sibling `{dep_name}` in `depends_on`");
+                if let Some(close) = closest(&dep_name, &name_refs) {
                     msg.push_str(&format!("; did you mean `{close}`?"));
                 }
                 if !msg.ends_with('?') {
@@ -141,7 +221,7 @@ fn check_cycles(cx: &Ctxt, tree: &Tree) {
         .children
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.ident.to_string(), i))
+        .map(|(i, c)| (c.name(), i))
         .collect();
     let edges: Vec<Vec<(usize, &syn::Ident)>> = tree
         .children
@@ -152,8 +232,8 @@ fn check_cycles(cx: &Ctxt, tree: &Tree) {
                 .get()
                 .map(|deps| {
                     deps.iter()
-                        .filter(|d| **d != c.ident)
-                        .filter_map(|d| index.get(&d.to_string()).map(|&j| (j, d)))
+                        .filter(|d| d.unraw() != c.ident.unraw())
+                        .filter_map(|d| index.get(&d.unraw().to_string()).map(|&j| (j, d)))
                         .collect()
                 })
                 .unwrap_or_default()
@@ -187,9 +267,9 @@ fn visit(
                 let from = stack.iter().position(|&n| n == next).unwrap_or(0);
                 let mut cycle: Vec<String> = stack[from..]
                     .iter()
-                    .map(|&n| tree.children[n].ident.to_string())
+                    .map(|&n| tree.children[n].name())
                     .collect();
-                cycle.push(tree.children[next].ident.to_string());
+                cycle.push(tree.children[next].name());
                 let links: Vec<String> = cycle
                     .windows(2)
                     .enumerate()
@@ -231,7 +311,11 @@ pub(crate) fn start_order(tree: &Tree) -> Vec<usize> {
                 .get()
                 .map(|ds| {
                     ds.iter()
-                        .filter_map(|d| tree.children.iter().position(|s| s.ident == *d))
+                        .filter_map(|d| {
+                            tree.children
+                                .iter()
+                                .position(|s| s.ident.unraw() == d.unraw())
+                        })
                         .collect()
                 })
                 .unwrap_or_default()

@@ -42,7 +42,7 @@ supervision_tree! {
     #[supervisor(period = "2m", auto_shutdown = all_significant, max_restarts = 1)]
     struct Tree {
         job: Job,
-        #[supervisor(auto_shutdown = any_significant, period = 250)]
+        #[supervisor(auto_shutdown = any_significant, period = "250ms")]
         inner: Inner {
             #[child(significant, restart = transient)]
             main: W,
