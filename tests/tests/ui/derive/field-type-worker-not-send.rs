@@ -1,0 +1,33 @@
+// A worker that is not `Send`: reported in its `Worker` impl, once.
+use supervise::{worker, Supervisor};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+#[worker]
+#[derive(Clone)]
+struct Local(std::rc::Rc<u8>);
+
+impl supervise::Worker for Local {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+struct App {
+    db: W,
+    local: Local,
+}
+
+fn main() {}

@@ -1,0 +1,22 @@
+// `max_seconds` beyond what a `u64` holds.
+use supervise::{worker, Supervisor};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+#[supervisor(max_seconds = 99999999999999999999)]
+struct App {
+    db: W,
+}
+
+fn main() {}

@@ -1,0 +1,24 @@
+// A misspelled `brutal_kill`.
+use supervise::{worker, Supervisor};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+struct App {
+    db: W,
+    cache: W,
+    #[child(shutdown = brutal_kil)]
+    api: W,
+}
+
+fn main() {}

@@ -1,0 +1,22 @@
+// A strategy written as the enum variant, `OneForAll`.
+use supervise::{worker, Supervisor};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+#[supervisor(strategy = OneForAll)]
+struct App {
+    db: W,
+}
+
+fn main() {}

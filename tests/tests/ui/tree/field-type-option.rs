@@ -1,0 +1,25 @@
+// An inline supervisor's child typed `Option<W>`.
+use supervise::{supervision_tree, worker};
+
+#[worker]
+#[derive(Clone)]
+struct W;
+
+impl supervise::Worker for W {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+supervision_tree! {
+    struct App {
+        db: W,
+        web: Web {
+            api: Option<W>,
+        },
+    }
+}
+
+fn main() {}
