@@ -23,11 +23,9 @@ mod via;
 pub use self::deliver::{Deliver, Dispatched};
 
 use std::fmt;
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-
-use std::collections::hash_map::RandomState;
 
 use crate::child::ChildRef;
 use crate::error::SpecError;
@@ -165,8 +163,62 @@ pub struct Registry<K, V = ()> {
 
 struct Inner<K, V> {
     keys: Keys,
-    hasher: RandomState,
     partitions: Box<[Partition<K, V>]>,
+}
+
+/// Chooses a key's partition: a fast multiplicative hash (FxHash's kind)
+/// whose high bits pick the partition. A key's bucket inside its
+/// partition is found by the partition's own map, with std's keyed hasher:
+/// keys chosen to collide can only crowd one partition's lock, not make
+/// its lookups slow.
+#[derive(Default)]
+struct PartitionHasher(u64);
+
+impl PartitionHasher {
+    const SEED: u64 = 0xf135_7aea_2e62_a9c5;
+
+    fn add(&mut self, word: u64) {
+        self.0 = self.0.wrapping_add(word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl std::hash::Hasher for PartitionHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// A partition on a cache line of its own, so that two partitions' locks
@@ -243,7 +295,6 @@ where
         Registry {
             inner: Arc::new(Inner {
                 keys,
-                hasher: RandomState::new(),
                 partitions: (0..partitions)
                     .map(|_| Partition(RwLock::new(Table::default())))
                     .collect(),
@@ -262,9 +313,10 @@ where
     }
 
     fn partition(&self, key: &K) -> &RwLock<Table<K, V>> {
-        let hash = self.inner.hasher.hash_one(key);
-        let n = self.inner.partitions.len() as u64;
-        &self.inner.partitions[(hash % n) as usize].0
+        let hash = BuildHasherDefault::<PartitionHasher>::default().hash_one(key);
+        // The high bits, which the multiplications mixed best.
+        let n = self.inner.partitions.len() as u128;
+        &self.inner.partitions[((u128::from(hash) * n) >> 64) as usize].0
     }
 
     fn read(&self, key: &K) -> RwLockReadGuard<'_, Table<K, V>> {
@@ -288,19 +340,16 @@ where
     /// registry's keys are unique and `key` has a live entry (the caller's
     /// own included).
     pub fn register<M>(&self, ctx: &Context<M>, key: K, value: V) -> Result<(), RegistryError> {
-        self.insert(&ctx.child_ref(), key, value)
+        self.insert(ctx.child_ref(), key, value)
     }
 
     /// Registers `owner` under `key`: how a child's start registers it
     /// (see `via`), and what `register` does for its caller.
-    pub(crate) fn insert(&self, owner: &ChildRef, key: K, value: V) -> Result<(), RegistryError> {
+    pub(crate) fn insert(&self, owner: ChildRef, key: K, value: V) -> Result<(), RegistryError> {
         if owner.has_exited() {
             return Err(RegistryError::Exited);
         }
-        let entry = Entry {
-            owner: owner.clone(),
-            value,
-        };
+        let entry = Entry { owner, value };
         let unique = self.inner.keys == Keys::Unique;
         self.write(&key)
             .insert(key, entry, unique)

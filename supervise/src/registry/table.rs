@@ -1,7 +1,7 @@
 //! One partition of a registry: its entries by key, and the amortised purge
 //! of the entries whose owner has ended.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{self, HashMap};
 use std::hash::Hash;
 
 use crate::child::ChildRef;
@@ -155,14 +155,23 @@ impl<K: Eq + Hash, V> Table<K, V> {
 
     /// Adds `entry` under `key`: after the dead entries of `key` are
     /// dropped, a unique registry refuses a key that still has one (and
-    /// returns its owner).
+    /// returns its owner). One lookup of the key.
     pub(super) fn insert(&mut self, key: K, entry: Entry<V>, unique: bool) -> Result<(), ChildRef> {
-        self.remove_where(&key, |_| false);
-        match self.map.get_mut(&key) {
-            Some(slot) if unique => return Err(slot.entries()[0].owner.clone()),
-            Some(slot) => slot.push(entry),
-            None => {
-                self.map.insert(key, Slot::One(entry));
+        match self.map.entry(key) {
+            hash_map::Entry::Occupied(mut taken) => {
+                let slot = taken.get_mut();
+                let (removed, left) = slot.retain(Entry::is_live);
+                self.entries -= removed;
+                if !left {
+                    *slot = Slot::One(entry);
+                } else if unique {
+                    return Err(slot.entries()[0].owner.clone());
+                } else {
+                    slot.push(entry);
+                }
+            }
+            hash_map::Entry::Vacant(free) => {
+                free.insert(Slot::One(entry));
             }
         }
         self.entries += 1;

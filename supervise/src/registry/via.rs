@@ -100,9 +100,9 @@ where
         spawner: Spawner,
     ) -> BoxFuture<Start<Spawned>> {
         let child = ChildRef::from_inner(inc.clone());
-        if let Err(taken) = self
-            .registry
-            .insert(&child, self.key.clone(), self.value.clone())
+        if let Err(taken) =
+            self.registry
+                .insert(child.clone(), self.key.clone(), self.value.clone())
         {
             let reason = ExitReason::error(taken);
             return Box::pin(async move { Start::Failed(reason) });
