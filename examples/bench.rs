@@ -42,6 +42,13 @@
 //! * W7: compile time, an incremental debug build of a 200-child tree written
 //!   with the macros (A) against the same tree written with the builder (B);
 //!   see `bench/w7.rs`.
+//! * W9: a `Registry` (A) against a `DashMap` (B), from 1 and from 8
+//!   concurrent tasks: unique registrations (A: made by workers from their
+//!   own context; B: inserts through the entry API, the owner beside the
+//!   value), lookups of a registered key, and dispatches to the 4
+//!   subscribers of a duplicate key through their channel senders (B: the
+//!   senders in a vector under the key). Run when named or in the full
+//!   table.
 
 #[path = "bench/w7.rs"]
 mod w7;
@@ -53,9 +60,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dashmap::mapref::entry::Entry;
+use dashmap::DashMap;
 use supervise::{
-    ChildSpec, Context, DynamicSupervisor, Exit, HandleError, Init, PartitionSupervisor, Reply,
-    Strategy, Supervisor, Worker,
+    ChildSpec, Context, DynamicSupervisor, Exit, HandleError, Init, PartitionSupervisor, Registry,
+    Reply, Strategy, Supervisor, Worker, WorkerHandle,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -120,6 +129,9 @@ struct Config {
     w5_storm: u32,
     w5_batch: u32,
     w6_calls: usize,
+    w9_keys: u64,
+    w9_lookups: u64,
+    w9_dispatches: u64,
 }
 
 impl Config {
@@ -134,6 +146,9 @@ impl Config {
         w5_storm: 100_000,
         w5_batch: 1_000,
         w6_calls: 100_000,
+        w9_keys: 100_000,
+        w9_lookups: 1_000_000,
+        w9_dispatches: 100_000,
     };
 
     const QUICK: Config = Config {
@@ -147,6 +162,9 @@ impl Config {
         w5_storm: 2_000,
         w5_batch: 200,
         w6_calls: 2_000,
+        w9_keys: 2_000,
+        w9_lookups: 20_000,
+        w9_dispatches: 2_000,
     };
 }
 
@@ -1150,6 +1168,308 @@ fn w6(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
     }
 }
 
+// ===== W9: a registry against a DashMap =====
+
+/// The subscribers of W9's dispatch topic.
+const W9_SUBSCRIBERS: usize = 4;
+
+/// The topic of W9's dispatches.
+const W9_TOPIC: u64 = 0;
+
+/// Task `t` of `tasks`' share of `n`: its first index and how many.
+fn share(n: u64, tasks: u64, t: u64) -> (u64, u64) {
+    let base = n / tasks;
+    let extra = n % tasks;
+    (t * base + t.min(extra), base + u64::from(t < extra))
+}
+
+/// Spawns `tasks` tasks at once, task `t` running `driver(t)`, and returns
+/// the time until the last is done.
+async fn race<D, F>(tasks: u64, driver: D) -> Duration
+where
+    D: Fn(u64) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let started = Instant::now();
+    let spawned: Vec<JoinHandle<()>> = (0..tasks).map(|t| tokio::spawn(driver(t))).collect();
+    for task in spawned {
+        task.await
+            .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+    }
+    started.elapsed()
+}
+
+/// What a W9 worker is asked to do from its own context.
+enum RegistrarMsg {
+    /// Registers the keys `from..from + n`, each its own value.
+    Register {
+        from: u64,
+        n: u64,
+        done: oneshot::Sender<()>,
+    },
+    /// Registers a channel sender under the dispatch topic.
+    Subscribe(Reply<mpsc::UnboundedReceiver<u64>>),
+}
+
+/// A registry's registrant: registers what it is told to, and idles.
+struct Registrar {
+    names: Registry<u64, u64>,
+    topics: Registry<u64, mpsc::UnboundedSender<u64>>,
+}
+
+impl Worker for Registrar {
+    type Message = RegistrarMsg;
+
+    async fn run(self, mut ctx: Context<RegistrarMsg>) -> Result<(), Exit> {
+        while let Some(msg) = ctx.recv().await {
+            match msg {
+                RegistrarMsg::Register { from, n, done } => {
+                    for key in from..from + n {
+                        self.names.register(&ctx, key, key)?;
+                        tick();
+                    }
+                    let _ = done.send(());
+                }
+                RegistrarMsg::Subscribe(receiver) => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    self.topics.register(&ctx, W9_TOPIC, tx)?;
+                    let _ = receiver.send(rx);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A tree of `workers` registrants, their handles, and the registries.
+struct W9Tree {
+    sup: supervise::SupervisorHandle,
+    workers: Vec<WorkerHandle<Registrar>>,
+    names: Registry<u64, u64>,
+    topics: Registry<u64, mpsc::UnboundedSender<u64>>,
+}
+
+impl W9Tree {
+    async fn start(workers: u64) -> Self {
+        let names = Registry::unique();
+        let topics = Registry::duplicate();
+        let mut builder = Supervisor::builder("w9");
+        let mut handles = Vec::new();
+        for w in 0..workers {
+            let (names, topics) = (names.clone(), topics.clone());
+            let (spec, handle) =
+                ChildSpec::worker_with_handle(format!("r{w}"), move || Registrar {
+                    names: names.clone(),
+                    topics: topics.clone(),
+                });
+            builder = builder.child(spec);
+            handles.push(handle);
+        }
+        let sup = builder
+            .build()
+            .expect("a valid spec")
+            .start()
+            .await
+            .expect("the tree starts");
+        W9Tree {
+            sup,
+            workers: handles,
+            names,
+            topics,
+        }
+    }
+
+    /// Has worker `w` register `n` keys from `from`; returns when it has.
+    fn register(&self, w: usize, from: u64, n: u64) -> oneshot::Receiver<()> {
+        let (done, registered) = oneshot::channel();
+        if self.workers[w]
+            .send(RegistrarMsg::Register { from, n, done })
+            .is_err()
+        {
+            panic!("the registrant runs");
+        }
+        registered
+    }
+
+    async fn stop(self) {
+        self.sup.stop().await.expect("the tree stops");
+    }
+}
+
+/// `[registrations per second]`: `keys` unique keys, each of `tasks`
+/// workers registering its share from its own context.
+async fn sup_w9_register(keys: u64, tasks: u64) -> Vec<f64> {
+    let tree = W9Tree::start(tasks).await;
+    let started = Instant::now();
+    let registered: Vec<_> = (0..tasks)
+        .map(|t| {
+            let (from, n) = share(keys, tasks, t);
+            tree.register(t as usize, from, n)
+        })
+        .collect();
+    for done in registered {
+        done.await.expect("the keys are registered");
+    }
+    let took = started.elapsed();
+    assert_eq!(tree.names.count() as u64, keys);
+    tree.stop().await;
+    vec![keys as f64 / took.as_secs_f64()]
+}
+
+async fn floor_w9_register(keys: u64, tasks: u64) -> Vec<f64> {
+    let names: Arc<DashMap<u64, (u64, u64)>> = Arc::default();
+    let took = race(tasks, |t| {
+        let names = names.clone();
+        async move {
+            let (from, n) = share(keys, tasks, t);
+            for key in from..from + n {
+                match names.entry(key) {
+                    Entry::Occupied(_) => panic!("unique keys"),
+                    Entry::Vacant(free) => {
+                        free.insert((t, key));
+                    }
+                }
+                tick();
+            }
+        }
+    })
+    .await;
+    assert_eq!(names.len() as u64, keys);
+    vec![keys as f64 / took.as_secs_f64()]
+}
+
+/// The key of lookup `i`: spread over all of them.
+fn w9_key(i: u64, keys: u64) -> u64 {
+    i.wrapping_mul(7919) % keys
+}
+
+/// `[lookups per second]` of registered keys, `tasks` tasks at once.
+async fn sup_w9_lookup(keys: u64, lookups: u64, tasks: u64) -> Vec<f64> {
+    let tree = W9Tree::start(1).await;
+    tree.register(0, 0, keys)
+        .await
+        .expect("the keys are registered");
+    let names = tree.names.clone();
+    let took = race(tasks, |t| {
+        let names = names.clone();
+        async move {
+            let (from, n) = share(lookups, tasks, t);
+            for i in from..from + n {
+                let key = w9_key(i, keys);
+                let (_, value) = names.whereis(&key).expect("a registered key");
+                std::hint::black_box(value);
+            }
+            tick();
+        }
+    })
+    .await;
+    tree.stop().await;
+    vec![lookups as f64 / took.as_secs_f64()]
+}
+
+async fn floor_w9_lookup(keys: u64, lookups: u64, tasks: u64) -> Vec<f64> {
+    let names: Arc<DashMap<u64, (u64, u64)>> = Arc::default();
+    for key in 0..keys {
+        names.insert(key, (0, key));
+    }
+    let took = race(tasks, |t| {
+        let names = names.clone();
+        async move {
+            let (from, n) = share(lookups, tasks, t);
+            for i in from..from + n {
+                let key = w9_key(i, keys);
+                let value = names.get(&key).map(|e| *e.value()).expect("a key");
+                std::hint::black_box(value);
+            }
+            tick();
+        }
+    })
+    .await;
+    vec![lookups as f64 / took.as_secs_f64()]
+}
+
+/// `[messages per second]`: `dispatches` dispatches to the topic's
+/// subscribers, `tasks` tasks at once.
+async fn sup_w9_dispatch(dispatches: u64, tasks: u64) -> Vec<f64> {
+    let tree = W9Tree::start(W9_SUBSCRIBERS as u64).await;
+    let mut receivers = Vec::new();
+    for worker in &tree.workers {
+        let rx = worker
+            .call(RegistrarMsg::Subscribe)
+            .await
+            .expect("the subscriber answers");
+        receivers.push(rx);
+    }
+    let topics = tree.topics.clone();
+    let took = race(tasks, |t| {
+        let topics = topics.clone();
+        async move {
+            let (from, n) = share(dispatches, tasks, t);
+            for i in from..from + n {
+                let sent = topics.dispatch(&W9_TOPIC, i);
+                debug_assert_eq!(sent.delivered, W9_SUBSCRIBERS);
+                let _ = std::hint::black_box(sent);
+            }
+            tick();
+        }
+    })
+    .await;
+    let got: usize = receivers.iter().map(mpsc::UnboundedReceiver::len).sum();
+    assert_eq!(got as u64, dispatches * W9_SUBSCRIBERS as u64);
+    drop(receivers);
+    tree.stop().await;
+    vec![(dispatches * W9_SUBSCRIBERS as u64) as f64 / took.as_secs_f64()]
+}
+
+async fn floor_w9_dispatch(dispatches: u64, tasks: u64) -> Vec<f64> {
+    let topics: Arc<DashMap<u64, Vec<mpsc::UnboundedSender<u64>>>> = Arc::default();
+    let mut receivers = Vec::new();
+    for _ in 0..W9_SUBSCRIBERS {
+        let (tx, rx) = mpsc::unbounded_channel();
+        topics.entry(W9_TOPIC).or_default().push(tx);
+        receivers.push(rx);
+    }
+    let took = race(tasks, |t| {
+        let topics = topics.clone();
+        async move {
+            let (from, n) = share(dispatches, tasks, t);
+            for i in from..from + n {
+                let subscribers = topics.get(&W9_TOPIC).expect("the topic");
+                for tx in subscribers.iter() {
+                    tx.send(i).expect("a subscriber");
+                }
+            }
+            tick();
+        }
+    })
+    .await;
+    let got: usize = receivers.iter().map(mpsc::UnboundedReceiver::len).sum();
+    assert_eq!(got as u64, dispatches * W9_SUBSCRIBERS as u64);
+    vec![(dispatches * W9_SUBSCRIBERS as u64) as f64 / took.as_secs_f64()]
+}
+
+fn w9_register<const TASKS: u64>(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
+    match side {
+        Side::A => on_runtime(flavour, sup_w9_register(cfg.w9_keys, TASKS)),
+        Side::B => on_runtime(flavour, floor_w9_register(cfg.w9_keys, TASKS)),
+    }
+}
+
+fn w9_lookup<const TASKS: u64>(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
+    let (keys, lookups) = (cfg.w9_keys, cfg.w9_lookups);
+    match side {
+        Side::A => on_runtime(flavour, sup_w9_lookup(keys, lookups, TASKS)),
+        Side::B => on_runtime(flavour, floor_w9_lookup(keys, lookups, TASKS)),
+    }
+}
+
+fn w9_dispatch<const TASKS: u64>(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
+    match side {
+        Side::A => on_runtime(flavour, sup_w9_dispatch(cfg.w9_dispatches, TASKS)),
+        Side::B => on_runtime(flavour, floor_w9_dispatch(cfg.w9_dispatches, TASKS)),
+    }
+}
+
 // ===== the harness =====
 
 #[derive(Debug, Clone, Copy)]
@@ -1370,6 +1690,60 @@ const CASES: &[Case] = &[
         ],
         run: w6,
     },
+    Case {
+        workload: "W9",
+        title: "W9 registry register, 1 task",
+        metrics: &[Metric {
+            name: "registrations/s",
+            target: Target::None,
+        }],
+        run: w9_register::<1>,
+    },
+    Case {
+        workload: "W9",
+        title: "W9 registry register, 8 tasks",
+        metrics: &[Metric {
+            name: "registrations/s",
+            target: Target::None,
+        }],
+        run: w9_register::<8>,
+    },
+    Case {
+        workload: "W9",
+        title: "W9 registry lookup, 1 task",
+        metrics: &[Metric {
+            name: "lookups/s",
+            target: Target::None,
+        }],
+        run: w9_lookup::<1>,
+    },
+    Case {
+        workload: "W9",
+        title: "W9 registry lookup, 8 tasks",
+        metrics: &[Metric {
+            name: "lookups/s",
+            target: Target::None,
+        }],
+        run: w9_lookup::<8>,
+    },
+    Case {
+        workload: "W9",
+        title: "W9 registry dispatch to 4, 1 task",
+        metrics: &[Metric {
+            name: "messages/s",
+            target: Target::None,
+        }],
+        run: w9_dispatch::<1>,
+    },
+    Case {
+        workload: "W9",
+        title: "W9 registry dispatch to 4, 8 tasks",
+        metrics: &[Metric {
+            name: "messages/s",
+            target: Target::None,
+        }],
+        run: w9_dispatch::<8>,
+    },
 ];
 
 fn median(xs: &[f64]) -> f64 {
@@ -1482,8 +1856,8 @@ fn run_case(case: &Case, flavour: Flavour, cfg: &Config, only: Option<Side>) -> 
 }
 
 fn print_header() {
-    println!("A = supervise, B = the raw-tokio floor; W5: A = one storm, B = the same restarts in batches under fresh supervisors (both supervise); W7: A = the tree derived with the macros, B = the same tree built with the builder.");
-    println!("ratio = median of the per-round ratios A/B (for children/s, higher is better).");
+    println!("A = supervise, B = the raw-tokio floor; W5: A = one storm, B = the same restarts in batches under fresh supervisors (both supervise); W7: A = the tree derived with the macros, B = the same tree built with the builder; W9: A = supervise's Registry, B = a DashMap.");
+    println!("ratio = median of the per-round ratios A/B (for children/s and the other rates, higher is better).");
     println!();
     println!("| workload | metric | rt | A: median (min–max) | B: median (min–max) | ratio A/B | target | met? |");
     println!("|---|---|---|---|---|---|---|---|");
@@ -1514,7 +1888,7 @@ fn print_row(row: &Row) {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [--quick] [--rounds N] [W1 W2 W2P W3 W4 W5 W6 W7 ...]\n\
+        "usage: bench [--quick] [--rounds N] [W1 W2 W2P W3 W4 W5 W6 W7 W9 ...]\n\
          for profiling one side: [--side supervise|floor] [--rt mt|ct]"
     );
     std::process::exit(2)
