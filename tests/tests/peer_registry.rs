@@ -22,7 +22,9 @@ use tokio::sync::mpsc;
 // ===== a process that runs what it is sent =====
 
 /// A closure run by a process with its own context; `Some(exit)` ends it.
-struct Cmd(Box<dyn FnOnce(&Context<Cmd>) -> Option<Exit> + Send>);
+struct Cmd(CmdFn);
+
+type CmdFn = Box<dyn FnOnce(&Context<Cmd>) -> Option<Exit> + Send>;
 
 struct Proc;
 

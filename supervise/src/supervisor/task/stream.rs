@@ -172,7 +172,7 @@ where
         self
     }
 
-    /// Each task's shutdown, as [`SpawnTask::shutdown`]. Default: 5 s.
+    /// Each task's shutdown, as [`SpawnTask::shutdown`](super::SpawnTask::shutdown). Default: 5 s.
     pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
         self.shutdown = shutdown;
         self
@@ -230,6 +230,9 @@ impl<I, F> AsyncStream<I, F, true> {
 /// dropped before it finished.
 type Running<T> = BoxFuture<(usize, Result<T, TaskError>)>;
 
+/// A stream's task being started: once it is, its running future.
+type Starting<T> = BoxFuture<Result<Running<T>, CallError>>;
+
 /// Kills a stream's task when dropped armed (the stream was dropped or
 /// ended early).
 struct KillOnDrop(Option<ChildRef>);
@@ -262,7 +265,7 @@ pub struct TaskStream<T> {
     /// The tasks to start, each a future; `None` once all are started.
     inputs: Option<BoxStream<'static, BoxFuture<T>>>,
     /// The start in progress, and its input's position.
-    starting: Option<(usize, BoxFuture<Result<Running<T>, CallError>>)>,
+    starting: Option<(usize, Starting<T>)>,
     running: FuturesUnordered<Running<T>>,
     /// Results that came before their turn (`ordered`).
     waiting: BTreeMap<usize, Result<T, TaskError>>,
@@ -305,11 +308,7 @@ impl<T: Send + 'static> TaskStream<T> {
     }
 
     /// Starts the task of the input at `position`.
-    fn start(
-        &self,
-        position: usize,
-        task: BoxFuture<T>,
-    ) -> BoxFuture<Result<Running<T>, CallError>> {
+    fn start(&self, position: usize, task: BoxFuture<T>) -> Starting<T> {
         let tasks = self.tasks.clone();
         let start = TaskStart {
             restart: Restart::Temporary,
