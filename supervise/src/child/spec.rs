@@ -208,7 +208,18 @@ impl ChildSpec {
         self
     }
 
-    /// Sets the shutdown policy.
+    /// Sets the shutdown policy: how the child is stopped by its
+    /// supervisor.
+    ///
+    /// A timeout (or `Infinity`) is the time the child is given to stop by
+    /// itself, and only a child that can be asked to stop uses it: a worker
+    /// whose [`Worker::handles_shutdown`] is true (OTP's `trap_exit`),
+    /// which sees the request through `Context::shutdown_requested`, or a
+    /// nested supervisor, which stops its own children first. A worker that
+    /// does not handle shutdown is aborted at once with reason `shutdown`,
+    /// whatever its timeout, as a process that does not trap exits dies at
+    /// once in OTP. `BrutalKill` aborts any child at once, with reason
+    /// `killed`.
     pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
         self.shutdown = shutdown;
         self
