@@ -84,6 +84,8 @@
 //    incarnation holds its `SupervisorHandle` (the pid of a supervisor is
 //    the supervisor), and `SupervisorHandle::start_child` reaches an idle
 //    dynamic supervisor's state to start in the caller's task.
+//    Beside it, `registry`, which imports the child core only: entries
+//    owned by incarnations, and the start that names a child (`via`).
 // 4. On top: `service` (running a tree as a process), `supervised` (the
 //    `Child` trait the macros implement), `__private` (what they call),
 //    `panic` (the hook), `dashboard` (a page of the live tree, a child
