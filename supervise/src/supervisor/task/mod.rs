@@ -288,6 +288,31 @@ impl TaskSupervisorHandle {
     /// # Errors
     ///
     /// (From the await) as [`spawn`](Self::spawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use supervise::{Restart, Shutdown, TaskSupervisor};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let tasks = TaskSupervisor::new().start("tasks").await.unwrap();
+    /// let attempts = Arc::new(AtomicU32::new(0));
+    /// let a = attempts.clone();
+    /// let flaky = tasks
+    ///     .spawn_restarting(move || {
+    ///         let n = a.fetch_add(1, Ordering::SeqCst);
+    ///         async move { if n < 2 { Err("not yet") } else { Ok(n) } }
+    ///     })
+    ///     .restart(Restart::Transient)
+    ///     .shutdown(Shutdown::BrutalKill)
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(flaky.join().await, Ok(2)); // the third attempt
+    /// tasks.supervisor().current().unwrap().stop().await.unwrap();
+    /// # }
+    /// ```
     pub fn spawn_restarting<F, Fut, T, E>(&self, factory: F) -> SpawnRestarting<F>
     where
         F: FnMut() -> Fut + Send + 'static,
