@@ -445,7 +445,9 @@ mod shuttle_model {
             shuttle::future::spawn(async move {
                 let mut got = Vec::new();
                 while got.len() < 4 {
-                    let m = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await.map(|e| e.message);
+                    let m = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx))
+                        .await
+                        .map(|e| e.message);
                     got.push(m.expect("up"));
                 }
                 got
@@ -568,7 +570,9 @@ mod tests {
         mailbox.up(ChildRef::from_inner(me.clone()));
         mailbox.send(1).unwrap();
         mailbox.send(2).unwrap();
-        let first = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await.map(|e| e.message);
+        let first = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx))
+            .await
+            .map(|e| e.message);
         assert_eq!(first, Some(1));
         assert_eq!(mailbox.try_recv(&me).map(|e| e.message), Some(2));
         assert_eq!(mailbox.try_recv(&me).map(|e| e.message), None);
@@ -582,7 +586,11 @@ mod tests {
         mailbox.up(ChildRef::from_inner(me.clone()));
         let waiter = {
             let mailbox = mailbox.clone();
-            tokio::spawn(async move { std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx)).await.map(|e| e.message) })
+            tokio::spawn(async move {
+                std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx))
+                    .await
+                    .map(|e| e.message)
+            })
         };
         tokio::task::yield_now().await;
         mailbox.send("hello").unwrap();

@@ -201,7 +201,10 @@ impl<M> Context<M> {
             Some(mailbox) => std::future::poll_fn(|cx| mailbox.poll_recv(&self.inc, cx)).await,
             None => std::future::pending().await,
         }?;
-        Some((envelope.message, envelope.span.unwrap_or_else(tracing::Span::none)))
+        Some((
+            envelope.message,
+            envelope.span.unwrap_or_else(tracing::Span::none),
+        ))
     }
 
     /// Receives a message if one is waiting.
