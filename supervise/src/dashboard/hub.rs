@@ -1,7 +1,7 @@
 //! The live updates: while a page is open, the tree's events mark the
 //! picture stale and feed the timeline; a new picture is taken at most
-//! once per refresh interval (and no more often than keeps its cost near
-//! 1 % of a core), and published as the latest frame. Each page's stream
+//! once per refresh interval (and no more often than keeps its cost to a
+//! few percent of a core), and published as the latest frame. Each page's stream
 //! sends the latest frame it has not sent: a slow page skips frames
 //! rather than falling behind.
 //!
@@ -30,10 +30,12 @@ pub(super) const TIMELINE: usize = 100;
 /// windows slide and backoffs run out without one.
 const IDLE_REFRESH: Duration = Duration::from_secs(1);
 
-/// A picture that took `t` to take is not taken again before `t` times
-/// this: at most about 1 % of a core goes to pictures, however large the
-/// tree.
-const COST_FACTOR: u32 = 100;
+/// A picture that took `t` to take (on the wall clock, its wait in a busy
+/// supervisor's inbox included) is not taken again before `t` times this:
+/// pictures get at most a few percent of a core, however large the tree.
+/// (10,000 children restarting 1,000 times a second: a picture takes
+/// about 8 ms, so a page gets 2 to 4 frames a second; BENCHMARKS.md.)
+const COST_FACTOR: u32 = 30;
 
 /// Events absorbed in one go before the hub looks at its timer again.
 const DRAIN: usize = 1024;
