@@ -5,6 +5,7 @@
     python3 fuzz.py compare --work W                    # replay W/kept through supervise (cargo test)
     python3 fuzz.py adopt   --work W                    # move W/kept's passing scenarios into this folder
     python3 fuzz.py finding S.scn...                    # record a finding (OTP and supervise traces) in findings/
+    python3 fuzz.py stats                               # what the corpus covers
     python3 fuzz.py timing  S.scn RAW                   # the empirical timing rule on one raw run
 
 `filter` runs each candidate through the oracle (`../oracle/oracle.exs`) up
@@ -22,7 +23,10 @@ to five times, one BEAM at a time per job, and stops at the first failure:
 The timing rule on raw times (milliseconds since the scenario's start):
 
 * a line more than 5 ms after every timeline event's instant is
-  asynchronous (an init, a stop, a timeout or a bomb ended). It must be at
+  asynchronous (an init, a stop, a timeout or a bomb ended). An event's
+  instant ends 5 ms after the driver's own `inject` line for it, when it
+  has one (the driver writes it as it plays the event, so a late `inject`
+  line measures a lag of the whole BEAM, not an asynchronous line). It must be at
   least 100 ms after the last event before it, and at least 90 ms before
   the next event (and before `end`): OTP's timers end up to a few ms late
   (a 200 ms sleep takes 201 ms), so a line due 100 ms before an event is
@@ -76,13 +80,23 @@ def read_raw(text):
 def timing_problems(sc, raw):
     step = sc.step
     events = sorted({t for t, _ in sc.events})
-    instants = [0] + events
+    # When was each event played? The driver writes an `inject` line the
+    # moment it plays a crash or a stop_supervisor; if the BEAM lagged, that
+    # line is late, and so is everything the event did. An event's own
+    # instant runs from its time to CAUSED_MS after its driver line (API
+    # events have none: their window is CAUSED_MS).
+    played = {e: e for e in [0] + events}
+    for r, text in raw:
+        if text.startswith("inject"):
+            for e in events:
+                if e <= r < e + AFTER_MS // 2:
+                    played[e] = max(played[e], r)
     probs = []
     for r, text in raw:
         m = r % step
         if step - BOUNDARY_MS <= m < step or step // 2 - BOUNDARY_MS <= m < step // 2:
             probs.append(f"{r} {text}: within {BOUNDARY_MS} ms below a rounding boundary")
-        if any(e <= r <= e + CAUSED_MS for e in instants):
+        if text.startswith("inject") or any(e <= r <= p + CAUSED_MS for e, p in played.items()):
             continue
         for e in events + [sc.end]:
             if e - BEFORE_MS < r < e + AFTER_MS:
@@ -307,6 +321,61 @@ def cmd_finding(args):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def cmd_stats(args):
+    """What the corpus covers: counts of scenarios showing each feature."""
+    files = sorted(f for f in os.listdir(HERE) if re.match(r"f\d{4}_.*\.scn$", f))
+    feats = {}
+
+    def add(k):
+        feats[k] = feats.get(k, 0) + 1
+
+    lines = 0
+    for f in files:
+        sc = sim.parse(open(os.path.join(HERE, f)).read())
+        trace = open(os.path.join(HERE, f[:-4] + ".trace")).read()
+        lines += trace.count("\n")
+        seen = set()
+        depth = max(n.path.count("/") for n in sc.nodes if n.kind == "sup") + 1
+        seen.add(f"tree: {depth} level(s) of supervisors")
+        for n in sc.nodes:
+            if n.kind == "sup":
+                seen.add("strategy " + n.attrs.get("strategy", "one_for_one (default)"))
+                for k in ("intensity", "period", "auto_shutdown", "max_children"):
+                    if k in n.attrs:
+                        seen.add(f"flag {k}" + (f"={n.attrs[k]}" if k == "auto_shutdown" else ""))
+            for k in ("restart", "shutdown"):
+                v = n.attrs.get(k)
+                if v is not None:
+                    seen.add(f"{k}=" + (str(v) if not isinstance(v, int) else "N ms") + (" (supervisor)" if n.kind == "sup" else ""))
+            if n.attrs.get("significant") == "true":
+                seen.add("significant=true")
+            for k in ("init", "start", "crash_after", "crash_reason", "stop", "stop_exit"):
+                if k in n.attrs:
+                    seen.add(f"worker {k}")
+        for _, ev in sc.events:
+            if ev[0] == "crash":
+                node = sc.node(ev[1])
+                who = "supervisor" if (node is not None and node.kind == "sup") else "worker"
+                seen.add(f"event crash {who} {ev[2]}")
+            elif ev[0] == "stop_supervisor":
+                seen.add("event stop_supervisor")
+            else:
+                flav = sc.strategy(sim.parent(ev[2])) if ev[1] not in ("which_children", "count_children") else sc.strategy(ev[2])
+                kind = {"simple_one_for_one": "simple", "dynamic": "dynamic"}.get(flav, "static")
+                seen.add(f"event {ev[1]} ({kind})")
+        for tag in sc.tags:
+            seen.add(f"tag {tag}")
+        for word in ("reached_max_restart_intensity", "shutdown_error", "start_error", "restarting", "{exit,",
+                     "start_ignored", "max_children", "already_started", "already_present", "inject_note"):
+            if word in trace:
+                seen.add(f"trace shows {word}")
+        for k in seen:
+            add(k)
+    print(f"{len(files)} scenarios, {lines} trace lines")
+    for k in sorted(feats):
+        print(f"{feats[k]:5d}  {k}")
+
+
 def cmd_timing(args):
     sc = sim.parse(open(args.scn).read())
     for p in timing_problems(sc, read_raw(open(args.raw).read())):
@@ -326,12 +395,13 @@ def main():
     a.add_argument("--work", required=True)
     fd = sub.add_parser("finding")
     fd.add_argument("scn", nargs="+")
+    sub.add_parser("stats")
     t = sub.add_parser("timing")
     t.add_argument("scn")
     t.add_argument("raw")
     args = ap.parse_args()
     {"filter": cmd_filter, "compare": cmd_compare, "adopt": cmd_adopt, "finding": cmd_finding,
-     "timing": cmd_timing}[args.cmd](args)
+     "stats": cmd_stats, "timing": cmd_timing}[args.cmd](args)
 
 
 if __name__ == "__main__":

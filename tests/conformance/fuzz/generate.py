@@ -23,7 +23,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sim  # noqa: E402
 
-VERSION = 2
+VERSION = 3
+INVALID_SPEC = 0.06  # how often a start_child carries a spec OTP rejects
 GRID = 100
 MAX_END = 5000
 
@@ -242,6 +243,8 @@ class Gen:
                     a["shutdown"] = ms(rng, 100, 600)
                 if isinstance(st, int) and st and a.get("shutdown") == st:
                     a["stop"] = st + GRID
+                if rng.random() < INVALID_SPEC:
+                    a.update(rng.choice([{"restart": "forever"}, {"shutdown": 0}, {"shutdown": -1}]))
                 return ("api", "start_child", f"{sup}/{name}", a)
             # a static supervisor: a new id, or one it has
             # (never the path of a nested supervisor: the oracle would take
@@ -261,6 +264,12 @@ class Gen:
                 a["shutdown"] = ms(rng, 100, 600)
             if isinstance(st, int) and st and a.get("shutdown") == st:
                 a["stop"] = st + GRID
+            if rng.random() < INVALID_SPEC:
+                # OTP's validation (S8): the call answers the error, nothing starts
+                a.update(rng.choice([{"restart": "forever"}, {"shutdown": -1}, {"shutdown": "soon"},
+                                     {"restart": "permanent", "significant": "true"},
+                                     {"restart": "transient", "significant": "true"},
+                                     {"significant": "maybe"}, {"type": "manager"}]))
             self.started_static.setdefault(sup, {})[name] = a
             return ("api", "start_child", f"{sup}/{name}", a)
         if kind == "terminate_child_id":

@@ -832,6 +832,11 @@ class Sup:
         if res[0] == "ok":
             ch.pid = res[1]
         elif res[0] == "ignore":
+            if self.flavour == "simple_one_for_one":
+                # OTP 25 keeps a phantom child under the key `undefined`
+                # (counted as active, and terminate_dynamic_children crashes
+                # on it with function_clause); supervise drops the child.
+                self.w.notes.append(f"{self.w.now}: restart of {ch.path} under simple_one_for_one returns ignore (OTP 25 phantom child)")
             if self.flavour == "static":
                 ch.pid = None
             else:
@@ -847,6 +852,24 @@ class Sup:
             return None
         return (yield from self.restart(ch))
 
+    def valid_spec(self, a):
+        """OTP's check_childspec (S8) / Elixir's validate_child, roughly."""
+        if self.flavour == "simple_one_for_one":
+            return True  # the template was checked at init
+        if a.get("restart", "permanent") not in ("permanent", "transient", "temporary"):
+            return False
+        sd = a.get("shutdown", 1)
+        if not (sd in ("infinity", "brutal_kill") or (isinstance(sd, int) and sd >= (1 if self.flavour == "dynamic" else 0))):
+            return False
+        if self.flavour == "dynamic":
+            return True
+        sig = a.get("significant", "false")
+        if sig not in ("true", "false", True, False):
+            return False
+        if sig in ("true", True) and (a.get("restart", "permanent") == "permanent" or self.auto == "never"):
+            return False
+        return a.get("type", "worker") in ("worker", "supervisor")
+
     # ----- calls
     def handle_call(self, req):
         op, path, attrs = req
@@ -856,6 +879,8 @@ class Sup:
         if op == "get_childspec":
             return "ok"
         if op == "start_child":
+            if not self.valid_spec(attrs):
+                return ("error", "invalid spec")
             if self.flavour == "static":
                 for c in self.children:
                     if c.id == base(path):
