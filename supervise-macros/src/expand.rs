@@ -227,11 +227,22 @@ impl Gen {
     /// (and of its inline trees) to be one: bound by a `for<'_>`, so that
     /// they are checked where the impl is used, not where it is written.
     fn bounds(&self, tree: &Tree, debug: bool, out: &mut Vec<TokenStream>) {
+        self.bounds_once(tree, debug, out, &mut HashSet::new());
+    }
+
+    /// One bound per type (a type given to several children is bound once).
+    fn bounds_once(
+        &self,
+        tree: &Tree,
+        debug: bool,
+        out: &mut Vec<TokenStream>,
+        seen: &mut HashSet<String>,
+    ) {
         for child in &tree.children {
             let ty = match part(child) {
                 Part::Type(ty) | Part::Rejected(Some(ty)) => ty,
                 Part::Inline(nested) => {
-                    self.bounds(nested, debug, out);
+                    self.bounds_once(nested, debug, out, seen);
                     continue;
                 }
                 Part::Rejected(None) => continue,
@@ -239,6 +250,9 @@ impl Gen {
             let span = syn::spanned::Spanned::span(ty);
             let krate = self.krate_at(span);
             let ty = ty.to_token_stream();
+            if !seen.insert(ty.to_string()) {
+                continue;
+            }
             out.push(quote_spanned!(span=> for<'__supervise> #ty: #krate::Child));
             if debug {
                 out.push(quote_spanned! {span=>
@@ -588,59 +602,86 @@ impl Gen {
         if self.mode == Mode::Fallback {
             return TokenStream::new();
         }
-        let mut out = TokenStream::new();
+        // One constant per tree (a constant per child costs the compiler as
+        // much as the rest of the derive). Children of one type with the
+        // same settings pass or fail together: each such group is checked
+        // once, at its first child. The checks that can fail are guarded by
+        // one condition, so that a tree that passes evaluates no call.
+        let mut seen = HashSet::new();
+        let mut reads = Vec::new();
+        let mut checks = Vec::new();
         for child in &tree.children {
             if let ChildType::Type(ty) = &child.ty {
-                let span = syn::spanned::Spanned::span(&**ty);
-                let defaults = self.defaults(ty);
-                out.extend(quote_spanned!(span=> const _: (bool, bool, bool) = #defaults;));
-                out.extend(self.significant_checks(tree, child, ty));
-                out.extend(self.dynamic_shutdown_check(child, ty));
+                let key = (
+                    ty.to_token_stream().to_string(),
+                    child.attrs.restart.get().copied(),
+                    child.attrs.significant.get().copied(),
+                );
+                if !seen.insert(key) {
+                    continue;
+                }
+                let before = checks.len();
+                self.significant_checks(tree, child, ty, &mut checks);
+                self.dynamic_shutdown_check(child, ty, &mut checks);
+                if checks.len() == before {
+                    // Still read once: a type that is not a child is
+                    // reported here.
+                    reads.push(self.default_of(ty, "SIGNIFICANT"));
+                }
             }
+        }
+        let mut out = TokenStream::new();
+        for read in reads {
+            out.extend(quote!(const _: bool = #read;));
+        }
+        for (_, fail) in checks {
+            out.extend(quote!(const _: () = #fail;));
         }
         out.extend(self.auto_shutdown_warning(tree));
         out
     }
 
-    /// A child type's defaults, at its span: whether it is significant,
-    /// permanent, and stopped with a shutdown of zero.
-    fn defaults(&self, ty: &syn::Type) -> TokenStream {
+    /// `<ty as Child>::NAME`, at the type's span.
+    fn default_of(&self, ty: &syn::Type, name: &str) -> TokenStream {
         let span = syn::spanned::Spanned::span(ty);
-        let krate = self.krate_at(span);
         let as_child = self.as_child(ty);
-        quote_spanned! {span=>
-            (
-                #as_child::SIGNIFICANT,
-                ::core::matches!(#as_child::RESTART, #krate::Restart::Permanent),
-                #krate::__private::is_zero_timeout(#as_child::SHUTDOWN),
-            )
-        }
+        let name = syn::Ident::new(name, span);
+        quote_spanned!(span=> #as_child::#name)
     }
 
     /// A significant child needs an `auto_shutdown` other than `never` and
     /// a restart type other than `permanent` (OTP's `bad_combination`).
     /// What the field sets is checked by the macro; this checks what comes
     /// from the type, at the token that conflicts with it.
-    fn significant_checks(&self, tree: &Tree, child: &ChildNode, ty: &syn::Type) -> TokenStream {
+    fn significant_checks(
+        &self,
+        tree: &Tree,
+        child: &ChildNode,
+        ty: &syn::Type,
+        checks: &mut Vec<(TokenStream, TokenStream)>,
+    ) {
         let attrs = &child.attrs;
         let span = syn::spanned::Spanned::span(ty);
-        let defaults = self.defaults(ty);
+        let krate = self.krate_at(span);
         let (name, sup) = (child.name(), &tree.ident);
         let ty_text = type_text(ty);
         let never = matches!(
             tree.attrs.auto_shutdown.get(),
             None | Some(AutoShutdown::Never)
         );
-        let mut out = TokenStream::new();
         let mut assert = |at: Span, cond: TokenStream, msg: String| {
-            out.extend(quote_spanned! {at=>
-                const _: () = if #cond {
-                    ::core::panic!("{}", #msg);
-                };
-            });
+            let msg = panic_message(&msg, at);
+            let fail = quote_spanned! {at=>
+                if #cond {
+                    ::core::panic!(#msg)
+                }
+            };
+            checks.push((cond, fail));
         };
-        let type_significant = quote_spanned!(span=> #defaults.0);
-        let type_permanent = quote_spanned!(span=> #defaults.1);
+        let type_significant = self.default_of(ty, "SIGNIFICANT");
+        let restart = self.default_of(ty, "RESTART");
+        let type_permanent =
+            quote_spanned!(span=> ::core::matches!(#restart, #krate::Restart::Permanent));
         match (attrs.significant.get(), attrs.restart.get()) {
             // Both set on the field: checked by the macro.
             (Some(_), Some(_)) | (Some(false), None) => {}
@@ -653,55 +694,58 @@ impl Gen {
                      or `temporary`: add `#[child(restart = transient)]`"
                 ),
             ),
-            (None, restart) => {
-                if never {
-                    assert(
-                        span,
-                        type_significant.clone(),
-                        format!(
-                            "child `{name}` of `{sup}` is significant by default (its type \
-                             `{ty_text}` is declared `significant`), but `{sup}`'s auto_shutdown \
-                             is `never`; set `#[supervisor(auto_shutdown = any_significant)]` or \
-                             `all_significant`, or write `#[child(significant = false)]`"
-                        ),
-                    );
-                }
-                match restart {
-                    Some(Restart::Permanent) => assert(
-                        token_span(attrs.restart.tokens(), span),
-                        type_significant,
-                        format!(
-                            "child `{name}` of `{sup}` is `permanent`, but its type `{ty_text}` \
+            // Under `never`, any significant child is a mistake (and the
+            // first one to report).
+            (None, _) if never => assert(
+                span,
+                type_significant,
+                format!(
+                    "child `{name}` of `{sup}` is significant by default (its type \
+                     `{ty_text}` is declared `significant`), but `{sup}`'s auto_shutdown is \
+                     `never`; set `#[supervisor(auto_shutdown = any_significant)]` or \
+                     `all_significant`, or write `#[child(significant = false)]`"
+                ),
+            ),
+            (None, restart) => match restart {
+                Some(Restart::Permanent) => assert(
+                    token_span(attrs.restart.tokens(), span),
+                    type_significant,
+                    format!(
+                        "child `{name}` of `{sup}` is `permanent`, but its type `{ty_text}` \
                              is declared `significant`, and a significant child must be \
                              `transient` or `temporary`: write `restart = transient`, or add \
                              `significant = false`"
-                        ),
                     ),
-                    Some(_) => {}
-                    None => assert(
-                        span,
-                        quote!(#type_significant && #type_permanent),
-                        format!(
-                            "child `{name}` of `{sup}` is significant and permanent by default \
+                ),
+                Some(_) => {}
+                None => assert(
+                    span,
+                    quote!(#type_significant && #type_permanent),
+                    format!(
+                        "child `{name}` of `{sup}` is significant and permanent by default \
                              (from its type `{ty_text}`); a significant child must be \
                              `transient` or `temporary`: add `#[child(restart = transient)]`"
-                        ),
                     ),
-                }
-            }
+                ),
+            },
         }
-        out
     }
 
     /// A dynamic supervisor of Elixir's flavour refuses a child whose
     /// shutdown is a timeout of zero: with a worker type declared so, every
     /// `start_child` would fail at run time.
-    fn dynamic_shutdown_check(&self, child: &ChildNode, ty: &syn::Type) -> TokenStream {
+    fn dynamic_shutdown_check(
+        &self,
+        child: &ChildNode,
+        ty: &syn::Type,
+        checks: &mut Vec<(TokenStream, TokenStream)>,
+    ) {
         let Some(worker) = dynamic_worker(ty) else {
-            return TokenStream::new();
+            return;
         };
         let span = syn::spanned::Spanned::span(worker);
-        let defaults = self.defaults(worker);
+        let krate = self.krate_at(span);
+        let shutdown = self.default_of(worker, "SHUTDOWN");
         let msg = format!(
             "the workers of dynamic supervisor `{}` are `{}`, whose shutdown is 0, which a dynamic \
              supervisor refuses (as Elixir's `DynamicSupervisor` does): every `start_child` would \
@@ -710,11 +754,14 @@ impl Gen {
             child.name(),
             type_text(worker)
         );
-        quote_spanned! {span=>
-            const _: () = if #defaults.2 {
-                ::core::panic!("{}", #msg);
-            };
-        }
+        let cond = quote_spanned!(span=> #krate::__private::is_zero_timeout(#shutdown));
+        let msg = panic_message(&msg, span);
+        let fail = quote_spanned! {span=>
+            if #cond {
+                ::core::panic!(#msg)
+            }
+        };
+        checks.push((cond, fail));
     }
 
     /// `auto_shutdown = any_significant` (or `all_significant`) with no
@@ -737,11 +784,7 @@ impl Gen {
             match (child.attrs.significant.get(), &child.ty) {
                 (Some(true), _) => return TokenStream::new(),
                 (Some(false), _) | (None, ChildType::Inline(_)) => {}
-                (None, ChildType::Type(ty)) => {
-                    let defaults = self.defaults(ty);
-                    let span = syn::spanned::Spanned::span(&**ty);
-                    any.push(quote_spanned!(span=> #defaults.0));
-                }
+                (None, ChildType::Type(ty)) => any.push(self.default_of(ty, "SIGNIFICANT")),
             }
         }
         let value = syn::Ident::new(value, span);
@@ -770,6 +813,13 @@ impl Gen {
             };
         }
     }
+}
+
+/// A message as the literal format string of a `panic!` (a call to a
+/// function of `supervise` instead costs the compiler more, in every
+/// build).
+fn panic_message(msg: &str, at: Span) -> syn::LitStr {
+    syn::LitStr::new(&msg.replace('{', "{{").replace('}', "}}"), at)
 }
 
 /// The span of a key's value (its first token), or `default`.

@@ -53,7 +53,7 @@ pub(crate) enum Strategy {
     RestForOne,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Restart {
     Permanent,
     Transient,
