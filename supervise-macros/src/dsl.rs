@@ -400,6 +400,7 @@ fn to_tree(
         vis,
         attrs: sup,
         children,
+        lint_attrs: crate::internals::ast::lint_attrs(&pass_attrs),
         pass_attrs,
     }
 }

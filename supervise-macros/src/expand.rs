@@ -796,7 +796,9 @@ impl Gen {
         );
         let none_significant = quote!(!(false #(|| #any)*));
         let flag = syn::Ident::new("auto_shutdown", span);
+        let lints = &tree.lint_attrs;
         quote_spanned! {span=>
+            #(#lints)*
             const _: () = {
                 #[allow(non_camel_case_types)]
                 struct #flag<const NO_SIGNIFICANT_CHILD: bool>;

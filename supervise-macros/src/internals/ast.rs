@@ -17,6 +17,9 @@ pub(crate) struct Tree {
     pub(crate) children: Vec<ChildNode>,
     /// Other attributes (docs, derives) of a struct the DSL generates.
     pub(crate) pass_attrs: Vec<syn::Attribute>,
+    /// The struct's lint levels (`#[allow(deprecated)]`, ...), which the
+    /// items generated for it, the warning included, follow too.
+    pub(crate) lint_attrs: Vec<syn::Attribute>,
 }
 
 /// One child: a field of the supervisor struct.
@@ -145,6 +148,7 @@ impl Tree {
             attrs,
             children,
             pass_attrs: Vec::new(),
+            lint_attrs: lint_attrs(&input.attrs),
         })
     }
 
@@ -165,6 +169,19 @@ impl Tree {
             None => quote!(::supervise),
         }
     }
+}
+
+/// The lint-level attributes among `attrs`.
+pub(crate) fn lint_attrs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
+    attrs
+        .iter()
+        .filter(|a| {
+            ["allow", "warn", "deny", "forbid", "expect"]
+                .iter()
+                .any(|level| a.path().is_ident(level))
+        })
+        .cloned()
+        .collect()
 }
 
 /// True for a field typed `DynamicSupervisor<...>`.
