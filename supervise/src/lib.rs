@@ -158,10 +158,14 @@ pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle, DEFA
 /// Derives a supervisor from a struct whose named fields are its children.
 ///
 /// The fields are the children, in start order (unless `depends_on` says
-/// otherwise); each field's name is the child's id, and its value is what
-/// the child is started from, cloned for every start. A field's type is a
-/// worker annotated with [`#[worker]`](macro@worker), or another derived
-/// supervisor, which becomes a nested supervisor (shutdown `infinity`).
+/// otherwise); each field's name is the child's id (without `r#`: a field
+/// `r#type` is the child `"type"`), and its value is what the child is
+/// started from, cloned for every start. A field's type is a worker
+/// annotated with [`#[worker]`](macro@worker), another derived supervisor,
+/// which becomes a nested supervisor (shutdown `infinity`), or a
+/// [`DynamicSupervisor`], [`PartitionSupervisor`] or [`TaskSupervisor`].
+/// A child may have any name, the names of the generated items included
+/// (`supervisor`, `start`, `spec`, ...).
 ///
 /// The derive generates `NameHandle`, a struct of typed handles (one field
 /// per child, a nested supervisor's being its own handle struct), and on
@@ -173,7 +177,7 @@ pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle, DEFA
 /// | `strategy` | `one_for_one`, `one_for_all`, `rest_for_one` | `one_for_one` |
 /// | `max_restarts` | a whole number | 3 |
 /// | `max_seconds` | a whole number above 0 | 5 |
-/// | `period` | a duration string (`"500ms"`), instead of `max_seconds` | |
+/// | `period` | a duration string (`"500ms"`, `"5s"`), instead of `max_seconds`; not a bare number, whose unit would be a guess | |
 /// | `auto_shutdown` | `never`, `any_significant`, `all_significant` | `never` |
 /// | `name` | the root's name | the struct's name in snake_case |
 /// | `crate` | the path of this crate | `::supervise` |
@@ -192,11 +196,31 @@ pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle, DEFA
 /// allowed, as in OTP, and kills the whole subtree when it runs out.
 ///
 /// Every mistake is a compile error at the offending token, all of them in
-/// one compile: unknown keys and values (with the accepted ones), repeated
-/// keys, malformed durations, `max_seconds = 0`, duplicate ids, significant
-/// children that are permanent or under `auto_shutdown = never`, unknown,
-/// self or cyclic dependencies, a dependency under `one_for_one`, and a
-/// field whose type cannot be supervised.
+/// one compile, each saying what to write instead: unknown keys and values
+/// (with the accepted ones and the closest, whatever its case or spelling:
+/// `OneForAll`, `brutal_kil`; Elixir's `:atom` and `key: value` too),
+/// repeated keys, malformed durations and numbers, `max_seconds = 0`,
+/// duplicate ids, significant children that are permanent or under
+/// `auto_shutdown = never` (by the field's keys or by its type's defaults),
+/// unknown, self or cyclic dependencies, a dependency under `one_for_one`,
+/// a field whose type cannot be supervised (`Option<W>`, `Vec<W>`,
+/// `Box<W>`, a type without `#[worker]`, a value that is not `Clone`
+/// without a `factory`), and a `DynamicSupervisor<W>` whose worker's
+/// shutdown is 0, which a dynamic supervisor refuses at every
+/// `start_child`. A type that is not a child is one error, at the field's
+/// type (and one more where the program starts the tree).
+///
+/// # Warnings
+///
+/// `auto_shutdown = any_significant` (or `all_significant`) with no
+/// significant child, neither by `#[child(significant)]` nor by its type's
+/// `#[worker(significant)]`, never shuts the supervisor down. OTP accepts
+/// it, so it compiles, with a warning at the value. A macro cannot emit a
+/// warning on stable Rust; the derive uses a deprecated constant there, so
+/// the warning reads "use of deprecated associated constant
+/// `_::auto_shutdown::<true>::any_significant`: no child of `App` is
+/// significant, ...". It is the `deprecated` lint: `#![deny(deprecated)]`
+/// makes it an error, and `#[allow(deprecated)]` on the struct silences it.
 ///
 /// # Examples
 ///
@@ -298,6 +322,15 @@ pub use supervise_macros::Supervisor;
 /// duration string; default 5 s), `significant` (only with `transient` or
 /// `temporary`), `crate`. The struct implements [`Worker`] itself.
 ///
+/// The attribute goes on the struct or enum, not on its `impl Worker`, and
+/// declares only the defaults: the type is a [`Child`] when it also
+/// implements [`Worker`] (a generic worker, for the parameters its
+/// `Worker` impl allows), so a mistake in that impl (a worker or a
+/// `Message` that is not `Send`) is reported there, once. A worker whose
+/// shutdown is 0 can be a child of a static supervisor, not of a
+/// [`DynamicSupervisor`], which refuses it (a field of that type is a
+/// compile error).
+///
 /// # Examples
 ///
 /// ```
@@ -322,9 +355,14 @@ pub use supervise_macros::worker;
 /// supervisors nested in it, written inline as `name: Name { ... }`.
 ///
 /// It takes the same `#[supervisor(...)]` and `#[child(...)]` keys as
-/// [`derive(Supervisor)`](derive@Supervisor), goes through the same checks,
-/// and generates the same code, plus the structs themselves (public fields,
-/// `Clone`): the root's value is the tree's start argument.
+/// [`derive(Supervisor)`](derive@Supervisor), goes through the same checks
+/// (and warning), and generates the same code, plus the structs themselves
+/// (public fields, `Clone` when all their fields are: a child built by a
+/// `factory` need not be): the root's value is the tree's start argument.
+/// An inline supervisor is a child: its name is its id (the field's name,
+/// or `#[child(id = ...)]`), so it takes no `name`. The macro may be used
+/// inside a function, and a tree takes no `#[derive(Supervisor)]` (the
+/// macro implements it).
 ///
 /// # Examples
 ///
