@@ -5,7 +5,7 @@
 //! The payment gateway crashes now and then; the importer crashes in
 //! bursts that make its supervisor give up (and the shop restart it); 120
 //! sessions run under a dynamic supervisor with a restart backoff, and
-//! one expires abnormally every second or so; the mailer's init ignores
+//! one expires abnormally every few seconds; the mailer's init ignores
 //! its start (no SMTP server configured).
 //!
 //! ```text
@@ -111,7 +111,7 @@ struct Session {
 impl Worker for Session {
     type Message = ();
     async fn run(self, _ctx: Context) -> Result<(), Exit> {
-        tokio::time::sleep(seconds_between(60, 240)).await;
+        tokio::time::sleep(seconds_between(30, 900)).await;
         Err(format!("session of user {} expired abnormally", self.user).into())
     }
 }
@@ -162,7 +162,8 @@ async fn main() -> std::process::ExitCode {
     supervise::install_panic_hook();
     let args: Vec<String> = std::env::args().collect();
     let port = arg(&args, "--port").map_or(4000, |p| p.parse().expect("--port: a number"));
-    let mut dashboard = Dashboard::new(port);
+    // Ten sessions a page: the 120 show as counts and pages.
+    let mut dashboard = Dashboard::new(port).page_size(10);
     if let Some(token) = arg(&args, "--token") {
         dashboard = dashboard.operations(token);
     }

@@ -233,10 +233,9 @@
     // A supervisor's own restart window, beside its strategy.
     setText(n.kind, sup ? `${sup.strategy} · ${sup.restarts}/${sup.max_restarts} in ${sup.period_ms / 1000}s` : node.kind);
     n.kind.title = sup ? 'strategy, and the restarts in this supervisor\u2019s own window against its max_restarts' : '';
-    let state = STATE_TEXT[node.state] || node.state;
-    if (node.state === 'backing_off' && node.until) state += ' until ' + clock(node.until).slice(0, 8);
-    setText(n.state, state);
+    setText(n.state, STATE_TEXT[node.state] || node.state);
     n.state.className = 'state ' + node.state;
+    n.state.title = node.state === 'backing_off' && node.until ? 'restarts at ' + clock(node.until) : '';
     setText(n.inc, node.incarnation === undefined ? '' : '#' + node.incarnation);
     if (node.top) {
       setText(n.restarts, '');
@@ -248,7 +247,7 @@
     setText(n.policy, node.top ? 'top of the tree' : `${node.restart} · ${shutdownText(node.shutdown)}`);
     const exits = node.exits || [];
     const last = exits[exits.length - 1];
-    setText(n.exits, last ? `${last.reason} · ${clock(last.at)}` : '');
+    setText(n.exits, last ? `${last.reason} · ${clock(last.at).slice(0, 8)}` : '');
     n.exits.className = 'exits' + (last && last.abnormal ? ' abnormal' : '');
     n.exits.title = exits
       .slice()
