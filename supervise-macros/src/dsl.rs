@@ -46,6 +46,8 @@ struct RawChild {
 
 enum RawType {
     Type(syn::Type),
+    /// A value where the type belongs, reported: no type to take.
+    Unknown,
     Inline {
         ident: syn::Ident,
         children: Vec<RawChild>,
@@ -57,6 +59,8 @@ enum RawType {
 /// fails because of it); the others end it.
 struct Parse<'a> {
     errors: &'a RefCell<Vec<syn::Error>>,
+    /// The root's name, for messages.
+    root: RefCell<String>,
 }
 
 impl Parse<'_> {
@@ -75,6 +79,7 @@ impl Parse<'_> {
         }
         input.parse::<Token![struct]>()?;
         let ident: syn::Ident = input.parse()?;
+        *self.root.borrow_mut() = ident.to_string();
         let generics = self.generics(input)?;
         let children = self.body(input, &ident)?;
         if input.peek(Token![;]) {
@@ -197,7 +202,10 @@ impl Parse<'_> {
                 children,
             }
         } else {
-            RawType::Type(self.child_type(input, &ident)?)
+            match self.child_type(input, &ident)? {
+                Some(ty) => RawType::Type(ty),
+                None => RawType::Unknown,
+            }
         };
         Ok(RawChild {
             attrs,
@@ -217,8 +225,13 @@ impl Parse<'_> {
 
     /// A child's type. A value written where the type belongs (`db:
     /// Db::new()`, `port: 8080`, `db: Db { .. }`) is reported, and the type
-    /// it names, if any, is taken.
-    fn child_type(&self, input: ParseStream<'_>, name: &syn::Ident) -> syn::Result<syn::Type> {
+    /// it names, if any, is taken (`None`: the field is kept as `()`, and
+    /// left out of the supervisor).
+    fn child_type(
+        &self,
+        input: ParseStream<'_>,
+        name: &syn::Ident,
+    ) -> syn::Result<Option<syn::Type>> {
         let fork = input.fork();
         if let Ok(ty) = fork.parse::<syn::Type>() {
             // The type ends the child: a `,`, the end, or (a `,` forgotten)
@@ -229,7 +242,27 @@ impl Parse<'_> {
                     || fork.peek(Token![pub]);
             if fork.is_empty() || fork.peek(Token![,]) || fork.peek(Token![;]) || next_child {
                 input.parse::<syn::Type>()?;
-                return Ok(ty);
+                return Ok(Some(ty));
+            }
+            if fork.peek(Token![=]) && !fork.peek(Token![==]) {
+                // `db: Db = Db::new()`: a default value, which a tree does
+                // not take (the value is given when it starts).
+                input.parse::<syn::Type>()?;
+                let mut written = TokenStream::new();
+                while !input.is_empty() && !input.peek(Token![,]) {
+                    written.extend(std::iter::once(input.parse::<TokenTree>()?));
+                }
+                self.error(syn::Error::new_spanned(
+                    &written,
+                    format!(
+                        "remove this value: a tree declares each child's type (`{name}: \
+                         {}`), and its value is given when the tree starts (`{} {{ {name}: \
+                         ..., .. }}.start()`)",
+                        crate::internals::ast::type_text(&ty),
+                        self.root.borrow()
+                    ),
+                ));
+                return Ok(Some(ty));
             }
         }
         let mut written = TokenStream::new();
@@ -244,7 +277,8 @@ impl Parse<'_> {
             format!(
                 "expected the type of child `{name}`, not a value: a tree declares each child's \
                  type (`{name}: Worker`), and its value is given when the tree starts \
-                 (`Root {{ {name}: Worker::new(..), .. }}.start()`)"
+                 (`{} {{ {name}: Worker::new(..), .. }}.start()`)",
+                self.root.borrow()
             ),
         ));
         // The type the value names (`Db` in `Db::new()` or `Db { .. }`), so
@@ -262,13 +296,16 @@ impl Parse<'_> {
             Ok(syn::Expr::Struct(s)) => syn::parse2::<syn::Type>(s.path.into_token_stream()).ok(),
             _ => None,
         };
-        Ok(named.unwrap_or_else(|| syn::parse_quote!(())))
+        Ok(named)
     }
 }
 
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let errors = RefCell::new(Vec::new());
-    let parse = Parse { errors: &errors };
+    let parse = Parse {
+        errors: &errors,
+        root: RefCell::new(String::from("Root")),
+    };
     let raw = match (|input: ParseStream<'_>| parse.tree(input)).parse2(input) {
         Ok(raw) => raw,
         Err(err) => {
@@ -293,6 +330,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             let ty = match &c.ty {
                 RawType::Type(ty) => ty.to_token_stream(),
                 RawType::Inline { ident, .. } => ident.to_token_stream(),
+                RawType::Unknown => quote::quote!(()),
             };
             quote::quote!(#(#attrs)* #vis #field: #ty)
         });
@@ -432,6 +470,11 @@ fn to_child(
         pass_attrs.push(syn::parse_quote!(#[doc = #doc]));
     }
     let ty = match raw.ty {
+        RawType::Unknown => {
+            // Reported already: a field of type `()` that is no child.
+            child_attrs.skip = true;
+            ChildType::Type(Box::new(syn::parse_quote!(())))
+        }
         RawType::Type(ty) => {
             for attr in &sup_attrs {
                 misplaced_supervisor_attr(cx, attr, &ty, false);

@@ -583,6 +583,14 @@ pub(crate) fn closest<'a>(given: &str, choices: &[&'a str]) -> Option<&'a str> {
     if let Some(same) = choices.iter().find(|c| normalized(c) == norm) {
         return Some(same);
     }
+    // A beginning that only one choice has: `any` for `any_significant`.
+    let starting: Vec<&&str> = choices
+        .iter()
+        .filter(|c| norm.len() >= 3 && normalized(c).starts_with(&norm))
+        .collect();
+    if let [only] = starting[..] {
+        return Some(only);
+    }
     choices
         .iter()
         .map(|c| (levenshtein(&norm, &normalized(c)), *c))

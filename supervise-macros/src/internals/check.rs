@@ -39,6 +39,9 @@ fn check_child_types(cx: &Ctxt, tree: &Tree) {
         let ChildType::Type(ty) = &child.ty else {
             continue;
         };
+        if child.attrs.skip {
+            continue; // reported: not a child
+        }
         let whole = type_text(ty);
         let msg = match shape(ty) {
             Shape::Child => continue,
