@@ -352,16 +352,25 @@ fn wall_of(at: Instant) -> SystemTime {
 /// once, and a dynamic supervisor's children by reference
 /// (`get_childspec_ref`), at most [`ASK`] new ones per picture, so that a
 /// supervisor of 10,000 children is known after a few pictures, not at
-/// the cost of one.
+/// the cost of one; once a look finds nothing new, it is not scanned again
+/// for [`LOOK_AGAIN`].
 #[derive(Debug, Default)]
 pub(super) struct SpecCache {
     shutdowns: Arc<HashMap<Arc<str>, Shutdown>>,
     /// The children's ids of each static supervisor, as last asked.
     asked: HashMap<Arc<str>, Vec<Arc<str>>>,
+    /// When each dynamic supervisor was last looked at, and whether that
+    /// found any child's spec.
+    looked: HashMap<Arc<str>, (Instant, bool)>,
 }
 
 /// The most children of one dynamic supervisor asked for per picture.
 const ASK: usize = 256;
+
+/// A dynamic supervisor whose last look found nothing new (every child
+/// known, or the unknown ones not running) is looked at again after this:
+/// its children are not scanned at every picture.
+const LOOK_AGAIN: Duration = Duration::from_secs(5);
 
 impl SpecCache {
     pub(super) async fn refresh(
@@ -384,6 +393,7 @@ impl SpecCache {
             // rather than keep the paths of the gone ones.
             self.shutdowns = Arc::default();
             self.asked.clear();
+            self.looked.clear();
         }
         self.shutdowns.clone()
     }
@@ -407,6 +417,19 @@ impl SpecCache {
     }
 
     async fn ask_dynamic(&mut self, tree: &SupervisorHandle, sup: &SupervisorSnapshot) {
+        if let Some((at, found)) = self.looked.get(&sup.path) {
+            if !found && at.elapsed() < LOOK_AGAIN {
+                return;
+            }
+        }
+        let found = self.look(tree, sup).await;
+        self.looked
+            .insert(sup.path.clone(), (Instant::now(), found));
+    }
+
+    /// Asks for the specs of up to [`ASK`] children not known yet; whether
+    /// it found any.
+    async fn look(&mut self, tree: &SupervisorHandle, sup: &SupervisorSnapshot) -> bool {
         let mut unknown: HashSet<&str> = HashSet::new();
         for child in &sup.children {
             if !self.shutdowns.contains_key(&child.path) {
@@ -417,13 +440,13 @@ impl SpecCache {
             }
         }
         if unknown.is_empty() {
-            return;
+            return false;
         }
         let Some(handle) = find_supervisor(tree, &sup.path).await else {
-            return;
+            return false;
         };
         let Ok(children) = handle.which_children().await else {
-            return;
+            return false;
         };
         let mut found = Vec::new();
         for info in children {
@@ -439,7 +462,9 @@ impl SpecCache {
                 }
             }
         }
+        let any = !found.is_empty();
         Arc::make_mut(&mut self.shutdowns).extend(found);
+        any
     }
 }
 
