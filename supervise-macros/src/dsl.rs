@@ -367,22 +367,40 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     out
 }
 
-/// Every supervisor of one DSL becomes a struct (and a `...Handle`
-/// struct): their names must differ. Reported at the second one.
-fn check_unique_names(cx: &Ctxt, tree: &Tree, seen: &mut Vec<String>) {
+/// Every supervisor of one DSL becomes a struct, and its typed handle a
+/// struct named after it (`NameHandle`): all these names must differ.
+/// Reported at the second supervisor's name (the handle is named only when
+/// it is what the name collides with).
+fn check_unique_names(cx: &Ctxt, tree: &Tree, seen: &mut Vec<(String, String)>) {
     let name = tree.ident.to_string();
     let handle = format!("{name}Handle");
-    if seen.contains(&name) || seen.contains(&handle) {
-        cx.error_spanned_by(
-            &tree.ident,
-            format!(
-                "a supervisor named `{name}` is already declared in this tree (each becomes a \
-                 struct, with a `{handle}`); give this one another name"
-            ),
-        );
+    let as_supervisor = seen.iter().find(|(n, _)| *n == name);
+    let as_handle = seen.iter().find(|(_, h)| *h == name);
+    let handle_taken = seen.iter().find(|(n, _)| *n == handle);
+    let msg = if as_supervisor.is_some() {
+        Some(format!(
+            "a supervisor named `{name}` is already declared in this tree (each supervisor \
+             becomes a struct of its name); give this one another name"
+        ))
+    } else if let Some((owner, _)) = as_handle {
+        Some(format!(
+            "`{name}` is the name of the typed handle of supervisor `{owner}` in this tree; \
+             give this supervisor another name"
+        ))
     } else {
-        seen.push(name);
-        seen.push(handle);
+        handle_taken.map(|_| {
+            format!(
+                "the typed handle of `{name}` would be named `{handle}`, as a supervisor of this \
+                 tree is; give one of them another name"
+            )
+        })
+    };
+    match msg {
+        Some(msg) => {
+            cx.error_spanned_by(&tree.ident, msg);
+            tree.excluded.set(true);
+        }
+        None => seen.push((name, handle)),
     }
     for child in &tree.children {
         if let ChildType::Inline(nested) = &child.ty {
@@ -440,6 +458,7 @@ fn to_tree(
         children,
         lint_attrs: crate::internals::ast::lint_attrs(&pass_attrs),
         pass_attrs,
+        excluded: Default::default(),
     }
 }
 

@@ -95,7 +95,7 @@ fn collect<'a>(tree: &'a Tree, out: &mut Vec<&'a Tree>, seen: &mut HashSet<Strin
             collect(nested, out, seen);
         }
     }
-    if seen.insert(tree.ident.to_string()) {
+    if !tree.excluded.get() && seen.insert(tree.ident.to_string()) {
         out.push(tree);
     }
 }
@@ -183,6 +183,7 @@ fn part(child: &ChildNode) -> Part<'_> {
         return Part::Rejected(None);
     }
     match &child.ty {
+        ChildType::Inline(tree) if tree.excluded.get() => Part::Rejected(None),
         ChildType::Inline(tree) => Part::Inline(tree),
         ChildType::Type(ty) => match shape(ty) {
             ast::Shape::Child => Part::Type(ty),
@@ -930,9 +931,17 @@ fn struct_def(tree: &Tree) -> TokenStream {
     let ident = &tree.ident;
     let vis = &tree.vis;
     let attrs = &tree.pass_attrs;
-    let fields = tree.children.iter().map(|c| {
+    let types: Vec<TokenStream> = tree
+        .children
+        .iter()
+        .map(|c| match &c.ty {
+            // A supervisor whose name is taken (reported): not declared.
+            ChildType::Inline(nested) if nested.excluded.get() => quote!(()),
+            _ => c.ty_tokens(),
+        })
+        .collect();
+    let fields = tree.children.iter().zip(&types).map(|(c, ty)| {
         let field = &c.ident;
-        let ty = c.ty_tokens();
         let attrs = &c.pass_attrs;
         let field_vis = match &c.vis {
             syn::Visibility::Inherited => quote!(pub),
@@ -946,7 +955,6 @@ fn struct_def(tree: &Tree) -> TokenStream {
         // Bound by a `for<'_>`: a field that is not `Clone` makes the
         // tree not `Clone`, and is no error of its own.
         let names: Vec<&syn::Ident> = tree.children.iter().map(|c| &c.ident).collect();
-        let types: Vec<TokenStream> = tree.children.iter().map(ChildNode::ty_tokens).collect();
         quote! {
             impl ::core::clone::Clone for #ident
             where

@@ -20,6 +20,8 @@ pub(crate) struct Tree {
     /// The struct's lint levels (`#[allow(deprecated)]`, ...), which the
     /// items generated for it, the warning included, follow too.
     pub(crate) lint_attrs: Vec<syn::Attribute>,
+    /// Its name is taken in its DSL (an error): nothing is generated for it.
+    pub(crate) excluded: std::cell::Cell<bool>,
 }
 
 /// One child: a field of the supervisor struct.
@@ -149,6 +151,7 @@ impl Tree {
             children,
             pass_attrs: Vec::new(),
             lint_attrs: lint_attrs(&input.attrs),
+            excluded: Default::default(),
         })
     }
 
