@@ -126,7 +126,7 @@ pub struct ReadmeDoctests;
 pub use crate::backoff::Backoff;
 pub use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
 #[cfg(feature = "dashboard")]
-pub use crate::dashboard::{Dashboard, DashboardError};
+pub use crate::dashboard::{Dashboard, DashboardError, DashboardHandle};
 pub use crate::error::{ParseSpecError, SpecError, StartError};
 pub use crate::event::{Event, EventStream};
 pub use crate::exit::{BoxError, Exit, ExitReason, PanicReason};
