@@ -152,7 +152,7 @@ enum Tree {
 
 impl Dashboard {
     /// A dashboard on `127.0.0.1:port` (`0`: a free port, which
-    /// [`DashboardHandle::local_addr`] tells once it listens).
+    /// [`DashboardHandle::local_addr`](crate::DashboardHandle::local_addr) tells once it listens).
     pub fn new(port: u16) -> Self {
         Dashboard::at(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
     }
