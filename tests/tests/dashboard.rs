@@ -212,6 +212,18 @@ const NODE_JS: &str = r#"
     };
 "#;
 
+/// The open details of the node at `arguments[0]`: its path and exits.
+const DETAILS_JS: &str = r#"
+    const li = [...document.querySelectorAll('#tree li.node')]
+        .find((li) => li.dataset.path === arguments[0]);
+    const details = li && li.querySelector(':scope > .details');
+    if (!details || details.hidden) return null;
+    return [
+        details.querySelector('.path').textContent,
+        [...details.querySelectorAll('.exit')].map((e) => e.textContent),
+    ];
+"#;
+
 /// Every node's path, in the page's order.
 const PATHS_JS: &str = r#"
     return [...document.querySelectorAll('#tree li.node')].map((li) => li.dataset.path);
@@ -367,6 +379,34 @@ async fn the_page_shows_the_tree_live_and_safely() {
         after.exit.starts_with("lost the connection · "),
         "{}",
         after.exit
+    );
+
+    // A click opens the row: its path, and its exits with their times.
+    let open = r#"
+        const li = [...document.querySelectorAll('#tree li.node')]
+            .find((li) => li.dataset.path === arguments[0]);
+        li.querySelector(':scope > .row .kind').click();
+    "#;
+    browser
+        .client()
+        .execute(open, vec![json!("app/crasher")])
+        .await
+        .unwrap();
+    let details = browser
+        .wait_for(
+            "the crasher's details",
+            SEE,
+            DETAILS_JS,
+            vec![json!("app/crasher")],
+            |v| (v[0] == "app/crasher").then(|| v.clone()),
+        )
+        .await;
+    let exits = details[1].as_array().unwrap();
+    assert_eq!(exits.len(), 1, "{details}");
+    let exit = exits[0].as_str().unwrap();
+    assert!(
+        exit.contains("#1") && exit.ends_with("lost the connection"),
+        "{exit}"
     );
 
     // A give-up: two crashes in fragile's window; the root restarts it.

@@ -75,6 +75,10 @@ const DEFAULT_PAGE_SIZE: usize = 50;
 /// binds the listener, so an address in use fails the start with
 /// [`DashboardError::Bind`].
 ///
+/// The server is hyper's HTTP/1 server, without a framework: the routes
+/// are few and fixed, and the feature adds hyper, hyper-util and bytes to
+/// the crate's dependencies, nothing else. Without the feature, none.
+///
 /// # Examples
 ///
 /// With the builder:
@@ -234,6 +238,44 @@ impl Dashboard {
     /// whoever gives `token` (the page asks for it; a script sends it as
     /// `Authorization: Bearer <token>`). Without this, the page is
     /// read-only and every operation is refused with 403.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use supervise::{ChildSpec, Context, Dashboard, Exit, Supervisor, Worker};
+    ///
+    /// struct Job;
+    /// impl Worker for Job {
+    ///     type Message = ();
+    ///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
+    ///         std::future::pending::<()>().await;
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main] async fn main() {
+    /// let (dashboard, page) = Dashboard::new(0).operations("s3cret").spec("dashboard");
+    /// let app = Supervisor::builder("app")
+    ///     .child(ChildSpec::worker("job", || Job))
+    ///     .child(dashboard)
+    ///     .build().unwrap().start().await.unwrap();
+    ///
+    /// // What a script sends to stop `app/job` (`curl -X POST -H ...`).
+    /// let addr = page.listening().await;
+    /// let reply = tokio::task::spawn_blocking(move || {
+    ///     let mut http = std::net::TcpStream::connect(addr).unwrap();
+    ///     http.write_all(b"POST /api/terminate?path=app%2Fjob HTTP/1.1\r\nHost: localhost\r\n\
+    ///         Authorization: Bearer s3cret\r\nConnection: close\r\n\r\n").unwrap();
+    ///     let mut reply = String::new();
+    ///     http.read_to_string(&mut reply).unwrap();
+    ///     reply
+    /// }).await.unwrap();
+    /// assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    /// assert_eq!(app.count_children().await.unwrap().active, 1); // the dashboard
+    /// app.stop().await.unwrap();
+    /// # }
+    /// ```
     pub fn operations(mut self, token: impl Into<Arc<str>>) -> Self {
         self.token = Some(token.into()).filter(|t| !t.is_empty());
         self
@@ -333,6 +375,26 @@ impl DashboardHandle {
 /// A failed start is the child's start error: the tree's
 /// [`StartError`](crate::StartError) carries it as an
 /// [`ExitReason::Error`](crate::ExitReason::Error), to be downcast.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{Dashboard, DashboardError, ExitReason, Supervisor};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// assert!(matches!(Dashboard::parse("port 80"), Err(DashboardError::BadAddress { .. })));
+///
+/// let (first, page) = Dashboard::new(0).spec("dashboard");
+/// let one = Supervisor::builder("one").child(first).build().unwrap().start().await.unwrap();
+/// // A second dashboard on the same address fails its tree's start.
+/// let (second, _) = Dashboard::at(page.local_addr().unwrap()).spec("dashboard");
+/// let failed = Supervisor::builder("two").child(second).build().unwrap().start().await.unwrap_err();
+/// let ExitReason::FailedToStartChild { reason, .. } = failed.reason() else { panic!() };
+/// let ExitReason::Error(error) = &**reason else { panic!() };
+/// assert!(matches!(error.downcast_ref(), Some(DashboardError::Bind { .. })));
+/// one.stop().await.unwrap();
+/// # }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum DashboardError {

@@ -26,6 +26,7 @@
   const timelineCount = $('timeline-count');
 
   const collapsed = new Set(readJson('supervise.collapsed', []));
+  const opened = new Set(); // paths whose details are shown
   const pages = new Map(); // supervisor path -> page number
   const nodes = new Map(); // key -> the node's elements
   const timeline = [];
@@ -187,6 +188,15 @@
     });
     const id = el('span', 'id');
     name.append(toggle, id);
+    // A click on the row (not on a button) shows the node's path and all
+    // the exits its supervisor remembers.
+    row.addEventListener('click', (e) => {
+      if (e.target.closest('button')) return;
+      const path = li.dataset.path;
+      if (opened.has(path)) opened.delete(path);
+      else opened.add(path);
+      if (latest) render(latest);
+    });
     const n = {
       li,
       toggle,
@@ -198,12 +208,13 @@
       policy: el('span', 'policy'),
       exits: el('span', 'exits'),
       ops: el('span', 'node-opses'),
+      details: el('div', 'details'),
       paging: el('div', 'paging'),
       ul: el('ul', 'children'),
       sig: '',
     };
     row.append(name, n.kind, n.state, n.inc, n.restarts, n.policy, n.exits, n.ops);
-    li.append(row, n.paging, n.ul);
+    li.append(row, n.details, n.paging, n.ul);
     return n;
   }
 
@@ -219,7 +230,8 @@
     const isCollapsed = collapsed.has(node.path);
     const { sup: own, ...fields } = node;
     const shallow = own && { ...own, children: own.children.length };
-    const sig = JSON.stringify([fields, shallow, ops, isCollapsed, parent && parent.sup.strategy, depth]);
+    const isOpen = opened.has(node.path);
+    const sig = JSON.stringify([fields, shallow, ops, isCollapsed, isOpen, parent && parent.sup.strategy, depth]);
     if (sig === n.sig) return;
     n.sig = sig;
     n.li.style.setProperty('--depth', depth);
@@ -254,8 +266,27 @@
       .reverse()
       .map((e) => `#${e.incarnation} ${clock(e.at)} ${e.reason}`)
       .join('\n');
+    drawDetails(n, node, isOpen);
     drawOps(n, node, parent);
     drawPaging(n, node, pageSize);
+  }
+
+  function drawDetails(n, node, isOpen) {
+    n.details.hidden = !isOpen;
+    n.li.classList.toggle('open', isOpen);
+    if (!isOpen) {
+      n.details.replaceChildren();
+      return;
+    }
+    const lines = [el('div', 'path', node.path)];
+    const exits = (node.exits || []).slice().reverse();
+    if (!exits.length) lines.push(el('div', 'exit', 'no exit yet'));
+    for (const e of exits) {
+      const line = el('div', 'exit' + (e.abnormal ? ' abnormal' : ''));
+      line.append(el('time', '', clock(e.at)), el('span', 'inc', '#' + e.incarnation), el('span', 'reason', e.reason));
+      lines.push(line);
+    }
+    n.details.replaceChildren(...lines);
   }
 
   function shutdownText(s) {
