@@ -41,7 +41,7 @@ fn seconds_between(low: u64, high: u64) -> Duration {
 /// The database pool: runs until stopped.
 #[worker]
 #[derive(Clone, Debug)]
-struct Db;
+pub struct Db;
 
 impl Worker for Db {
     type Message = ();
@@ -54,7 +54,7 @@ impl Worker for Db {
 /// The payment gateway: loses its connection every few seconds.
 #[worker(shutdown = "10s")]
 #[derive(Clone, Debug)]
-struct Gateway;
+pub struct Gateway;
 
 impl Worker for Gateway {
     type Message = ();
@@ -67,7 +67,7 @@ impl Worker for Gateway {
 /// The ledger: restarted with the gateway (rest_for_one).
 #[worker]
 #[derive(Clone, Debug)]
-struct Ledger;
+pub struct Ledger;
 
 impl Worker for Ledger {
     type Message = ();
@@ -84,7 +84,7 @@ static BURST: AtomicU32 = AtomicU32::new(0);
 /// in a row, more than its supervisor allows.
 #[worker(restart = permanent, shutdown = brutal_kill)]
 #[derive(Clone, Debug)]
-struct Fetcher;
+pub struct Fetcher;
 
 impl Worker for Fetcher {
     type Message = ();
@@ -104,8 +104,9 @@ impl Worker for Fetcher {
 /// One user's session: now and then it dies abnormally.
 #[worker(restart = transient, shutdown = brutal_kill)]
 #[derive(Clone, Debug)]
-struct Session {
-    user: u32,
+pub struct Session {
+    /// Whose session it is.
+    pub user: u32,
 }
 
 impl Worker for Session {
@@ -119,7 +120,7 @@ impl Worker for Session {
 /// The mailer: ignores its start when no SMTP server is configured.
 #[worker]
 #[derive(Clone, Debug)]
-struct Mailer;
+pub struct Mailer;
 
 impl Worker for Mailer {
     type Message = ();
