@@ -943,11 +943,14 @@ fn struct_def(tree: &Tree) -> TokenStream {
     let fields = tree.children.iter().zip(&types).map(|(c, ty)| {
         let field = &c.ident;
         let attrs = &c.pass_attrs;
+        // At the field's name: the field is then the user's tokens, and an
+        // error of a derive on the struct points at it.
+        let span = field.span();
         let field_vis = match &c.vis {
-            syn::Visibility::Inherited => quote!(pub),
+            syn::Visibility::Inherited => quote_spanned!(span=> pub),
             other => other.to_token_stream(),
         };
-        quote!(#(#attrs)* #field_vis #field: #ty)
+        quote_spanned!(span=> #(#attrs)* #field_vis #field: #ty)
     });
     let clone = if derives_clone(attrs) {
         TokenStream::new()

@@ -739,6 +739,13 @@ fn duration(cx: &Ctxt, expr: &Expr, key: &str) -> Option<u64> {
             lit: Lit::Str(s), ..
         }) => match parse_duration(&s.value()) {
             Some(ms) => Some(ms),
+            None if overflows(&s.value()) => {
+                cx.error_spanned_by(
+                    expr,
+                    format!("{key} is too large; the most is {}", most(key)),
+                );
+                None
+            }
             None => {
                 cx.error_spanned_by(
                     expr,
@@ -777,6 +784,13 @@ fn duration(cx: &Ctxt, expr: &Expr, key: &str) -> Option<u64> {
     }
 }
 
+/// A duration string whose number is too large (rather than malformed).
+fn overflows(s: &str) -> bool {
+    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+    let unit = s[digits.len()..].trim();
+    !digits.is_empty() && matches!(unit, "ms" | "s" | "m") && parse_duration(s).is_none()
+}
+
 fn parse_duration(s: &str) -> Option<u64> {
     let split = s.find(|c: char| !c.is_ascii_digit())?;
     let (num, unit) = s.split_at(split);
@@ -809,7 +823,7 @@ fn shutdown(cx: &Ctxt, expr: &Expr) -> Option<Shutdown> {
             _ => {}
         }
         let is_string = matches!(expr, Expr::Lit(_));
-        if !is_string || parse_duration(&w).is_none() {
+        if !is_string || (parse_duration(&w).is_none() && !overflows(&w)) {
             let written = expr.to_token_stream().to_string().replace(' ', "");
             let msg = match closest(&w, SHUTDOWN_WORDS) {
                 Some(close) => format!(
@@ -826,7 +840,16 @@ fn shutdown(cx: &Ctxt, expr: &Expr) -> Option<Shutdown> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
-        }) => parse_duration(&s.value()).map(Shutdown::Millis),
+        }) => {
+            let parsed = parse_duration(&s.value()).map(Shutdown::Millis);
+            if parsed.is_none() {
+                cx.error_spanned_by(
+                    expr,
+                    format!("shutdown is too large; the most is {}", most(SHUTDOWN)),
+                );
+            }
+            parsed
+        }
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
         }) if !i.suffix().is_empty() => {
