@@ -943,14 +943,14 @@ fn struct_def(tree: &Tree) -> TokenStream {
     let fields = tree.children.iter().zip(&types).map(|(c, ty)| {
         let field = &c.ident;
         let attrs = &c.pass_attrs;
-        // At the field's name: the field is then the user's tokens, and an
-        // error of a derive on the struct points at it.
-        let span = field.span();
+        // The macro's own span: a field the macro makes `pub` is not the
+        // user's, so that lints about it (`private_interfaces` for a private
+        // type) stay quiet.
         let field_vis = match &c.vis {
-            syn::Visibility::Inherited => quote_spanned!(span=> pub),
+            syn::Visibility::Inherited => quote!(pub),
             other => other.to_token_stream(),
         };
-        quote_spanned!(span=> #(#attrs)* #field_vis #field: #ty)
+        quote!(#(#attrs)* #field_vis #field: #ty)
     });
     let clone = if derives_clone(attrs) {
         TokenStream::new()
