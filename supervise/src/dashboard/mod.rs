@@ -64,7 +64,7 @@ const DEFAULT_PAGE_SIZE: usize = 50;
 /// | `GET /events` | the live frames, as Server-Sent Events |
 /// | `GET /api/tree` | the tree as JSON, for scripts |
 /// | `GET /healthz` | 200 while the tree's root runs, else 503 |
-/// | `GET /readyz` | 200 while every child in the tree runs, else 503 |
+/// | `GET /readyz` | 200 while every child in the tree runs (but those whose init ignored their start), else 503 |
 /// | `POST /api/terminate?path=..`, `POST /api/restart?path=..` | operations, refused (403) unless enabled with [`operations`](Self::operations) and given the token |
 ///
 /// It serves the root of the tree it is a child of, found as that tree

@@ -185,7 +185,9 @@ fn healthz(state: &State) -> Response<Body> {
     }
 }
 
-/// `/readyz`: every child in the served tree runs.
+/// `/readyz`: every child in the served tree runs, but the ones whose init
+/// ignored their start (OTP's `ignore` is not a failure: they chose not to
+/// run).
 async fn readyz(state: &State) -> Response<Body> {
     let Some(tree) = state.tree() else {
         return text(StatusCode::SERVICE_UNAVAILABLE, "not running\n");
@@ -194,7 +196,7 @@ async fn readyz(state: &State) -> Response<Body> {
         Ok(snapshot) => match snapshot
             .walk()
             .iter()
-            .find(|(_, child)| child.state != ChildState::Running)
+            .find(|(_, child)| child.state != ChildState::Running && !view::ignored(child))
         {
             None => text(StatusCode::OK, "ready\n"),
             Some((_, child)) => text(
@@ -252,6 +254,8 @@ fn events(state: &Arc<State>, query: &str) -> Response<Body> {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // A reverse proxy (nginx) passes each event on as it comes.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
 }
 

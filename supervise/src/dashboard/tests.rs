@@ -214,6 +214,36 @@ async fn serves_health_json_and_the_page() {
     root.stop().await.unwrap();
 }
 
+/// Ignores its start.
+struct Ignore;
+
+impl Worker for Ignore {
+    type Message = ();
+    async fn init(&mut self, _ctx: &mut Context) -> Result<Init, Exit> {
+        Ok(Init::Ignore)
+    }
+    async fn run(self, _ctx: Context) -> Result<(), Exit> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ignored_child_shows_as_ignored_and_leaves_the_tree_ready() {
+    let (root, addr) = start(
+        Dashboard::new(0),
+        vec![ChildSpec::worker("mailer", || Ignore)],
+    )
+    .await;
+    let tree = get(addr, "/api/tree").await;
+    assert!(
+        tree.body.contains(r#""path":"app/mailer","id":"mailer","kind":"worker","restart":"permanent","shutdown":"5000","state":"ignored","incarnation":1"#),
+        "{}",
+        tree.body
+    );
+    assert_eq!(get(addr, "/readyz").await.status, 200);
+    root.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_and_reasons_are_escaped_json() {
     // Any id but one with a `/` (a path separator, refused by the spec).

@@ -230,15 +230,19 @@ fn state(child: &ChildSnapshot, picture: &Picture) -> (&'static str, Option<Syst
             let left = until.saturating_duration_since(picture.at);
             ("backing_off", Some(picture.wall + left))
         }
-        ChildState::Stopped
-            if picture.ignored.contains(&child.path)
-                || (child.incarnation > 0
-                    && child.last_exit().map(|e| e.incarnation) != Some(child.incarnation)) =>
-        {
+        ChildState::Stopped if picture.ignored.contains(&child.path) || ignored(child) => {
             ("ignored", None)
         }
         _ => ("stopped", None),
     }
+}
+
+/// A stopped child whose latest start left no exit: its init returned
+/// `Ignore`.
+pub(super) fn ignored(child: &ChildSnapshot) -> bool {
+    child.state == ChildState::Stopped
+        && child.incarnation > 0
+        && child.last_exit().map(|e| e.incarnation) != Some(child.incarnation)
 }
 
 /// The timeline entries after `since` (all of them for a page that just
