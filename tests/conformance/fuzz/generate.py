@@ -23,7 +23,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sim  # noqa: E402
 
-VERSION = 3
+VERSION = 4
 INVALID_SPEC = 0.06  # how often a start_child carries a spec OTP rejects
 GRID = 100
 MAX_END = 5000
@@ -102,6 +102,9 @@ class Gen:
                 a.update(self.behaviour())
                 if a.get("significant") == "true":
                     significant_made = True
+                if rng.random() < 0.05:
+                    # an id that is not the path's last name (findings F3)
+                    a["id"] = self.new_name("id")
                 self.sc.nodes.append(sim.Node("worker", f"{path}/{self.new_name(rng.choice('abcdw'))}", a))
         if auto != "never" and not significant_made:
             # make the last direct worker significant, if any
@@ -130,6 +133,10 @@ class Gen:
             a["significant"] = "true"
         elif rng.random() < 0.04 and a.get("restart") in ("transient", "temporary"):
             a["significant"] = "false"
+        if not is_sup and rng.random() < 0.1:
+            # a worker may declare itself a supervisor (counted and listed as
+            # one, default shutdown infinity: findings F2)
+            a["type"] = pick(rng, [("worker", 2), ("supervisor", 1)])
         return a
 
     def behaviour(self, dynamic=False):
@@ -184,6 +191,13 @@ class Gen:
             out += [f"{sup}/{x}" for x in names]
         return out
 
+    def api_path(self, path):
+        """The path an API call names a static child by: its id under its parent."""
+        node = self.sc.node(path)
+        if node is not None and "id" in node.attrs:
+            return f"{sim.parent(path)}/{node.attrs['id']}"
+        return path
+
     def random_event(self, t, start_in=None):
         rng = self.rng
         sc = self.sc
@@ -198,7 +212,7 @@ class Gen:
         simple_sups = [s for s in dyn_sups if sc.strategy(s) == "simple_one_for_one"]
         weights = [("crash", 34), ("terminate_child", 12), ("restart_child", 7), ("delete_child", 5),
                    ("get_childspec", 4), ("start_child", 14 + (14 if dyn_sups else 0)),
-                   ("which_children", 8), ("count_children", 7), ("terminate_child_id", 3 if simple_sups else 0)]
+                   ("which_children", 8), ("count_children", 7), ("terminate_child_id", 3 if dyn_sups else 0)]
         kind = pick(rng, weights) if start_in is None else "start_child"
         if kind == "crash":
             targets = static_children + added + dyn_kids * 2 + ["root"] * (1 if rng.random() < 0.05 else 0)
@@ -249,12 +263,13 @@ class Gen:
             # a static supervisor: a new id, or one it has
             # (never the path of a nested supervisor: the oracle would take
             # it for a worker from then on)
-            existing = [n.path for n in sc.nodes if sim.parent(n.path) == sup and n.kind == "worker"]
+            existing = [self.api_path(n.path) for n in sc.nodes if sim.parent(n.path) == sup and n.kind == "worker"]
             existing += [f"{sup}/{x}" for x in self.started_static.get(sup, {})]
             if existing and rng.random() < 0.25:
                 path = rng.choice(existing)
-                node = sc.node(path)
+                node = sc.node(path) or next((n for n in sc.nodes if self.api_path(n.path) == path), None)
                 a = dict(node.attrs) if node is not None else dict(self.started_static[sup][sim.base(path)])
+                a.pop("id", None)
                 return ("api", "start_child", path, a)
             name = self.new_name("x")
             a = self.child_spec(is_sup=False, parent_auto=sc.node(sup).attrs.get("auto_shutdown", "never"))
@@ -273,14 +288,14 @@ class Gen:
             self.started_static.setdefault(sup, {})[name] = a
             return ("api", "start_child", f"{sup}/{name}", a)
         if kind == "terminate_child_id":
-            sup = rng.choice(simple_sups)
+            sup = rng.choice(dyn_sups)
             kids = [k for k in dyn_kids if sim.parent(k) == sup] or [f"{sup}/nobody"]
             return ("api", "terminate_child_id", rng.choice(kids), {})
         # terminate_child, restart_child, delete_child, get_childspec.
         # Elixir's DynamicSupervisor has no restart_child, delete_child or
         # get_childspec (it crashes on them, function_clause): only
         # terminate_child is sent to it.
-        pool = static_children + added
+        pool = [self.api_path(p) for p in static_children] + added
         if kind == "terminate_child":
             pool = pool + dyn_kids * 2
         elif dyn_kids and rng.random() < 0.15:

@@ -528,9 +528,9 @@ class Child:
         self.path = path
         self.kind = kind  # "sup" | "worker"
         self.attrs = attrs
-        self.id = base(path)
+        self.id = str(spec.get("id", base(path)))
         self.restart = spec.get("restart", "permanent")
-        default_sd = "infinity" if kind == "sup" else 5000
+        default_sd = "infinity" if kind == "sup" or spec.get("type") == "supervisor" else 5000
         self.shutdown = spec.get("shutdown", default_sd)
         self.significant = spec.get("significant", False) in (True, "true")
         self.type = "supervisor" if kind == "sup" else spec.get("type", "worker")
