@@ -23,7 +23,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sim  # noqa: E402
 
-VERSION = 4
+VERSION = 5  # v5: sim.py resolves terminate_child's pid and start_child's behaviour when the event is played, as the oracle does
 INVALID_SPEC = 0.06  # how often a start_child carries a spec OTP rejects
 GRID = 100
 MAX_END = 5000

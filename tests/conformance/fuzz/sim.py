@@ -682,16 +682,19 @@ class Sup:
         is_down = lambda m: m[0] == "DOWN" and m[1] == ref  # noqa: E731
         if sd == "brutal_kill":
             w.exit_signal(p, q, "kill", explicit=True)
-            yield Recv(is_down)
+            m = yield Recv(is_down)
         elif sd == "infinity" or not isinstance(sd, int):
             w.exit_signal(p, q, "shutdown", explicit=True)
-            yield Recv(is_down)
+            m = yield Recv(is_down)
         else:
             w.exit_signal(p, q, "shutdown", explicit=True)
             m = yield Recv(is_down, sd, f"shutdown timeout of {q.label}")
             if m is TIMEOUT:
                 w.exit_signal(p, q, "kill", explicit=True)
-                yield Recv(is_down)
+                m = yield Recv(is_down)
+                m = (m[0], m[1], m[2], "killed")
+        if not self.expected_at_shutdown(ch, m[3]):
+            self.report("shutdown_error", ch.path, m[3])
         w.unlink(p, q)
         # the pending 'EXIT' is flushed (S18.5)
         for i, m in enumerate(list(p.mailbox)):
@@ -725,6 +728,7 @@ class Sup:
         for key, (sd, rs) in timers.items():
             armed[key] = (w.send_after(p, sd, ("kill_timer", key), f"shutdown timer of {self.label()}"), rs)
         left = set(refs)
+        errors = []
         while left:
             m = yield Recv(lambda m: (m[0] == "DOWN" and m[1] in left) or m[0] == "kill_timer")
             if m[0] == "DOWN":
@@ -732,6 +736,8 @@ class Sup:
                 ch = refs[m[1]]
                 w.unlink(p, ch.pid)
                 ch.pid = None
+                if not self.expected_at_shutdown(ch, m[3]):
+                    errors.append((ch, m[3]))
             else:
                 _, rs = armed[m[1]]
                 for r in rs:
@@ -740,6 +746,28 @@ class Sup:
         for tm, _ in armed.values():
             w.cancel(tm, "all children down")
         p.par_group = None
+        if self.flavour == "simple_one_for_one":
+            # one report per reason, the children counted (S21.3)
+            tmpl = base(w.sc.kids(self.path)[0].path) if w.sc.kids(self.path) else "?"
+            by = {}
+            for ch, r in errors:
+                by[show_reason(r)] = by.get(show_reason(r), 0) + 1
+            for r, n in by.items():
+                self.w.line(f"report {self.path} shutdown_error {self.path}/{tmpl}*{n} {r}")
+        else:
+            for ch, r in errors:
+                self.report("shutdown_error", ch.path, r)
+
+    def expected_at_shutdown(self, ch, r):
+        """S19 for OTP's supervisor; Elixir's wait_child for `dynamic`."""
+        sd = ch.shutdown
+        if self.flavour == "dynamic":
+            if sd == "brutal_kill":
+                return r == "killed"
+            return r == "shutdown" or (isinstance(r, tuple) and r[0] == "shutdown") or (r == "normal" and ch.restart != "permanent")
+        if sd == "brutal_kill":
+            return r == "killed" or (ch.restart != "permanent" and is_normal_reason(r))
+        return r == "shutdown" or (ch.restart != "permanent" and is_normal_reason(r))
 
     def terminate_all(self):
         """terminate/2: every running child, in reverse start order (S20)."""
@@ -872,7 +900,7 @@ class Sup:
 
     # ----- calls
     def handle_call(self, req):
-        op, path, attrs = req
+        op, path, attrs, target = req
         w = self.w
         if op in ("which_children", "count_children"):
             return "ok"
@@ -886,7 +914,6 @@ class Sup:
                     if c.id == base(path):
                         return ("error", "already")
                 ch = Child(path, "worker", attrs, {a: attrs[a] for a in SPEC_KEYS if a in attrs})
-                w.behaviours[path] = attrs
                 res = yield from self.start(ch)
                 if res[0] == "ok":
                     ch.pid = res[1]
@@ -900,12 +927,10 @@ class Sup:
                 kind, tattrs, tspec = self.template
                 merged = dict(tattrs)
                 merged.update(attrs)
-                w.behaviours[path] = merged
                 ch = Child(path, kind, merged, tspec)
             else:
                 if self.max_children != "infinity" and isinstance(self.max_children, int) and len(self.children) >= self.max_children:
                     return "max_children"
-                w.behaviours[path] = attrs
                 ch = Child(path, "worker", attrs, {a: attrs[a] for a in ("restart", "shutdown") if a in attrs})
             res = yield from self.start(ch)
             if res[0] == "ok":
@@ -926,8 +951,6 @@ class Sup:
                 return "not_found"
             if op == "terminate_child_id":
                 return "error"
-            target = req[3] if len(req) > 3 else None
-            target = w.latest.get(path)
             for c in self.children:
                 if c.pid is target and target is not None:
                     yield from self.shutdown(c)
@@ -1018,20 +1041,36 @@ def simulate(sc, horizon=None, margin_ms=100):
             _, op, path, attrs = ev
             sup_path = path if op in ("which_children", "count_children") else parent(path)
             q = w.latest.get(sup_path)
-            client(op, path, q, attrs)
+            flav = sc.strategy(sup_path)
+            target = None
+            if op == "terminate_child" and flav in ("simple_one_for_one", "dynamic"):
+                # the pid is taken when the event is played (oracle.exs)
+                target = w.latest.get(path)
+            if op == "start_child":
+                # the oracle records the behaviour before the call, so a
+                # refused start_child still replaces it for later starts
+                if flav == "simple_one_for_one":
+                    tmpl = sc.kids(sup_path)
+                    merged = dict(tmpl[0].attrs) if tmpl else {}
+                    merged.update(attrs)
+                    w.behaviours[path] = merged
+                else:
+                    w.behaviours[path] = attrs
+            client(op, path, q, attrs, target)
 
-    def client(op, path, q, attrs):
+    def client(op, path, q, attrs, target=None):
         def body(c):
             if q is None or not q.alive:
                 w.line(f"call {op} {path} -> {{exit,noproc}}")
                 return "normal"
             ref = w.monitor(c, q)
-            w.send(q, ("call", c, ref, (op, path, attrs)))
+            w.send(q, ("call", c, ref, (op, path, attrs, target)))
             m = yield Recv(lambda m: m[1] == ref and m[0] in ("reply", "DOWN"))
+            name = "terminate_child" if op == "terminate_child_id" else op
             if m[0] == "reply":
-                w.line(f"call {op} {path} -> {m[2]}")
+                w.line(f"call {name} {path} -> {m[2]}")
             else:
-                w.line(f"call {op} {path} -> {{exit,{show_reason(m[3])}}}")
+                w.line(f"call {name} {path} -> {{exit,{show_reason(m[3])}}}")
             return "normal"
 
         w.spawn(f"client {op} {path}", "client", body)
