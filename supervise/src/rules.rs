@@ -109,6 +109,26 @@ pub(crate) fn expected_at_shutdown(
     }
 }
 
+/// S19 as Elixir 1.14's `DynamicSupervisor` has it (its `wait_child`),
+/// which a dynamic supervisor without a template follows: under
+/// `brutal_kill` only `killed` is expected; otherwise `shutdown` and
+/// `{shutdown, _}` from every child, a permanent one included, and
+/// `normal` from one that is not permanent.
+pub(crate) fn expected_at_elixir_shutdown(
+    shutdown: Shutdown,
+    restart: Restart,
+    reason: &ExitReason,
+) -> bool {
+    match shutdown {
+        Shutdown::BrutalKill => matches!(reason, ExitReason::Killed),
+        Shutdown::Timeout(_) | Shutdown::Infinity => match reason {
+            ExitReason::Shutdown | ExitReason::ShutdownWith(_) => true,
+            ExitReason::Normal => restart != Restart::Permanent,
+            _ => false,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -168,6 +188,39 @@ mod tests {
             for ((name, reason), (decision, reported)) in reasons().into_iter().zip(row) {
                 assert_eq!(after_exit(restart, &reason), decision, "{restart} {name}");
                 assert_eq!(is_reported(restart, &reason), reported, "{restart} {name}");
+            }
+        }
+    }
+
+    /// S19 as Elixir's DynamicSupervisor has it (the fuzzer's F5).
+    #[test]
+    fn expected_reasons_at_an_elixir_dynamic_supervisors_shutdown() {
+        let timeout = Shutdown::Timeout(Duration::from_secs(5));
+        // normal, shutdown, {shutdown,x}, killed, error, panic
+        let table = [
+            (
+                timeout,
+                Restart::Permanent,
+                [false, true, true, false, false, false],
+            ),
+            (
+                timeout,
+                Restart::Transient,
+                [true, true, true, false, false, false],
+            ),
+            (
+                Shutdown::BrutalKill,
+                Restart::Temporary,
+                [false, false, false, true, false, false],
+            ),
+        ];
+        for (shutdown, restart, row) in table {
+            for ((name, reason), expected) in reasons().into_iter().zip(row) {
+                assert_eq!(
+                    expected_at_elixir_shutdown(shutdown, restart, &reason),
+                    expected,
+                    "{shutdown} {restart} {name}"
+                );
             }
         }
     }

@@ -300,6 +300,17 @@ impl Out {
     /// Stops a running child by its policy and reports an unexpected
     /// exit reason (S18, S19). Leaves it not running.
     fn shut_down(&mut self, sup_path: &str, child: &mut Child) {
+        self.shut_down_by(sup_path, child, expected_at_shutdown);
+    }
+
+    /// [`shut_down`](Self::shut_down), judging the exit reason by
+    /// `expected`.
+    fn shut_down_by(
+        &mut self,
+        sup_path: &str,
+        child: &mut Child,
+        expected: fn(&ChildDef, &Reason) -> bool,
+    ) {
         if !child.is_running() {
             return;
         }
@@ -319,7 +330,7 @@ impl Out {
                 reason
             }
         };
-        if !expected_at_shutdown(&child.def, &reason) {
+        if !expected(&child.def, &reason) {
             self.emit(format!("shutdown_error {sup_path} {} {reason}", child.path));
         }
     }
@@ -339,7 +350,7 @@ impl Out {
                 let label = c.label().expect("running");
                 let r = stop_reason(&c.def);
                 self.emit(format!("exit {label} {r}"));
-                if !expected_at_shutdown(&c.def, &r) {
+                if !expected_at_elixir_shutdown(&c.def, &r) {
                     errors.push(format!("shutdown_error {} {} {r}", sup.path, c.path));
                 }
                 c.state = State::Stopped;
@@ -561,6 +572,20 @@ fn expected_at_shutdown(def: &ChildDef, reason: &Reason) -> bool {
     match def.shutdown {
         Shutdown::BrutalKill => *reason == Reason::Killed || lenient,
         Shutdown::Timeout | Shutdown::Infinity => *reason == Reason::Shutdown || lenient,
+    }
+}
+
+/// S19 as Elixir 1.14's DynamicSupervisor has it (`wait_child`): under
+/// `brutal_kill` only `killed`; otherwise `shutdown` and `{shutdown,_}`
+/// from every child, and `normal` from one that is not permanent.
+fn expected_at_elixir_shutdown(def: &ChildDef, reason: &Reason) -> bool {
+    match def.shutdown {
+        Shutdown::BrutalKill => *reason == Reason::Killed,
+        Shutdown::Timeout | Shutdown::Infinity => match reason {
+            Reason::Shutdown | Reason::ShutdownX => true,
+            Reason::Normal => def.restart != Restart::Permanent,
+            _ => false,
+        },
     }
 }
 
@@ -862,7 +887,12 @@ fn terminate_child(out: &mut Out, sup: &mut Sup, path: &str) -> String {
         return "{error,not_found}".into();
     }
     let sup_path = sup.path.clone();
-    out.shut_down(&sup_path, &mut sup.children[idx]);
+    let expected = if sup.is_dynamic() {
+        expected_at_elixir_shutdown
+    } else {
+        expected_at_shutdown
+    };
+    out.shut_down_by(&sup_path, &mut sup.children[idx], expected);
     if sup.is_dynamic() || sup.children[idx].def.restart == Restart::Temporary {
         sup.children.remove(idx);
     } else {

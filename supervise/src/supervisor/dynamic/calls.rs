@@ -10,7 +10,6 @@ use crate::supervisor::CallError;
 
 use super::core::{DynChild, DynCore};
 use crate::child::Start;
-use crate::rules::expected_at_shutdown;
 use crate::supervisor::{Call, ChildCounts, ChildInfo, ChildStatus};
 
 impl DynCore {
@@ -252,7 +251,7 @@ impl DynCore {
         let running = child.running.take().expect("a running child");
         let reason = running.terminate(shutdown).await;
         child.spec.start.forget();
-        if !expected_at_shutdown(shutdown, restart, &reason) {
+        if !self.expected_at_shutdown()(shutdown, restart, &reason) {
             self.reporter()
                 .shutdown_error(child.path(&self.path), reason, None);
         }

@@ -15,7 +15,7 @@ use crate::event::EventBus;
 use crate::exit::ExitReason;
 use crate::intensity::RestartWindow;
 use crate::report::Reporter;
-use crate::rules::{self, expected_at_shutdown, AfterExit};
+use crate::rules::{self, AfterExit};
 use crate::snapshot::{History, DEFAULT_HISTORY};
 
 use super::spec::DynInner;
@@ -295,6 +295,19 @@ impl DynCore {
         self.restart(child, now).await
     }
 
+    /// S19, by flavour: OTP's rule for `simple_one_for_one`, Elixir's
+    /// `DynamicSupervisor`'s otherwise (they differ: see
+    /// `rules::expected_at_elixir_shutdown`).
+    pub(super) fn expected_at_shutdown(
+        &self,
+    ) -> fn(crate::Shutdown, crate::Restart, &ExitReason) -> bool {
+        if self.is_simple() {
+            rules::expected_at_shutdown
+        } else {
+            rules::expected_at_elixir_shutdown
+        }
+    }
+
     /// S22: a significant child exited and will not be restarted. Only a
     /// template's children can be significant, so all of them are.
     pub(super) fn auto_shutdown(&self, significant: bool) -> Option<ExitReason> {
@@ -377,6 +390,7 @@ impl DynCore {
         // waiting for them in turn would kill a child with a short timeout
         // only once an earlier one with a longer timeout had stopped.
         let now = Instant::now();
+        let expected = self.expected_at_shutdown();
         let mut stopping = Vec::with_capacity(order.len());
         for &slot in &order {
             let policy = self.policy(&self.children[slot].spec);
@@ -390,7 +404,7 @@ impl DynCore {
                 let reason = running.finish_stop(aborted, shutdown, deadline).await;
                 (
                     slot,
-                    (!expected_at_shutdown(shutdown, restart, &reason)).then_some(reason),
+                    (!expected(shutdown, restart, &reason)).then_some(reason),
                 )
             });
         }
