@@ -50,19 +50,19 @@ pub(crate) fn take_location() -> Option<String> {
 pin_project_lite::pin_project! {
     /// Marks the polls of a supervised future, so that the hook knows a
     /// panic in it will be caught and reported.
-    pub(crate) struct Supervised<F> {
+    pub(crate) struct PanicScope<F> {
         #[pin]
         inner: F,
     }
 }
 
-impl<F> Supervised<F> {
+impl<F> PanicScope<F> {
     pub(crate) fn new(inner: F) -> Self {
-        Supervised { inner }
+        PanicScope { inner }
     }
 }
 
-impl<F: Future> Future for Supervised<F> {
+impl<F: Future> Future for PanicScope<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {

@@ -319,7 +319,7 @@ impl<M> Context<M> {
         let tasks = self.tasks.get_or_insert_with(JoinSet::new);
         tasks.spawn(async move {
             use futures_util::FutureExt;
-            let task = crate::panic::Supervised::new(task);
+            let task = crate::panic::PanicScope::new(task);
             if let Err(panic) = std::panic::AssertUnwindSafe(task).catch_unwind().await {
                 inc.crash(ExitReason::from_panic(panic));
             }

@@ -19,7 +19,7 @@ use super::{BoxFuture, ChildPath, ChildRef, ChildSpec, Incarnation, Running, Sta
 use crate::event::{Event, EventBus};
 use crate::exit::{Exit, ExitReason};
 use crate::mailbox::{MailboxRef, WithMailbox};
-use crate::panic::Supervised;
+use crate::panic::PanicScope;
 use crate::report::observe;
 use crate::supervisor::{Inbox, Msg, SupervisorHandle};
 use crate::worker::{Context, Init, Worker};
@@ -268,7 +268,7 @@ pub(crate) async fn start(
             } else {
                 Either::Right(init.instrument(span.clone()))
             };
-            AssertUnwindSafe(Supervised::new(init))
+            AssertUnwindSafe(PanicScope::new(init))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|panic| Start::Failed(ExitReason::from_panic(panic)))
@@ -386,7 +386,7 @@ pin_project_lite::pin_project! {
     /// stored once in the task, not twice.
     struct ChildTask<F> {
         #[pin]
-        life: futures_util::future::CatchUnwind<AssertUnwindSafe<Supervised<F>>>,
+        life: futures_util::future::CatchUnwind<AssertUnwindSafe<PanicScope<F>>>,
         guard: ExitGuard,
         first_poll: bool,
     }
@@ -394,7 +394,7 @@ pin_project_lite::pin_project! {
 
 fn run_to_exit<F: Future<Output = ExitReason>>(run: F, guard: ExitGuard) -> ChildTask<F> {
     ChildTask {
-        life: AssertUnwindSafe(Supervised::new(run)).catch_unwind(),
+        life: AssertUnwindSafe(PanicScope::new(run)).catch_unwind(),
         guard,
         first_poll: true,
     }
