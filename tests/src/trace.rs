@@ -23,8 +23,11 @@
 //! parent writes while it already runs: OTP orders that race both ways.
 //!
 //! A line with two actors keeps its place in both sequences. Rule 2's
-//! sorted runs of a dynamic supervisor's parallel exits are sorted within
-//! that supervisor's sequence, which the traces already are.
+//! runs of a dynamic supervisor's parallel exits are taken within that
+//! supervisor's own sequence (FORMAT.md: a line of another actor between
+//! them, a call's reply say, does not break the run): each sequence of a
+//! dynamic supervisor has its runs sorted before it is compared, as the
+//! oracle's `Compare.sequences` does with `sort_runs_of_children`.
 
 use std::collections::BTreeMap;
 
@@ -38,12 +41,14 @@ pub enum Match {
 }
 
 /// Compares `ours` with `expected` (both canonical traces, `T line` per
-/// line). `is_supervisor` says which paths are supervisors. `Err` names
-/// the first slot that differs and how.
+/// line). `is_supervisor` says which paths are supervisors, `is_dynamic`
+/// which of them are `simple_one_for_one` or `dynamic` (rule 2). `Err`
+/// names the first slot that differs and how.
 pub fn compare(
     expected: &str,
     ours: &str,
     is_supervisor: &dyn Fn(&str) -> bool,
+    is_dynamic: &dyn Fn(&str) -> bool,
 ) -> Result<Match, String> {
     if expected == ours {
         return Ok(Match::Exact);
@@ -61,7 +66,10 @@ pub fn compare(
                 "at {t}: not the same lines\n  expected: {w:?}\n  ours:     {g:?}"
             ));
         }
-        let (wa, ga) = (by_actor(w, is_supervisor), by_actor(g, is_supervisor));
+        let (wa, ga) = (
+            by_actor(w, is_supervisor, is_dynamic),
+            by_actor(g, is_supervisor, is_dynamic),
+        );
         if let Some((actor, lines)) = wa.iter().find(|(a, l)| ga.get(*a) != Some(l)) {
             return Err(format!(
                 "at {t}: {actor}'s lines in another order\n  expected: {lines:?}\n  ours:     {:?}",
@@ -128,10 +136,12 @@ fn slots(trace: &str) -> BTreeMap<&str, Vec<&str>> {
     out
 }
 
-/// Each actor's lines of one slot, in order.
+/// Each actor's lines of one slot, in order; in the sequence of a dynamic
+/// supervisor, each run of its children's exits sorted (rule 2).
 fn by_actor<'a>(
     slot: &[&'a str],
     is_supervisor: &dyn Fn(&str) -> bool,
+    is_dynamic: &dyn Fn(&str) -> bool,
 ) -> BTreeMap<String, Vec<&'a str>> {
     let mut out: BTreeMap<String, Vec<&'a str>> = BTreeMap::new();
     for line in slot {
@@ -139,7 +149,37 @@ fn by_actor<'a>(
             out.entry(actor).or_default().push(line);
         }
     }
+    for (actor, seq) in &mut out {
+        if is_dynamic(actor) {
+            sort_runs_of_children(seq, actor);
+        }
+    }
     out
+}
+
+/// Sorts each maximal run of consecutive `exit` lines of `sup`'s children
+/// in `seq` (one slot's lines, without their time).
+fn sort_runs_of_children(seq: &mut [&str], sup: &str) {
+    let child_exit = |line: &str| {
+        line.strip_prefix("exit ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|label| label.split('#').next())
+            .and_then(|path| path.rfind('/').map(|i| &path[..i]))
+            == Some(sup)
+    };
+    let mut i = 0;
+    while i < seq.len() {
+        let mut j = i;
+        while j < seq.len() && child_exit(seq[j]) {
+            j += 1;
+        }
+        if j > i {
+            seq[i..j].sort_unstable();
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// The actors of `line`, one of its `slot`'s.
@@ -197,8 +237,12 @@ mod tests {
         matches!(path, "root" | "root/s1")
     }
 
+    fn dynamic(path: &str) -> bool {
+        path == "root/d"
+    }
+
     fn check(expected: &str, ours: &str) -> Result<Match, String> {
-        compare(expected, ours, &sups)
+        compare(expected, ours, &|p| sups(p) || dynamic(p), &dynamic)
     }
 
     const BASE: &str = "\
@@ -237,6 +281,41 @@ mod tests {
         let whole = canonical(&lines, &|_| false, &|t| t == 300);
         assert_eq!(whole[0], "300 exit root/d/a#1 shutdown");
         assert_eq!(whole[3], "300 exit root/s/b#1 shutdown");
+    }
+
+    #[test]
+    fn rule_2_sorts_a_run_within_the_dynamic_supervisors_own_sequence() {
+        // F7: a call's reply (another actor's line) between root/d's
+        // parallel exits does not break their run in root/d's sequence.
+        let expected = "\
+1800 started root/d/n7#1
+1800 call start_child root/d/n7 -> {ok,root/d/n7#1}
+1800 exit root/d/n5#1 shutdown
+1800 exit root/d/n6#1 shutdown
+1800 exit root/d/n7#1 shutdown
+1800 exit root/d#1 shutdown
+1800 exit root#1 shutdown
+";
+        let ours = "\
+1800 started root/d/n7#1
+1800 exit root/d/n7#1 shutdown
+1800 call start_child root/d/n7 -> {ok,root/d/n7#1}
+1800 exit root/d/n5#1 shutdown
+1800 exit root/d/n6#1 shutdown
+1800 exit root/d#1 shutdown
+1800 exit root#1 shutdown
+";
+        assert_eq!(check(expected, ours), Ok(Match::PerActor));
+        // The run does not reach past a line of root/d's own: its exit,
+        // which closes its sequence, stays after its children's.
+        let late = ours.replace(
+            "1800 exit root/d/n6#1 shutdown\n1800 exit root/d#1 shutdown\n",
+            "1800 exit root/d#1 shutdown\n1800 exit root/d/n6#1 shutdown\n",
+        );
+        assert!(check(expected, &late).is_err());
+        // Nor is a static supervisor's sequence sorted.
+        let static_sup = |t: &str| t.replace("root/d", "root/s1");
+        assert!(check(&static_sup(expected), &static_sup(ours)).is_err());
     }
 
     #[test]

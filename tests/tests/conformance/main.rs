@@ -158,6 +158,16 @@ fn check(
         write.map_err(|e| format!("  cannot write {}: {e}", written.display()))?;
     }
     let is_supervisor = |path: &str| scenario.nodes.iter().any(|n| n.is_sup && n.path == path);
+    let is_dynamic = |path: &str| {
+        scenario.nodes.iter().any(|n| {
+            n.is_sup
+                && n.path == path
+                && matches!(
+                    n.attrs.get("strategy"),
+                    Some("simple_one_for_one" | "dynamic")
+                )
+        })
+    };
     match expect {
         Expect::Traces(traces) => {
             let mut first_error = None;
@@ -165,7 +175,7 @@ fn check(
                 if i == 1 {
                     note += " (matches the .trace.alt)";
                 }
-                match trace::compare(&normalise(expected), &ours, &is_supervisor) {
+                match trace::compare(&normalise(expected), &ours, &is_supervisor, &is_dynamic) {
                     Ok(Match::Exact) => return Ok((Passed::Exact, note)),
                     Ok(Match::PerActor) => return Ok((Passed::PerActor, note)),
                     Err(why) => {
