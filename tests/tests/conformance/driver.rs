@@ -41,8 +41,9 @@ struct Shared {
 struct Recorder {
     stream: Option<EventStream>,
     lines: Vec<(u64, String)>,
-    /// The latest incarnation reported started, by path (the oracle's
-    /// `whereis_path`).
+    /// The latest incarnation reported started, by scenario path (the
+    /// oracle's `whereis_path`): a child declared `id=x` at `root/a` runs
+    /// as `root/x` but is named, crashed and terminated as `root/a`.
     current: HashMap<String, ChildRef>,
     root: Option<SupervisorHandle>,
 }
@@ -65,7 +66,8 @@ impl Shared {
         };
         while let Some((at, event)) = stream.try_recv_timed() {
             if let supervise::Event::Started { child } = &event {
-                rec.current.insert(child.path().to_string(), child.clone());
+                rec.current
+                    .insert(render::scenario_path(child.path()), child.clone());
             }
             if let Some(line) = render::event(&event) {
                 rec.lines.push((self.ms(at), line));

@@ -40,7 +40,7 @@ pub(crate) fn alias(runtime: String, scenario: String) {
 
 /// The scenario's path of a runtime path (itself, unless it or one of its
 /// ancestors was declared with another id).
-fn scenario_path(runtime: &str) -> String {
+pub(crate) fn scenario_path(runtime: &str) -> String {
     ALIASES.with(|a| {
         let aliases = a.borrow();
         if aliases.is_empty() {
