@@ -611,9 +611,12 @@ fn scripted(sh: &Arc<Shared>, path: &str, id: String, behaviour: &Attrs) -> Chil
         .insert(path.to_string(), Arc::new(behaviour.clone()));
     let sh = sh.clone();
     let path = path.to_string();
+    // Made once per start attempt: the attempt takes the path's next
+    // number, as the oracle's start function does.
     ChildSpec::worker(id, move || Scripted {
         behaviour: sh.behaviours.lock().unwrap()[&path].clone(),
         path: path.clone(),
+        attempt: render::attempt(&path),
         sh: sh.clone(),
         crash: None,
     })
@@ -622,6 +625,9 @@ fn scripted(sh: &Arc<Shared>, path: &str, id: String, behaviour: &Attrs) -> Chil
 /// A worker that does what its scenario line says.
 struct Scripted {
     path: String,
+    /// This start's attempt number for `path`, counted over every child
+    /// ever started under it (the trace's `P#N`): the index into `start`.
+    attempt: u64,
     behaviour: Arc<Attrs>,
     sh: Arc<Shared>,
     crash: Option<CrashRx>,
@@ -647,6 +653,7 @@ impl Worker for Scripted {
         // OTP starts a child in a process of its own and waits for its init
         // to answer: a scheduling point where other processes (the clients
         // of calls among them) run. A scripted init yields once to match.
+        render::bind(&self.path, ctx.incarnation(), self.attempt);
         tokio::task::yield_now().await;
         if let Some(ms) = self.ms("init").filter(|&ms| ms > 0) {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -657,7 +664,7 @@ impl Worker for Scripted {
             .unwrap_or("ok")
             .split(',')
             .collect();
-        let n = ctx.incarnation() as usize;
+        let n = self.attempt as usize;
         match results
             .get(n - 1)
             .or(results.last())

@@ -8,16 +8,25 @@ use supervise::{
     ExitReason, ParseSpecError, Shutdown, SpecError,
 };
 
-/// Per path, the last number given; per `(path, runtime number)`, the
-/// trace's number.
-type Numbers = (HashMap<String, u64>, HashMap<(String, u64), u64>);
+/// The trace's numbering of start attempts.
+#[derive(Default)]
+struct Numbers {
+    /// Per path, the last attempt number given.
+    per_path: HashMap<String, u64>,
+    /// Per `(path, runtime number)`, the trace's number.
+    numbers: HashMap<(String, u64), u64>,
+    /// Per `(path, runtime number)`, the attempt number a scripted worker
+    /// took when it was made (see [`attempt`]), until its start is
+    /// reported.
+    taken: HashMap<(String, u64), u64>,
+}
 
 thread_local! {
     /// The trace's number of each incarnation, `(path, runtime number)`:
     /// `tests/conformance/FORMAT.md` counts start attempts per path, where
     /// the runtime counts them per child (a dynamic child started again
     /// under a name used before is a new child, numbered from 1).
-    static NUMBERS: RefCell<Numbers> = RefCell::new((HashMap::new(), HashMap::new()));
+    static NUMBERS: RefCell<Numbers> = RefCell::new(Numbers::default());
 }
 
 thread_local! {
@@ -29,7 +38,7 @@ thread_local! {
 
 /// Forgets the numbers and aliases of the previous scenario.
 pub(crate) fn reset_numbers() {
-    NUMBERS.with(|n| *n.borrow_mut() = (HashMap::new(), HashMap::new()));
+    NUMBERS.with(|n| *n.borrow_mut() = Numbers::default());
     ALIASES.with(|a| a.borrow_mut().clear());
 }
 
@@ -59,22 +68,44 @@ pub(crate) fn scenario_path(runtime: &str) -> String {
     })
 }
 
-/// A start attempt of `path`: the next number of that path.
-fn started(path: &str, incarnation: u64) -> u64 {
+/// A new start attempt of the scenario's `path`, as the oracle counts one
+/// when its start function is called: its number, counted over every child
+/// ever started under that path (the `N` of `P#N`).
+pub(crate) fn attempt(path: &str) -> u64 {
     NUMBERS.with(|n| {
-        let (per_path, numbers) = &mut *n.borrow_mut();
-        let next = per_path.entry(path.to_string()).or_default();
+        let mut n = n.borrow_mut();
+        let next = n.per_path.entry(path.to_string()).or_default();
         *next += 1;
-        numbers.insert((path.to_string(), incarnation), *next);
         *next
     })
+}
+
+/// The runtime's incarnation `incarnation` of `path` is the attempt
+/// numbered `number` (taken with [`attempt`] when the worker was made):
+/// its start line will carry that number.
+pub(crate) fn bind(path: &str, incarnation: u64, number: u64) {
+    NUMBERS.with(|n| {
+        n.borrow_mut()
+            .taken
+            .insert((path.to_string(), incarnation), number)
+    });
+}
+
+/// The start of `path`'s runtime incarnation `incarnation` is reported:
+/// the number its attempt took, or else the path's next number.
+fn started(path: &str, incarnation: u64) -> u64 {
+    let key = (path.to_string(), incarnation);
+    let number = NUMBERS.with(|n| n.borrow_mut().taken.remove(&key));
+    let number = number.unwrap_or_else(|| attempt(path));
+    NUMBERS.with(|n| n.borrow_mut().numbers.insert(key, number));
+    number
 }
 
 /// The trace's number of an incarnation already started.
 fn number(path: &str, incarnation: u64) -> u64 {
     NUMBERS.with(|n| {
         n.borrow()
-            .1
+            .numbers
             .get(&(path.to_string(), incarnation))
             .copied()
             .unwrap_or(incarnation)
