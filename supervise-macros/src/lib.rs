@@ -8,6 +8,7 @@
 
 mod dsl;
 mod expand;
+mod handlers;
 mod internals;
 mod worker;
 
@@ -32,4 +33,10 @@ pub fn worker(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn supervision_tree(input: TokenStream) -> TokenStream {
     dsl::expand(input.into()).into()
+}
+
+/// Writes a worker as GenServer-style handlers. See `supervise::handlers`.
+#[proc_macro_attribute]
+pub fn handlers(args: TokenStream, input: TokenStream) -> TokenStream {
+    handlers::expand(args.into(), input.into()).into()
 }

@@ -97,6 +97,7 @@ mod dashboard;
 mod error;
 mod event;
 mod exit;
+pub mod handlers;
 mod intensity;
 mod mailbox;
 mod metrics;
@@ -350,6 +351,132 @@ pub use supervise_macros::Supervisor;
 #[cfg(feature = "macros")]
 #[doc(inline)]
 pub use supervise_macros::worker;
+
+/// Writes a worker as GenServer-style handlers: no receive loop, no
+/// message enum, no `Reply` plumbing.
+///
+/// Put it on the worker's inherent `impl` block and mark its handlers; the
+/// struct is the state (`&mut self`), built afresh from the child's start
+/// argument at every start, as for any worker. Each handler may be `async`
+/// or not, and may take `ctx: &mut Context` (or `&Context`) anywhere among
+/// its parameters (the message type is filled in).
+///
+/// | attribute | Elixir | the method | the client method (on `WorkerHandle<W>`) |
+/// |---|---|---|---|
+/// | `#[call]` | `handle_call` | `fn get(&mut self, key: K) -> V` | `async fn get(&self, key: K) -> Result<V, HandleError>` |
+/// | `#[call]`, keeping the reply | `{:noreply, ...}` + `GenServer.reply` | `fn get(&mut self, key: K, reply: Reply<V>)` | the same |
+/// | `#[cast]` | `handle_cast` | `fn put(&mut self, key: K, value: V)` | `fn put(&self, key: K, value: V) -> Result<(), HandleError>` |
+/// | `#[info]` | `handle_info` | `fn tick(&mut self, ctx: &mut Context)` | none: a message of its own (`Context::send_after`, `Context::send_self`) |
+/// | `#[init]` | `init` | `fn init(&mut self, ctx: &mut Context)` returning `()`, [`Init`] or either in `Result<_, Exit>` | |
+/// | `#[terminate]` | `terminate` | `fn terminate(&mut self, reason: &ExitReason, ctx: &mut Context)` (both optional) | |
+///
+/// It generates:
+///
+/// * `NameMessage`, an enum with one variant per call, cast and info
+///   handler (the method's name in CamelCase, its arguments in order, then
+///   a call's `Reply`); `message = Other` renames it;
+/// * `impl Worker for Name`, whose `run` is [`handlers::serve`]: one
+///   message at a time, each in a `handle` span that follows the caller's;
+/// * `NameApi`, a trait with a client method per call and cast, implemented
+///   for `WorkerHandle<Name>`; `api = Other` renames it, `vis = pub(crate)`
+///   sets both items' visibility (default `pub`).
+///
+/// A handler returning `Result<T, Exit>` stops the worker with the error's
+/// exit (`?` works on any error: let it crash), after its terminate hook; a
+/// call's caller then gets `HandleError::Lost`. Return your own `Result`
+/// type to answer a caller with an error instead.
+///
+/// A worker with a `#[terminate]` hook is asked to stop when its supervisor
+/// stops it (it handles shutdown, OTP's `trap_exit`): the hook runs after
+/// the current message, within the child's shutdown timeout, and the
+/// worker exits with the reason it was asked to stop with. A worker
+/// without one is stopped at once, as any worker that does not handle
+/// shutdown.
+///
+/// # Examples
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::time::Duration;
+/// use supervise::{handlers, worker, Context, ExitReason, Reply, Supervisor};
+///
+/// #[worker(shutdown = "1s")]
+/// #[derive(Default)]
+/// struct Cache {
+///     entries: HashMap<String, u64>,
+///     waiting: Vec<(String, Reply<u64>)>,
+/// }
+///
+/// #[handlers]
+/// impl Cache {
+///     #[init]
+///     fn init(&mut self, ctx: &mut Context) {
+///         ctx.send_after(Duration::from_secs(60), CacheMessage::Expire);
+///     }
+///
+///     /// Stores a value, and answers those waiting for it.
+///     #[cast]
+///     fn put(&mut self, key: String, value: u64) {
+///         let (ready, waiting) = std::mem::take(&mut self.waiting)
+///             .into_iter()
+///             .partition(|(k, _)| *k == key);
+///         self.waiting = waiting;
+///         for (_, reply) in ready {
+///             let _ = reply.send(value);
+///         }
+///         self.entries.insert(key, value);
+///     }
+///
+///     /// The value of `key`, if any.
+///     #[call]
+///     fn get(&mut self, key: String) -> Option<u64> {
+///         self.entries.get(&key).copied()
+///     }
+///
+///     /// The value of `key`, once it is there.
+///     #[call]
+///     fn wait_for(&mut self, key: String, reply: Reply<u64>) {
+///         match self.entries.get(&key) {
+///             Some(value) => { let _ = reply.send(*value); }
+///             None => self.waiting.push((key, reply)),
+///         }
+///     }
+///
+///     #[info]
+///     fn expire(&mut self, ctx: &mut Context) {
+///         self.entries.clear();
+///         ctx.send_after(Duration::from_secs(60), CacheMessage::Expire);
+///     }
+///
+///     #[terminate]
+///     async fn terminate(&mut self, reason: &ExitReason) {
+///         tracing::info!(%reason, entries = self.entries.len(), "cache stopping");
+///     }
+/// }
+///
+/// #[derive(Supervisor)]
+/// struct App {
+///     // Built afresh for every start (a `Reply` is not `Clone`).
+///     #[child(factory = Cache::default)]
+///     cache: Cache,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App { cache: Cache::default() }.start().await?;
+/// let waiter = tokio::spawn({
+///     let cache = app.cache.clone();
+///     async move { cache.wait_for("a".into()).await }
+/// });
+/// tokio::task::yield_now().await;
+/// app.cache.put("a".into(), 1)?;
+/// assert_eq!(app.cache.get("a".into()).await?, Some(1));
+/// assert_eq!(waiter.await??, 1);
+/// app.stop().await?;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use supervise_macros::handlers;
 
 /// Declares a whole supervision tree in one macro: the root and the
 /// supervisors nested in it, written inline as `name: Name { ... }`.

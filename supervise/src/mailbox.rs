@@ -229,6 +229,38 @@ impl<M> Mailbox<M> {
         Ok(out)
     }
 
+    /// Queues `message` for the incarnation `me` itself (a message a
+    /// worker sends itself, a timer's): refused once `me` is no longer the
+    /// incarnation up, or when a bounded queue is full.
+    pub(crate) fn send_to(
+        &self,
+        me: &Arc<Incarnation>,
+        message: M,
+    ) -> Result<(), (HandleError, M)> {
+        let waker = {
+            let mut state = self.lock();
+            match &mut *state {
+                State::Up {
+                    child,
+                    queue,
+                    waker,
+                } if child.is(me) && !me.is_exiting() => {
+                    if queue.len() >= self.capacity() {
+                        return Err((HandleError::Full, message));
+                    }
+                    queue.push_back(Envelope::new(message));
+                    waker.take()
+                }
+                State::Gone => return Err((HandleError::NotFound, message)),
+                _ => return Err((HandleError::NotRunning, message)),
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
     /// Waits for the reply to a request queued for `child`. Fails with
     /// [`HandleError::Lost`] once `child` has exited and its reply has not
     /// come: wherever its `Reply` went (a task of its own, another

@@ -215,6 +215,67 @@ impl<M> Context<M> {
             .map(|envelope| envelope.message)
     }
 
+    /// Sends this incarnation a message, queued behind those already
+    /// waiting (Erlang's `send(self(), Msg)`): for a handler-style worker,
+    /// a message its `#[info]` handler takes after the current one.
+    ///
+    /// # Errors
+    ///
+    /// The message handed back when the worker has no mailbox (started
+    /// without a handle), its bounded mailbox is full, or it is exiting.
+    pub fn send_self(&self, message: M) -> Result<(), M> {
+        match &self.mailbox {
+            Some(mailbox) => mailbox
+                .send_to(&self.inc, message)
+                .map_err(|(_, message)| message),
+            None => Err(message),
+        }
+    }
+
+    /// Sends this incarnation `message` after `delay` (Elixir's
+    /// `Process.send_after(self(), msg, ms)`). The timer belongs to the
+    /// incarnation: it dies with it, so a restarted worker never gets its
+    /// predecessor's timers. Abort the returned handle to cancel it
+    /// (`Process.cancel_timer`). A message that cannot be queued when the
+    /// timer fires (see [`send_self`](Self::send_self)) is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use supervise::{Context, Exit, Worker};
+    ///
+    /// enum Tick { Tick }
+    ///
+    /// struct Heartbeat;
+    /// impl Worker for Heartbeat {
+    ///     type Message = Tick;
+    ///     async fn run(self, mut ctx: Context<Tick>) -> Result<(), Exit> {
+    ///         ctx.send_after(Duration::from_secs(1), Tick::Tick);
+    ///         while let Some(Tick::Tick) = ctx.recv().await {
+    ///             // ... beat ...
+    ///             ctx.send_after(Duration::from_secs(1), Tick::Tick);
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    pub fn send_after(&mut self, delay: std::time::Duration, message: M) -> AbortHandle
+    where
+        M: Send + 'static,
+    {
+        let target = self
+            .mailbox
+            .clone()
+            .map(|mailbox| (mailbox, self.inc.clone()));
+        self.spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Some((mailbox, me)) = target {
+                let _ = mailbox.send_to(&me, message);
+            }
+        })
+    }
+
     /// The child's path in the tree, e.g. `app/payments/processor`.
     pub fn path(&self) -> &str {
         self.inc.path()

@@ -542,4 +542,63 @@ impl SupervisorRef {
             .filter(|h| !h.is_stopped())
             .ok_or_else(|| crate::CallError::Stopped)
     }
+
+    /// Stops the latest incarnation with reason `shutdown`; see
+    /// [`SupervisorHandle::stop`]. Its parent, if any, restarts it as its
+    /// restart type says: stop a child supervisor through its parent's
+    /// `terminate_child` to keep it stopped.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Stopped`](crate::CallError::Stopped) when no
+    /// incarnation runs.
+    ///
+    /// # Cancel safety
+    ///
+    /// Once the request is sent, dropping the future does not withdraw it.
+    pub async fn stop(&self) -> Result<(), crate::CallError> {
+        self.current()?.stop().await
+    }
+
+    /// The latest incarnation's children; see
+    /// [`SupervisorHandle::which_children`].
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Stopped`](crate::CallError::Stopped).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, crate::CallError> {
+        self.current()?.which_children().await
+    }
+
+    /// The latest incarnation's child counts; see
+    /// [`SupervisorHandle::count_children`].
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Stopped`](crate::CallError::Stopped).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn count_children(&self) -> Result<ChildCounts, crate::CallError> {
+        self.current()?.count_children().await
+    }
+
+    /// The live tree below the latest incarnation; see
+    /// [`SupervisorHandle::snapshot`].
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Stopped`](crate::CallError::Stopped).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn snapshot(&self) -> Result<SupervisorSnapshot, crate::CallError> {
+        self.current()?.snapshot().await
+    }
 }
