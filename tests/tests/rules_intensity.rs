@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use supervise::{
-    CallError, ChildCounts, ChildSpec, Event, ExitReason, Restart, Supervisor, SupervisorHandle,
+    CallError, ChildCounts, ChildSpec, Event, ExitReason, Restart, Strategy, Supervisor,
+    SupervisorHandle, SupervisorRef,
 };
 use supervise_tests::{bounded, render_children, settle, Behavior, InitStep, Outcome, Probe};
 use tokio::time::Instant;
@@ -442,5 +443,154 @@ async fn s29_3_a_killed_supervisors_children_get_its_killed_exit() {
     // The orphan that handles shutdown ends on its own time.
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(probe.take(), ["exit app/mid/careful#1 killed"]);
+    sup.stop().await.unwrap();
+}
+
+/// A nested supervisor `app/mid` with the children `b` (quick) and `a`,
+/// whose init takes 300 ms at its attempt 2; `app` restarts it up to 3
+/// times. Returns the root and `mid`'s reference, the tree started and its
+/// start taken from the probe.
+async fn start_mid(probe: &Probe, strategy: Strategy) -> (SupervisorHandle, SupervisorRef) {
+    probe.set(
+        "app/mid/a",
+        Behavior::new().init_delay_on(2, Duration::from_millis(300)),
+    );
+    let mid = Supervisor::builder("mid")
+        .strategy(strategy)
+        .max_restarts(3)
+        .child(probe.worker("b"))
+        .child(probe.worker("a"))
+        .build()
+        .unwrap();
+    let mid_ref = mid.supervisor_ref();
+    let spec = Supervisor::builder("app")
+        .max_restarts(3)
+        .child(ChildSpec::supervisor("mid", mid))
+        .build()
+        .unwrap();
+    probe.watch(&spec);
+    let sup = spec.start().await.unwrap();
+    probe.take();
+    (sup, mid_ref)
+}
+
+/// S29.3 with S17 (finding F6): a supervisor killed while it starts its
+/// children, here in the restart its parent runs, dies there: `exit(Pid,
+/// kill)` is not trappable. Its parent's start of it fails with `killed`
+/// (a `start_error` report) and is retried at once (try_again); the child
+/// it had started dies with it, and the one in the middle of its init
+/// never reports started. Nothing waits for that init's 300 ms.
+#[tokio::test(start_paused = true)]
+async fn s29_3_a_supervisor_killed_while_it_starts_its_children_dies_at_once() {
+    let probe = Probe::new();
+    let (sup, mid) = start_mid(&probe, Strategy::OneForOne).await;
+    let t0 = Instant::now();
+
+    // mid#1 killed: app restarts it; mid#2 starts b#2, then a#2 (300 ms).
+    mid.current().unwrap().kill();
+    probe.wait_for("init app/mid/a#2").await;
+    settle().await;
+    // Its orphans' exits (their own tasks) race its restart.
+    let mut restarted = probe.take();
+    restarted.sort();
+    assert_eq!(
+        restarted,
+        [
+            "child_terminated app/mid killed",
+            "exit app/mid#1 killed",
+            "exit app/mid/a#1 killed",
+            "exit app/mid/b#1 killed",
+            "init app/mid/a#2",
+            "init app/mid/b#2",
+            "restarting app/mid",
+            "started app/mid/b#2",
+        ]
+    );
+
+    // 100 ms into a#2's init, mid#2 (the incarnation that has begun to
+    // start) is killed.
+    tokio::time::sleep(Duration::from_millis(99)).await;
+    mid.current().unwrap().kill();
+    probe.wait_for("started app/mid#3").await;
+    let mut killed = probe.take();
+    // b#2's exit (its own task) races mid#2's failed start; the rest is
+    // app's, in order.
+    let b2 = killed
+        .iter()
+        .position(|e| e == "exit app/mid/b#2 killed")
+        .expect("b#2 dies with mid#2");
+    killed.remove(b2);
+    assert_eq!(
+        killed,
+        [
+            "start_failed app/mid#2 killed",
+            "start_error app/mid killed",
+            "restarting app/mid",
+            "init app/mid/b#3",
+            "started app/mid/b#3",
+            "init app/mid/a#3",
+            "started app/mid/a#3",
+            "started app/mid#3",
+        ]
+    );
+    assert_eq!(Instant::now() - t0, Duration::from_millis(100));
+    // a#2 never starts later either.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(probe.take(), Vec::<String>::new());
+    let children = render_children(&sup.which_children().await.unwrap());
+    assert_eq!(children, ["mid=app/mid#3"]);
+    sup.stop().await.unwrap();
+}
+
+/// The same kill while the supervisor runs a group restart (one_for_all):
+/// it dies at once, `killed`, the child it restarted dies with it, the one
+/// in its init never reports started, and its parent restarts it.
+#[tokio::test(start_paused = true)]
+async fn s29_3_a_supervisor_killed_in_a_group_restart_dies_at_once() {
+    let probe = Probe::new();
+    let (sup, mid) = start_mid(&probe, Strategy::OneForAll).await;
+    let t0 = Instant::now();
+
+    // b#1 crashes: mid#1 stops a#1, starts b#2, then a#2 (300 ms).
+    probe.exit("app/mid/b", Outcome::error("boom"));
+    probe.wait_for("init app/mid/a#2").await;
+    assert_eq!(
+        probe.take(),
+        [
+            "exit app/mid/b#1 boom",
+            "child_terminated app/mid/b boom",
+            "restarting app/mid/b",
+            "exit app/mid/a#1 shutdown",
+            "init app/mid/b#2",
+            "started app/mid/b#2",
+            "init app/mid/a#2",
+        ]
+    );
+
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    mid.current().unwrap().kill();
+    probe.wait_for("started app/mid#2").await;
+    let mut killed = probe.take();
+    let b2 = killed
+        .iter()
+        .position(|e| e == "exit app/mid/b#2 killed")
+        .expect("b#2 dies with mid#1");
+    killed.remove(b2);
+    assert_eq!(
+        killed,
+        [
+            "exit app/mid#1 killed",
+            "child_terminated app/mid killed",
+            "restarting app/mid",
+            "init app/mid/b#3",
+            "started app/mid/b#3",
+            "init app/mid/a#3",
+            "started app/mid/a#3",
+            "started app/mid#2",
+        ]
+    );
+    assert_eq!(Instant::now() - t0, Duration::from_millis(100));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(probe.take(), Vec::<String>::new());
     sup.stop().await.unwrap();
 }

@@ -214,7 +214,7 @@ impl Incarnation {
     }
 
     /// Why its task was aborted (`killed` unless a reason was given).
-    pub(super) fn abort_reason(&self) -> ExitReason {
+    pub(crate) fn abort_reason(&self) -> ExitReason {
         self.abort.reason().unwrap_or(ExitReason::Killed)
     }
 
@@ -239,8 +239,29 @@ impl Incarnation {
     }
 
     /// Aborts the task with this exit reason (unless it already has one).
+    /// Before the task exists, the abort waits for it, and wakes whoever
+    /// waits in [`abort_requested`](Self::abort_requested).
     pub(crate) fn abort_with(&self, reason: ExitReason) {
         self.abort.abort_with(&self.aborting, reason);
+        self.notify.notify_waiters();
+    }
+
+    /// Completes once an abort has been requested (a kill): a supervisor's
+    /// init, which runs in its parent's task before its own task exists,
+    /// races it, since OTP's `exit(Pid, kill)` ends a process wherever it
+    /// is. Its reason is [`abort_reason`](Self::abort_reason).
+    ///
+    /// Cancel safe.
+    pub(crate) async fn abort_requested(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.aborting.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// A task spawned by the worker panicked: the worker crashes with it.

@@ -390,8 +390,24 @@ impl StartChild for SupervisorSpec {
             inner.sup_ref.set(handle.clone());
             spawner.bind_supervisor(&handle);
             let abandoned = StopsIfDropped(&handle);
-            let started = core.init().await;
+            // A kill is not trappable: one that comes while it starts its
+            // children ends it there, not once its start is over (S29.3).
+            let started = tokio::select! {
+                biased;
+                () = inc.abort_requested() => None,
+                started = core.init() => Some(started),
+            };
             abandoned.disarm();
+            let Some(started) = started else {
+                // The child being started was dropped midway: it never
+                // reports started. Those started before it die with their
+                // supervisor as it is dropped (S29.3), and its parent's
+                // start of it fails with its reason (`killed`).
+                drop(core);
+                let reason = inc.abort_reason();
+                handle.shared.mark_terminated(&reason);
+                return Start::Failed(reason);
+            };
             match started {
                 Ok(()) => {
                     let span = crate::report::span(

@@ -437,7 +437,9 @@ impl SupervisorHandle {
 
     /// Kills the supervisor from outside (OTP's `exit(Sup, kill)`): its
     /// task is aborted, its children die with it, and its parent sees it
-    /// exit with reason `killed`.
+    /// exit with reason `killed`. Wherever it is: one killed while it
+    /// starts its children (its init, or a restart it runs) dies there,
+    /// and its parent's start of it fails with `killed`.
     pub fn kill(&self) {
         if let Some(inc) = self.shared.inc.get().and_then(Weak::upgrade) {
             inc.abort_with(ExitReason::Killed);
