@@ -103,12 +103,16 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> Options {
                 options.krate = path.into_token_stream();
             }
             _ => {
+                let hint =
+                    crate::internals::attr::closest(&key, &["message", "api", "vis", "crate"])
+                        .map(|close| format!(" (did you mean `{close}`?)"))
+                        .unwrap_or_default();
                 return Err(meta.error(format!(
-                    "unknown `#[handlers]` key `{}`: the keys are `message` (the message \
+                    "unknown `#[handlers]` key `{}`{hint}: the keys are `message` (the message \
                      enum's name), `api` (the client trait's name), `vis` (their \
                      visibility) and `crate`",
                     meta.path.to_token_stream()
-                )))
+                )));
             }
         }
         Ok(())
@@ -181,7 +185,25 @@ struct Model {
     terminate: Option<Handler>,
 }
 
+/// Takes the handler attributes off the methods of an impl block that is
+/// not read as handlers, so that each shows no "cannot find attribute".
+fn strip_handler_attrs(item: &mut syn::ItemImpl) {
+    for impl_item in &mut item.items {
+        if let syn::ImplItem::Fn(method) = impl_item {
+            method.attrs.retain(|attr| Kind::from_attr(attr).is_none());
+        }
+    }
+}
+
 fn parse_impl(cx: &Ctxt, options: &Options, item: &mut syn::ItemImpl) -> Option<Model> {
+    let model = parse_handlers(cx, options, item);
+    if model.is_none() {
+        strip_handler_attrs(item);
+    }
+    model
+}
+
+fn parse_handlers(cx: &Ctxt, options: &Options, item: &mut syn::ItemImpl) -> Option<Model> {
     if let Some((path, _)) = &item.trait_ {
         cx.error_spanned_by(
             path,
@@ -280,7 +302,7 @@ fn parse_impl(cx: &Ctxt, options: &Options, item: &mut syn::ItemImpl) -> Option<
             _ => model.handlers.push(handler),
         }
     }
-    check_client_names(cx, &model);
+    check_client_names(cx, &mut model);
     Some(model)
 }
 
@@ -542,8 +564,9 @@ fn camel_case(snake: &str) -> String {
 }
 
 /// A client method named like one of `WorkerHandle`'s own would never be
-/// called: the inherent method wins.
-fn check_client_names(cx: &Ctxt, model: &Model) {
+/// called (the inherent method wins); two handlers must not make the same
+/// message.
+fn check_client_names(cx: &Ctxt, model: &mut Model) {
     for handler in &model.handlers {
         let name = unraw(&handler.method);
         if handler.kind != Kind::Info && HANDLE_METHODS.contains(&name.as_str()) {
@@ -556,9 +579,12 @@ fn check_client_names(cx: &Ctxt, model: &Model) {
             );
         }
     }
+    // A second handler of the same message is left out of the generated
+    // code, so that the enum does not define it twice.
     let mut seen = std::collections::HashSet::new();
-    for handler in &model.handlers {
-        if !seen.insert(handler.variant.to_string()) {
+    model.handlers.retain(|handler| {
+        let first = seen.insert(handler.variant.to_string());
+        if !first {
             cx.error_spanned_by(
                 &handler.method,
                 format!(
@@ -567,7 +593,8 @@ fn check_client_names(cx: &Ctxt, model: &Model) {
                 ),
             );
         }
-    }
+        first
+    });
 }
 
 // ===== expand =====

@@ -143,6 +143,10 @@ pub async fn serve<W: Handlers>(mut worker: W, mut ctx: Context<W::Message>) -> 
 
 /// What an `#[init]` hook may return: nothing, an [`Init`], or either in a
 /// `Result<_, Exit>`.
+#[diagnostic::on_unimplemented(
+    message = "an `#[init]` hook returns `()`, `Init`, `Result<(), Exit>` or `Result<Init, Exit>`, not `{Self}`",
+    label = "returns `{Self}`"
+)]
 pub trait IntoInit {
     /// The hook's outcome as [`Worker::init`]'s.
     fn into_init(self) -> Result<Init, Exit>;

@@ -379,7 +379,8 @@ pub use supervise_macros::worker;
 ///   message at a time, each in a `handle` span that follows the caller's;
 /// * `NameApi`, a trait with a client method per call and cast, implemented
 ///   for `WorkerHandle<Name>`; `api = Other` renames it, `vis = pub(crate)`
-///   sets both items' visibility (default `pub`).
+///   sets both items' visibility (default `pub`; not narrower than the
+///   worker's own, since the enum is its `Worker::Message`).
 ///
 /// A handler returning `Result<T, Exit>` stops the worker with the error's
 /// exit (`?` works on any error: let it crash), after its terminate hook; a

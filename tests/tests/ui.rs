@@ -1,5 +1,5 @@
 //! Compile-fail and compile-pass cases of the `supervise` macros
-//! (`#[derive(Supervisor)]`, `#[worker]`, `supervision_tree!`).
+//! (`#[derive(Supervisor)]`, `#[worker]`, `supervision_tree!`, `#[handlers]`).
 //!
 //! The `.stderr` snapshots are recorded with one rustc version (the
 //! wording and layout of rustc's diagnostics change between versions), so
@@ -16,5 +16,6 @@ fn ui() {
     t.compile_fail("tests/ui/derive/*.rs");
     t.compile_fail("tests/ui/tree/*.rs");
     t.compile_fail("tests/ui/worker/*.rs");
+    t.compile_fail("tests/ui/handlers/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }

@@ -1,0 +1,6 @@
+use supervise::handlers;
+
+#[handlers]
+struct Cache;
+
+fn main() {}

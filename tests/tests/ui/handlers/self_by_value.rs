@@ -1,0 +1,13 @@
+use supervise::{handlers, worker};
+
+#[worker]
+#[derive(Clone)]
+struct Cache;
+
+#[handlers]
+impl Cache {
+    #[cast]
+    fn clear(self) {}
+}
+
+fn main() {}
