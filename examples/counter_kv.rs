@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use examples::counter_kv::{get, get_count, increment, put, wait_restart, MyApp};
+use examples::counter_kv::{wait_restart, CounterApi, KvStoreApi, MyApp};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -22,15 +22,15 @@ async fn main() {
 
     println!(
         "iex> Counter.get_count()\n{}",
-        get_count(&app.counter).await.unwrap()
+        app.counter.get_count().await.unwrap()
     );
-    increment(&app.counter, 10).unwrap();
+    app.counter.increment(10).unwrap();
     println!("iex> Counter.increment(10)\n:ok");
     println!(
         "iex> Counter.get_count()\n{}",
-        get_count(&app.counter).await.unwrap()
+        app.counter.get_count().await.unwrap()
     );
-    put(&app.kv_store, "greeting", "hello").unwrap();
+    app.kv_store.put("greeting".into(), "hello".into()).unwrap();
     println!("iex> KVStore.put(\"greeting\", \"hello\")\n:ok");
 
     println!("iex> Process.exit(Process.whereis(Counter), :kill)");
@@ -47,16 +47,11 @@ async fn main() {
 
     println!(
         "iex> Counter.get_count()\n{}",
-        get_count(&app.counter).await.unwrap()
+        app.counter.get_count().await.unwrap()
     );
     println!(
         "iex> KVStore.get(\"greeting\")\n{:?}      (the store was not restarted)",
-        get(&app.kv_store, "greeting").await.unwrap()
+        app.kv_store.get("greeting".into()).await.unwrap()
     );
-    app.supervisor()
-        .current()
-        .expect("the root runs")
-        .stop()
-        .await
-        .expect("the tree stops");
+    app.stop().await.expect("the tree stops");
 }

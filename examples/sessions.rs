@@ -8,7 +8,7 @@
 //! cargo run -p examples --example sessions
 //! ```
 
-use examples::sessions::{user_of, MyApp};
+use examples::sessions::{MyApp, SessionApi};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -20,14 +20,14 @@ async fn main() {
         "iex> {{:ok, session1}} = MyApp.SessionSupervisor.start_session(\"user_1\")\n\
          {{:ok, {}}}   (serving {})",
         session1.child().unwrap(),
-        user_of(&session1).await.unwrap()
+        session1.user().await.unwrap()
     );
     let session2 = app.start_session("user_2").await.unwrap();
     println!(
         "iex> {{:ok, session2}} = MyApp.SessionSupervisor.start_session(\"user_2\")\n\
          {{:ok, {}}}   (serving {})",
         session2.child().unwrap(),
-        user_of(&session2).await.unwrap()
+        session2.user().await.unwrap()
     );
 
     let counts = app.count_sessions().await.unwrap();
@@ -46,10 +46,5 @@ async fn main() {
         counts.active, counts.specs, counts.supervisors, counts.workers
     );
 
-    app.supervisor()
-        .current()
-        .expect("the root runs")
-        .stop()
-        .await
-        .expect("the tree stops");
+    app.stop().await.expect("the tree stops");
 }

@@ -12,81 +12,59 @@
 //! The typed handles play the registered names: a handle taken before the
 //! kill reaches the new incarnation, whose state is fresh (its start
 //! argument, `0`). The key-value store is not restarted and keeps its data.
+//!
+//! Both workers are `#[handlers]` GenServers: the seed's client functions
+//! are the generated [`CounterApi`] and [`KvStoreApi`], methods of the
+//! typed handles (`app.counter.get_count().await`).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use supervise::{
-    worker, ChildRef, Context, Exit, HandleError, Reply, Supervisor, Worker, WorkerHandle,
-};
+use supervise::{handlers, worker, ChildRef, Supervisor, Worker, WorkerHandle};
 
-/// How long a call waits for an answer, through a restart if need be.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// The counter: its state lives in its incarnation.
+/// The counter (the seed's `Counter` GenServer): its state lives in its
+/// incarnation, built afresh from the field's value at every start.
 #[worker]
 #[derive(Clone, Debug)]
 pub struct Counter {
-    /// The count every start begins from (the seed's `{Counter, 0}`).
-    pub initial: u64,
+    /// The count (the seed's `{Counter, 0}`: every start begins from it).
+    pub count: u64,
 }
 
-/// The messages of a [`Counter`].
-#[derive(Debug)]
-pub enum CounterMsg {
-    /// Adds to the count (a cast).
-    Increment(u64),
-    /// Answers the count (a call).
-    GetCount(Reply<u64>),
-}
+#[handlers]
+impl Counter {
+    /// `Counter.increment(n)`: adds to the count (a cast).
+    #[cast]
+    fn increment(&mut self, n: u64) {
+        self.count += n;
+    }
 
-impl Worker for Counter {
-    type Message = CounterMsg;
-
-    async fn run(self, mut ctx: Context<CounterMsg>) -> Result<(), Exit> {
-        let mut count = self.initial;
-        while let Some(msg) = ctx.recv().await {
-            match msg {
-                CounterMsg::Increment(n) => count += n,
-                CounterMsg::GetCount(reply) => {
-                    let _ = reply.send(count);
-                }
-            }
-        }
-        Ok(())
+    /// `Counter.get_count()`: the count (a call).
+    #[call]
+    fn get_count(&mut self) -> u64 {
+        self.count
     }
 }
 
-/// The key-value store.
+/// The key-value store (the seed's `KVStore`).
 #[worker]
 #[derive(Clone, Debug, Default)]
-pub struct KvStore;
-
-/// The messages of a [`KvStore`].
-#[derive(Debug)]
-pub enum KvMsg {
-    /// Stores a value (a cast).
-    Put(String, String),
-    /// Answers the value of a key (a call).
-    Get(String, Reply<Option<String>>),
+pub struct KvStore {
+    store: HashMap<String, String>,
 }
 
-impl Worker for KvStore {
-    type Message = KvMsg;
+#[handlers]
+impl KvStore {
+    /// `KVStore.put(key, value)`: stores a value (a cast).
+    #[cast]
+    fn put(&mut self, key: String, value: String) {
+        self.store.insert(key, value);
+    }
 
-    async fn run(self, mut ctx: Context<KvMsg>) -> Result<(), Exit> {
-        let mut store = HashMap::new();
-        while let Some(msg) = ctx.recv().await {
-            match msg {
-                KvMsg::Put(key, value) => {
-                    store.insert(key, value);
-                }
-                KvMsg::Get(key, reply) => {
-                    let _ = reply.send(store.get(&key).cloned());
-                }
-            }
-        }
-        Ok(())
+    /// `KVStore.get(key)`: the value of a key (a call).
+    #[call]
+    fn get(&mut self, key: String) -> Option<String> {
+        self.store.get(&key).cloned()
     }
 }
 
@@ -104,8 +82,8 @@ impl MyApp {
     /// The seed's children.
     pub fn new() -> Self {
         MyApp {
-            counter: Counter { initial: 0 },
-            kv_store: KvStore,
+            counter: Counter { count: 0 },
+            kv_store: KvStore::default(),
         }
     }
 }
@@ -116,54 +94,9 @@ impl Default for MyApp {
     }
 }
 
-/// `Counter.get_count()`: waits for a running counter (through a restart)
-/// and its answer, at most [`CALL_TIMEOUT`].
-///
-/// # Errors
-///
-/// A [`HandleError`] when no counter answered in time.
-pub async fn get_count(counter: &WorkerHandle<Counter>) -> Result<u64, HandleError> {
-    counter
-        .call_timeout(CounterMsg::GetCount, CALL_TIMEOUT)
-        .await
-}
-
-/// `Counter.increment(n)`.
-///
-/// # Errors
-///
-/// A [`HandleError`] when the counter is not running.
-pub fn increment(counter: &WorkerHandle<Counter>, n: u64) -> Result<(), HandleError> {
-    counter.send(CounterMsg::Increment(n)).map_err(|e| e.error)
-}
-
-/// `KVStore.put(key, value)`.
-///
-/// # Errors
-///
-/// A [`HandleError`] when the store is not running.
-pub fn put(store: &WorkerHandle<KvStore>, key: &str, value: &str) -> Result<(), HandleError> {
-    store
-        .send(KvMsg::Put(key.to_owned(), value.to_owned()))
-        .map_err(|e| e.error)
-}
-
-/// `KVStore.get(key)`.
-///
-/// # Errors
-///
-/// A [`HandleError`] when no store answered in time.
-pub async fn get(store: &WorkerHandle<KvStore>, key: &str) -> Result<Option<String>, HandleError> {
-    let key = key.to_owned();
-    store
-        .call_timeout(|reply| KvMsg::Get(key, reply), CALL_TIMEOUT)
-        .await
-}
-
 /// Waits until `handle` reaches an incarnation other than `old` (its
 /// restart), at most `timeout`. (Once `old` is killed, the handle stops
-/// reaching it at once; a call with a deadline, `call_timeout`, also waits
-/// for the restart.)
+/// reaching it at once; a call also waits for the restart, up to 5 s.)
 pub async fn wait_restart<W: Worker>(
     handle: &WorkerHandle<W>,
     old: &ChildRef,

@@ -10,13 +10,11 @@
 //! ```
 //!
 //! Here the session supervisor is the one child of a derived root, and
-//! `start_session` returns the session's typed handle (the seed's pid).
-
-use std::time::Duration;
+//! `start_session` returns the session's typed handle (the seed's pid),
+//! whose calls are the generated [`SessionApi`].
 
 use supervise::{
-    worker, CallError, ChildCounts, Context, DynamicSupervisor, Exit, HandleError, Reply,
-    Supervisor, Worker, WorkerHandle,
+    handlers, worker, CallError, ChildCounts, DynamicSupervisor, Supervisor, WorkerHandle,
 };
 
 /// `MyApp.Session`: one user's session.
@@ -27,21 +25,12 @@ pub struct Session {
     pub user_id: String,
 }
 
-/// The messages of a [`Session`].
-#[derive(Debug)]
-pub enum SessionMsg {
-    /// Answers the session's user.
-    User(Reply<String>),
-}
-
-impl Worker for Session {
-    type Message = SessionMsg;
-
-    async fn run(self, mut ctx: Context<SessionMsg>) -> Result<(), Exit> {
-        while let Some(SessionMsg::User(reply)) = ctx.recv().await {
-            let _ = reply.send(self.user_id.clone());
-        }
-        Ok(())
+#[handlers]
+impl Session {
+    /// The session's user (a call: `session.user().await`).
+    #[call]
+    fn user(&mut self) -> String {
+        self.user_id.clone()
     }
 }
 
@@ -100,15 +89,4 @@ impl MyAppHandle {
     pub async fn count_sessions(&self) -> Result<ChildCounts, CallError> {
         self.session_supervisor.count_children().await
     }
-}
-
-/// The user of a session.
-///
-/// # Errors
-///
-/// A [`HandleError`] when the session did not answer within a second.
-pub async fn user_of(session: &WorkerHandle<Session>) -> Result<String, HandleError> {
-    session
-        .call_timeout(SessionMsg::User, Duration::from_secs(1))
-        .await
 }

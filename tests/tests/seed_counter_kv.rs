@@ -4,17 +4,18 @@
 
 use std::time::Duration;
 
-use examples::counter_kv::{get, get_count, increment, put, wait_restart, MyApp};
+use examples::counter_kv::{wait_restart, CounterApi, KvStoreApi, MyApp};
 use supervise::HandleError;
+use tokio::time::timeout;
 
 #[tokio::test(start_paused = true)]
 async fn a_killed_counter_answers_zero_through_the_same_handle() {
     let app = MyApp::new().start().await.unwrap();
     let counter = app.counter.clone();
-    assert_eq!(get_count(&counter).await, Ok(0));
-    increment(&counter, 10).unwrap();
-    assert_eq!(get_count(&counter).await, Ok(10));
-    put(&app.kv_store, "greeting", "hello").unwrap();
+    assert_eq!(counter.get_count().await, Ok(0));
+    counter.increment(10).unwrap();
+    assert_eq!(counter.get_count().await, Ok(10));
+    app.kv_store.put("greeting".into(), "hello".into()).unwrap();
 
     let killed = counter.child().unwrap();
     killed.kill();
@@ -22,25 +23,31 @@ async fn a_killed_counter_answers_zero_through_the_same_handle() {
         .await
         .expect("the supervisor restarts the counter");
     assert_eq!(restarted.incarnation(), 2);
-    assert_eq!(get_count(&counter).await, Ok(0));
+    assert_eq!(counter.get_count().await, Ok(0));
 
     // one_for_one: the store was not restarted and keeps its data.
     assert_eq!(app.kv_store.child().unwrap().incarnation(), 1);
     assert_eq!(
-        get(&app.kv_store, "greeting").await,
+        app.kv_store.get("greeting".into()).await,
         Ok(Some("hello".to_owned()))
     );
-    app.supervisor().current().unwrap().stop().await.unwrap();
+    app.stop().await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_call_racing_the_kill_is_lost_or_answered_by_the_new_counter_never_stuck() {
     let app = MyApp::new().start().await.unwrap();
-    increment(&app.counter, 10).unwrap();
+    app.counter.increment(10).unwrap();
     app.counter.child().unwrap().kill();
     // The kill is asynchronous: the call may reach the dying incarnation.
-    let first = get_count(&app.counter).await;
+    // Never stuck: each call ends within a second.
+    let first = timeout(Duration::from_secs(1), app.counter.get_count())
+        .await
+        .expect("the call ends");
     assert!(matches!(first, Ok(0) | Err(HandleError::Lost)), "{first:?}");
-    assert_eq!(get_count(&app.counter).await, Ok(0));
-    app.supervisor().current().unwrap().stop().await.unwrap();
+    let second = timeout(Duration::from_secs(1), app.counter.get_count())
+        .await
+        .expect("the call ends");
+    assert_eq!(second, Ok(0));
+    app.stop().await.unwrap();
 }

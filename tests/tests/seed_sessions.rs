@@ -1,7 +1,7 @@
 //! Seed 003's `DynamicSupervisor` (`examples::sessions`): after two
 //! sessions, `count_children` reports 2 active workers.
 
-use examples::sessions::{user_of, MyApp};
+use examples::sessions::{MyApp, SessionApi};
 use supervise::ChildCounts;
 
 #[tokio::test(start_paused = true)]
@@ -19,8 +19,8 @@ async fn count_children_after_two_sessions_reports_two_active_workers() {
             workers: 2,
         }
     );
-    assert_eq!(user_of(&session1).await.unwrap(), "user_1");
-    assert_eq!(user_of(&session2).await.unwrap(), "user_2");
+    assert_eq!(session1.user().await.unwrap(), "user_1");
+    assert_eq!(session2.user().await.unwrap(), "user_2");
 
     app.stop_session(&session1).await.unwrap();
     assert_eq!(
@@ -32,5 +32,5 @@ async fn count_children_after_two_sessions_reports_two_active_workers() {
             workers: 1,
         }
     );
-    app.supervisor().current().unwrap().stop().await.unwrap();
+    app.stop().await.unwrap();
 }
