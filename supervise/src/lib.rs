@@ -50,6 +50,27 @@
 //! # }
 //! ```
 //!
+//! # Where things are
+//!
+//! The root holds what most programs use: the macros ([`Supervisor`](derive@Supervisor),
+//! [`worker`](macro@worker), [`handlers`](macro@handlers),
+//! [`supervision_tree!`](supervision_tree)), [`Worker`] and its [`Context`],
+//! [`WorkerHandle`], [`ChildSpec`], [`Supervisor`](struct@Supervisor), the policies
+//! ([`Restart`], [`Shutdown`], [`Strategy`]) and the errors. The rest is in
+//! one module per concept: [`worker`](mod@worker), [`handlers`](mod@handlers), [`child`],
+//! [`supervisor`] (builders, handles, `which_children`'s values),
+//! [`dynamic`], [`task`], [`registry`], [`policy`], [`exit`], [`event`],
+//! [`snapshot`], [`service`].
+//!
+//! Names follow OTP and Elixir where they have one (`which_children`,
+//! `start_child`, `max_restarts`, `one_for_one`, `Permanent`, `BrutalKill`).
+//! A *handle* follows its child or supervisor across restarts
+//! ([`WorkerHandle`], [`SupervisorRef`], a derived tree's `NameHandle`);
+//! [`SupervisorHandle`] and [`ChildRef`] name one incarnation, as a pid
+//! does. An error type is named after what fails: [`HandleError`] for
+//! messages and calls to a worker, [`CallError`] for calls to a supervisor,
+//! [`StartError`] for starting a tree.
+//!
 //! # Differences from OTP
 //!
 //! * The restart window is an exact sliding window over a [`Duration`]
@@ -91,28 +112,49 @@
 //    `panic` (the hook), `dashboard` (a page of the live tree, a child
 //    itself; the `dashboard` feature).
 mod backoff;
-mod child;
+pub mod child;
 #[cfg(feature = "dashboard")]
 mod dashboard;
 mod error;
-mod event;
-mod exit;
+pub mod event;
+pub mod exit;
 pub mod handlers;
 mod intensity;
 mod mailbox;
 mod metrics;
 mod panic;
-mod policy;
-mod registry;
+pub mod policy;
+pub mod registry;
 mod report;
 mod rules;
-mod service;
-mod snapshot;
+pub mod service;
+pub mod snapshot;
 mod supervised;
-mod supervisor;
+pub mod supervisor;
 mod sync;
-mod worker;
+pub mod worker;
 mod worker_handle;
+
+/// Dynamic supervisors: children started at run time (OTP's
+/// `simple_one_for_one`, Elixir's `DynamicSupervisor`), typed or not, and
+/// partitioned ones (`PartitionSupervisor`).
+pub mod dynamic {
+    pub use crate::supervisor::{
+        DynamicHandle, DynamicSupervisor, DynamicSupervisorBuilder, DynamicSupervisorSpec,
+        DynamicWorker, KeyedStartError, PartitionHandle, PartitionSupervisor, Partitioned,
+        PartitionedHandle,
+    };
+}
+
+/// Supervised tasks (Elixir's `Task.Supervisor`): one-off tasks, tasks
+/// linked to their caller, restarting tasks and streams run concurrently.
+pub mod task {
+    pub use crate::supervisor::{
+        AsyncStream, FromStream, LinkedTask, OnTimeout, SpawnLinked, SpawnRestarting, SpawnTask,
+        TaskError, TaskHandle, TaskInputs, TaskStream, TaskStreamError, TaskSupervisor,
+        TaskSupervisorHandle, DEFAULT_AWAIT_TIMEOUT,
+    };
+}
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -124,37 +166,47 @@ pub mod __private;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use crate::backoff::Backoff;
-pub use crate::child::{ChildRef, ChildSpec, ChildSpecInfo};
-#[cfg(feature = "dashboard")]
-pub use crate::dashboard::{Dashboard, DashboardError, DashboardHandle};
-pub use crate::error::{ParseSpecError, SpecError, StartError};
-pub use crate::event::{Event, EventStream};
-pub use crate::exit::{BoxError, Exit, ExitReason, PanicReason};
+// The everyday items, at the root; the rest in their modules (the root's
+// hidden re-exports keep the older paths working).
+pub use crate::child::{ChildRef, ChildSpec};
+pub use crate::error::StartError;
+pub use crate::event::Event;
+pub use crate::exit::{Exit, ExitReason};
 pub use crate::panic::install_panic_hook;
-pub use crate::policy::{
-    parse_max_restarts, parse_period, parse_significant, AutoShutdown, ChildKind, Intensity,
-    Restart, Shutdown, Strategy,
-};
-pub use crate::registry::{Deliver, Dispatched, Keys, Registry, RegistryError};
-pub use crate::service::{run_until_signal, ServiceExit, ServiceOptions, ServiceSignals};
-pub use crate::snapshot::{
-    ChildSnapshot, ChildState, ExitRecord, SupervisorKind, SupervisorSnapshot, DEFAULT_HISTORY,
-};
+pub use crate::policy::{Restart, Shutdown, Strategy};
+pub use crate::registry::Registry;
+pub use crate::service::run_until_signal;
 pub use crate::supervised::Child;
 pub use crate::supervisor::{
-    AsyncStream, FromStream, LinkedTask, OnTimeout, SpawnLinked, SpawnRestarting, SpawnTask,
-    TaskInputs, TaskStream, TaskStreamError, DEFAULT_AWAIT_TIMEOUT,
+    CallError, DynamicSupervisor, Supervisor, SupervisorHandle, SupervisorRef, TaskSupervisor,
 };
-pub use crate::supervisor::{
-    CallError, ChildCounts, ChildInfo, ChildStatus, DynamicHandle, DynamicSupervisor,
-    DynamicSupervisorBuilder, DynamicSupervisorSpec, DynamicWorker, KeyedStartError,
-    PartitionHandle, PartitionSupervisor, Partitioned, PartitionedHandle, Supervisor,
-    SupervisorBuilder, SupervisorHandle, SupervisorRef, SupervisorSpec, TaskError, TaskHandle,
-    TaskSupervisor, TaskSupervisorHandle,
+pub use crate::worker::{Context, Init, Worker};
+pub use crate::worker_handle::{HandleError, Reply, WorkerHandle};
+
+#[cfg(feature = "dashboard")]
+pub use crate::dashboard::{Dashboard, DashboardError, DashboardHandle};
+
+#[doc(hidden)]
+pub use crate::{
+    backoff::Backoff,
+    child::ChildSpecInfo,
+    dynamic::*,
+    error::{ParseSpecError, SpecError},
+    event::EventStream,
+    exit::{BoxError, PanicReason},
+    policy::{
+        parse_max_restarts, parse_period, parse_significant, AutoShutdown, ChildKind, Intensity,
+    },
+    registry::{Deliver, Dispatched, Keys, RegistryError},
+    service::{ServiceExit, ServiceOptions, ServiceSignals},
+    snapshot::{
+        ChildSnapshot, ChildState, ExitRecord, SupervisorKind, SupervisorSnapshot, DEFAULT_HISTORY,
+    },
+    supervisor::{ChildCounts, ChildInfo, ChildStatus, SupervisorBuilder, SupervisorSpec},
+    task::*,
+    worker::ShutdownSignal,
+    worker_handle::{SendError, DEFAULT_CALL_TIMEOUT},
 };
-pub use crate::worker::{Context, Init, ShutdownSignal, Worker};
-pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle, DEFAULT_CALL_TIMEOUT};
 
 /// Derives a supervisor from a struct whose named fields are its children.
 ///

@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::error::ParseSpecError;
+pub use crate::error::ParseSpecError;
 
 /// When a terminated child is restarted (OTP's `restart` key).
 ///

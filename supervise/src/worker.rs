@@ -9,6 +9,8 @@ use tokio::task::{AbortHandle, JoinSet};
 use crate::child::{ChildRef, Incarnation};
 use crate::exit::{Exit, ExitReason};
 
+pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle, DEFAULT_CALL_TIMEOUT};
+
 /// What a worker's [`init`](Worker::init) decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Init {
@@ -74,7 +76,7 @@ pub enum Init {
     note = "a worker implements `Worker` (its `Message` type and its `run`); `#[worker]` only declares its default child spec"
 )]
 pub trait Worker: Send + Sized + 'static {
-    /// The messages its [`WorkerHandle`](crate::WorkerHandle) sends it;
+    /// The messages its [`WorkerHandle`] sends it;
     /// `()` for a worker that takes none.
     type Message: Send + 'static;
 
@@ -153,7 +155,7 @@ impl<M> Context<M> {
     }
 
     /// Receives the next message sent through the child's
-    /// [`WorkerHandle`](crate::WorkerHandle). Never completes for a worker
+    /// [`WorkerHandle`]. Never completes for a worker
     /// started without a handle (it has no mailbox), nor while no message
     /// comes: select it with [`shutdown_requested`](Self::shutdown_requested)
     /// to stop cleanly.

@@ -1,15 +1,16 @@
-//! Children: their specs, how one is started, its incarnations, and how a
-//! running one is stopped.
-//!
-//! | module | what it holds |
-//! |---|---|
-//! | [`spec`] | [`ChildSpec`] and [`ChildSpecInfo`]: what a supervisor starts |
-//! | [`start`] | one start: the spec's init in the caller's task, then the child's task, whose guard reports its exit however it ends |
-//! | [`incarnation`] | [`Incarnation`], one start's shared state (its stop and abort flags, its exit report), and [`ChildRef`], the public reference to it |
-//! | [`running`] | [`Running`], the supervisor's record of a started child: how it is stopped by its shutdown policy, and what its supervisor's death does to it |
-//!
-//! The layers go one way: `spec` names what `start` runs, `start` makes an
-//! `incarnation` and hands the supervisor a `running` record.
+//! Children: [`ChildSpec`], what a supervisor starts (OTP's child spec),
+//! [`ChildSpecInfo`], a spec as `get_childspec` shows it, and [`ChildRef`],
+//! one incarnation of a child (OTP's pid).
+
+// | module | what it holds |
+// |---|---|
+// | `spec` | `ChildSpec` and `ChildSpecInfo`: what a supervisor starts |
+// | `start` | one start: the spec's init in the caller's task, then the child's task, whose guard reports its exit however it ends |
+// | `incarnation` | `Incarnation`, one start's shared state (its stop and abort flags, its exit report), and `ChildRef`, the public reference to it |
+// | `running` | `Running`, the supervisor's record of a started child: how it is stopped by its shutdown policy, and what its supervisor's death does to it |
+//
+// The layers go one way: `spec` names what `start` runs, `start` makes an
+// `incarnation` and hands the supervisor a `running` record.
 
 use std::future::Future;
 use std::pin::Pin;

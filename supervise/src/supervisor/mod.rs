@@ -1,17 +1,20 @@
-//! Supervisors: the static one (its builder, its handle, the task that runs
-//! it), the dynamic one, and the typed supervisors built on the dynamic one.
-//!
-//! | module | what it holds |
-//! |---|---|
-//! | `builder` | [`SupervisorBuilder`], [`SupervisorSpec`]: a static supervisor's spec and its start as a root or a child |
-//! | `runner` | the static supervisor's task: its children's slots, exits, restarts by strategy, shutdown, control calls |
-//! | `handle` | [`SupervisorHandle`], the control API of either kind |
-//! | `dynamic` | the dynamic supervisor (Elixir's `DynamicSupervisor`, OTP's `simple_one_for_one`) |
-//! | `typed_dynamic`, `task` | [`DynamicSupervisor`], [`TaskSupervisor`]: typed fronts on the dynamic one |
-//! | `partition` | [`Partitioned`] (N children of any type behind one handle) and [`PartitionSupervisor`] (its form for dynamic supervisors) |
-//!
-//! The rules both engines decide by are in `crate::rules`, their reports
-//! in `crate::report`: the engines do not import each other.
+//! Supervisors: [`Supervisor`]'s builder and spec, the handles
+//! ([`SupervisorHandle`] for one incarnation, [`SupervisorRef`] across
+//! restarts), what `which_children` and `count_children` return, and the
+//! errors of a spec, a start and a call. The dynamic and task supervisors
+//! are also in [`dynamic`](crate::dynamic) and [`task`](crate::task).
+
+// | module | what it holds |
+// |---|---|
+// | `builder` | [`SupervisorBuilder`], [`SupervisorSpec`]: a static supervisor's spec and its start as a root or a child |
+// | `runner` | the static supervisor's task: its children's slots, exits, restarts by strategy, shutdown, control calls |
+// | `handle` | [`SupervisorHandle`], the control API of either kind |
+// | `dynamic` | the dynamic supervisor (Elixir's `DynamicSupervisor`, OTP's `simple_one_for_one`) |
+// | `typed_dynamic`, `task` | [`DynamicSupervisor`], [`TaskSupervisor`]: typed fronts on the dynamic one |
+// | `partition` | [`Partitioned`] (N children of any type behind one handle) and [`PartitionSupervisor`] (its form for dynamic supervisors) |
+//
+// The rules both engines decide by are in `crate::rules`, their reports
+// in `crate::report`: the engines do not import each other.
 
 /// The child-spec defaults of a supervisor child, as OTP's: permanent,
 /// shutdown `infinity`, not significant. Inside an `impl Child`.
@@ -59,6 +62,7 @@ pub use self::task::{
     TaskSupervisorHandle, DEFAULT_AWAIT_TIMEOUT,
 };
 pub use self::typed_dynamic::{DynamicHandle, DynamicSupervisor, DynamicWorker, KeyedStartError};
+pub use crate::error::{SpecError, StartError};
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -68,7 +72,6 @@ use smol_str::SmolStr;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::child::{self, ChildPath, ChildRef, ChildSpec, ChildSpecInfo, Start};
-use crate::error::StartError;
 use crate::event::EventBus;
 use crate::exit::ExitReason;
 
