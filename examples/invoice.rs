@@ -75,7 +75,7 @@ fn main() {
             processor.incarnation(),
             !root.gave_up()
         );
-        root.stop().await.expect("the tree stops");
+        app.stop().await.expect("the tree stops");
 
         println!("\nThe same with Elixir's default intensity (3 restarts within 5 s), 12 invoices");
         let (spec, app) = DefaultIntensity {

@@ -31,8 +31,7 @@
 use std::time::Duration;
 
 use supervise::{
-    worker, Context, Event, EventStream, Exit, Reply, Supervisor, TaskSupervisor, Worker,
-    WorkerHandle,
+    handlers, worker, Context, Event, EventStream, Supervisor, TaskSupervisor, WorkerHandle,
 };
 
 /// One of the seed's GenServers (`DatabasePool`, `PaymentProcessor`,
@@ -42,21 +41,12 @@ use supervise::{
 #[derive(Clone, Debug)]
 pub struct Service;
 
-/// The messages of a [`Service`].
-#[derive(Debug)]
-pub enum ServiceMsg {
-    /// Answers the incarnation that is running (1 for the first start).
-    Incarnation(Reply<u64>),
-}
-
-impl Worker for Service {
-    type Message = ServiceMsg;
-
-    async fn run(self, mut ctx: Context<ServiceMsg>) -> Result<(), Exit> {
-        while let Some(ServiceMsg::Incarnation(reply)) = ctx.recv().await {
-            let _ = reply.send(ctx.incarnation());
-        }
-        Ok(())
+#[handlers]
+impl Service {
+    /// The incarnation that is running (1 for the first start).
+    #[call]
+    fn incarnation(&mut self, ctx: &Context) -> u64 {
+        ctx.incarnation()
     }
 }
 

@@ -28,7 +28,7 @@
 
 use std::time::Duration;
 
-use supervise::{worker, Context, Exit, HandleError, Reply, Supervisor, Worker, WorkerHandle};
+use supervise::{handlers, worker, Exit, HandleError, Supervisor, WorkerHandle};
 
 /// How long processing one invoice takes.
 pub const WORK: Duration = Duration::from_millis(10);
@@ -87,29 +87,20 @@ pub struct InvoiceProcessor {
     pub broken: bool,
 }
 
-/// The messages of an [`InvoiceProcessor`].
-#[derive(Debug)]
-pub enum InvoiceMsg {
-    /// `InvoiceProcessor.process(invoice)`.
-    Process(Invoice, Reply<Processed>),
-}
-
-impl Worker for InvoiceProcessor {
-    type Message = InvoiceMsg;
-
-    async fn run(self, mut ctx: Context<InvoiceMsg>) -> Result<(), Exit> {
-        while let Some(InvoiceMsg::Process(invoice, reply)) = ctx.recv().await {
-            tokio::time::sleep(WORK).await;
-            if self.broken || crashes_on(invoice.id) {
-                // The reply is dropped with the incarnation: the caller
-                // gets `HandleError::Lost`.
-                return Err(format!("Processing failed (invoice {})", invoice.id).into());
-            }
-            let _ = reply.send(Processed {
-                invoice_id: invoice.id,
-            });
+#[handlers]
+impl InvoiceProcessor {
+    /// `InvoiceProcessor.process(invoice)`. A crash is an `Err`: the
+    /// processor exits with it, and the caller, whose reply goes with the
+    /// incarnation, gets `HandleError::Lost`.
+    #[call]
+    async fn process(&mut self, invoice: Invoice) -> Result<Processed, Exit> {
+        tokio::time::sleep(WORK).await;
+        if self.broken || crashes_on(invoice.id) {
+            return Err(format!("Processing failed (invoice {})", invoice.id).into());
         }
-        Ok(())
+        Ok(Processed {
+            invoice_id: invoice.id,
+        })
     }
 }
 
@@ -156,7 +147,9 @@ impl Outcome {
 }
 
 /// Sends invoices `1..=n` through `processor`, one after the other, each
-/// with [`CALL_TIMEOUT`]: every one gets an answer or a typed error.
+/// with [`CALL_TIMEOUT`]: every one gets an answer or a typed error. (The
+/// generated `InvoiceProcessorApi::process` waits as long as the processor
+/// lives; a deadline is `call_timeout` with the generated message.)
 pub async fn send_invoices(processor: &WorkerHandle<InvoiceProcessor>, n: u64) -> Outcome {
     let mut outcome = Outcome::default();
     for id in 1..=n {
@@ -165,7 +158,10 @@ pub async fn send_invoices(processor: &WorkerHandle<InvoiceProcessor>, n: u64) -
             amount: 100 * id,
         };
         let result = processor
-            .call_timeout(|reply| InvoiceMsg::Process(invoice, reply), CALL_TIMEOUT)
+            .call_timeout(
+                |reply| InvoiceProcessorMessage::Process(invoice, reply),
+                CALL_TIMEOUT,
+            )
             .await;
         match result {
             Ok(done) => {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use examples::financial_app::{inject, FinancialApp, Restarted, Scenario, ServiceMsg};
+use examples::financial_app::{inject, FinancialApp, Restarted, Scenario, ServiceApi};
 use supervise::{Event, TaskError, WorkerHandle};
 
 fn restarted(expected: &[(&str, u64)]) -> Vec<Restarted> {
@@ -18,18 +18,17 @@ fn restarted(expected: &[(&str, u64)]) -> Vec<Restarted> {
 }
 
 async fn incarnation(service: &WorkerHandle<examples::financial_app::Service>) -> u64 {
-    service
-        .call_timeout(ServiceMsg::Incarnation, Duration::from_secs(1))
+    tokio::time::timeout(Duration::from_secs(1), service.incarnation())
         .await
+        .expect("the service answers within a second")
         .expect("the service answers")
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_tree_is_the_seeds() {
     let app = FinancialApp::new().start().await.unwrap();
-    let root = app.supervisor().current().unwrap();
     assert_eq!(
-        root.snapshot().await.unwrap().to_string(),
+        app.snapshot().await.unwrap().to_string(),
         "\
 financial_app (rest_for_one)
 ├── database_pool
@@ -43,7 +42,7 @@ financial_app (rest_for_one)
     └── notification_service
 "
     );
-    root.stop().await.unwrap();
+    app.stop().await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -136,5 +135,5 @@ async fn the_payment_task_supervisor_runs_one_off_tasks_in_isolation() {
         incarnation(&app.payment_supervisor.payment_processor).await,
         1
     );
-    app.supervisor().current().unwrap().stop().await.unwrap();
+    app.stop().await.unwrap();
 }

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use examples::invoice::{
-    crashes_on, send_invoices, worst_burst, DefaultIntensity, Invoice, InvoiceMsg,
-    InvoiceProcessor, InvoiceSupervisor, Processed, CALL_TIMEOUT, WORK,
+    crashes_on, send_invoices, worst_burst, DefaultIntensity, Invoice, InvoiceProcessor,
+    InvoiceProcessorMessage, InvoiceSupervisor, Processed, CALL_TIMEOUT, WORK,
 };
 
 const INVOICES: u64 = 1_000;
@@ -50,11 +50,14 @@ async fn a_thousand_invoices_each_get_an_answer_or_a_typed_error_and_the_process
     };
     assert_eq!(
         app.invoice_processor
-            .call_timeout(|reply| InvoiceMsg::Process(invoice, reply), CALL_TIMEOUT)
+            .call_timeout(
+                |reply| InvoiceProcessorMessage::Process(invoice, reply),
+                CALL_TIMEOUT
+            )
             .await,
         Ok(Processed { invoice_id: fine })
     );
-    root.stop().await.unwrap();
+    app.stop().await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
