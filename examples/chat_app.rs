@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use examples::chat_app::ChatApp;
+use examples::chat_app::{ChatApp, LoggerApi};
 use supervise::Event;
 
 #[tokio::main(flavor = "current_thread")]
@@ -93,7 +93,7 @@ async fn print_rooms(app: &examples::chat_app::ChatAppHandle) {
             app.messages(room).await.unwrap().len()
         );
     }
-    let log = app.log().await.unwrap();
+    let log = app.logger.lines().await.unwrap();
     if log.is_empty() {
         println!("  log: empty (a fresh logger)");
     } else {

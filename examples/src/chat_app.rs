@@ -32,44 +32,31 @@
 //! into every restart.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use supervise::{
-    worker, Context, DynamicSupervisor, Exit, HandleError, KeyedStartError, Reply, Supervisor,
-    Worker, WorkerHandle,
+    handlers, worker, Context, DynamicSupervisor, HandleError, KeyedStartError, Supervisor,
+    WorkerHandle,
 };
-
-/// How long a call waits for an answer, through a restart if need be.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// `ChatApp.Logger`: keeps the log of every room's events.
 #[worker]
 #[derive(Clone, Debug, Default)]
-pub struct Logger;
-
-/// The messages of the [`Logger`].
-#[derive(Debug)]
-pub enum LoggerMsg {
-    /// Appends a line (a cast).
-    Log(String),
-    /// Answers the lines logged by this incarnation.
-    Lines(Reply<Vec<String>>),
+pub struct Logger {
+    lines: Vec<String>,
 }
 
-impl Worker for Logger {
-    type Message = LoggerMsg;
+#[handlers]
+impl Logger {
+    /// Appends a line (a cast).
+    #[cast]
+    fn log(&mut self, line: String) {
+        self.lines.push(line);
+    }
 
-    async fn run(self, mut ctx: Context<LoggerMsg>) -> Result<(), Exit> {
-        let mut lines = Vec::new();
-        while let Some(msg) = ctx.recv().await {
-            match msg {
-                LoggerMsg::Log(line) => lines.push(line),
-                LoggerMsg::Lines(reply) => {
-                    let _ = reply.send(lines.clone());
-                }
-            }
-        }
-        Ok(())
+    /// The lines logged by this incarnation.
+    #[call]
+    fn lines(&mut self) -> Vec<String> {
+        self.lines.clone()
     }
 }
 
@@ -81,6 +68,8 @@ pub struct Room {
     pub name: String,
     /// Where it logs its events.
     pub logger: WorkerHandle<Logger>,
+    users: BTreeSet<String>,
+    messages: Vec<Said>,
 }
 
 /// A message said in a room.
@@ -92,64 +81,75 @@ pub struct Said {
     pub text: String,
 }
 
-/// The messages of a [`Room`].
-#[derive(Debug)]
-pub enum RoomMsg {
-    /// `:join`: answers the users after the join.
-    Join(String, Reply<Vec<String>>),
-    /// `:leave`: answers the users after the leave.
-    Leave(String, Reply<Vec<String>>),
-    /// `:send_message`: answers how many users it reached, or
-    /// [`ChatError::NotAMember`].
-    SendMessage(Said, Reply<Result<usize, ChatError>>),
-    /// Answers the users and the messages.
-    State(Reply<(Vec<String>, Vec<Said>)>),
-}
-
 impl Room {
-    fn log(&self, line: String) {
-        // Logging is best effort: a room does not fail with its logger.
-        let _ = self.logger.send(LoggerMsg::Log(line));
+    /// The room `name`, with no users yet.
+    pub fn new(name: &str, logger: WorkerHandle<Logger>) -> Self {
+        Room {
+            name: name.to_owned(),
+            logger,
+            users: BTreeSet::new(),
+            messages: Vec::new(),
+        }
     }
 }
 
-impl Worker for Room {
-    type Message = RoomMsg;
-
-    async fn run(self, mut ctx: Context<RoomMsg>) -> Result<(), Exit> {
-        let mut users = BTreeSet::new();
-        let mut messages = Vec::new();
+#[handlers]
+impl Room {
+    #[init]
+    fn init(&mut self, ctx: &Context) {
         if ctx.incarnation() > 1 {
             self.log(format!("[{}] restarted with no users", self.name));
         }
-        while let Some(msg) = ctx.recv().await {
-            match msg {
-                RoomMsg::Join(user, reply) => {
-                    self.log(format!("[{}] {user} joined", self.name));
-                    users.insert(user);
-                    let _ = reply.send(users.iter().cloned().collect());
-                }
-                RoomMsg::Leave(user, reply) => {
-                    if users.remove(&user) {
-                        self.log(format!("[{}] {user} left", self.name));
-                    }
-                    let _ = reply.send(users.iter().cloned().collect());
-                }
-                RoomMsg::SendMessage(said, reply) => {
-                    if !users.contains(&said.from) {
-                        let _ = reply.send(Err(ChatError::NotAMember));
-                        continue;
-                    }
-                    self.log(format!("[{}] {}: {}", self.name, said.from, said.text));
-                    messages.push(said);
-                    let _ = reply.send(Ok(users.len()));
-                }
-                RoomMsg::State(reply) => {
-                    let _ = reply.send((users.iter().cloned().collect(), messages.clone()));
-                }
-            }
+    }
+
+    /// `:join`: the users after the join.
+    #[call]
+    fn join(&mut self, user: String) -> Vec<String> {
+        self.log(format!("[{}] {user} joined", self.name));
+        self.users.insert(user);
+        self.user_list()
+    }
+
+    /// `:leave`: the users after the leave.
+    #[call]
+    fn leave(&mut self, user: String) -> Vec<String> {
+        if self.users.remove(&user) {
+            self.log(format!("[{}] {user} left", self.name));
         }
-        Ok(())
+        self.user_list()
+    }
+
+    /// `:send_message`: how many users it reached, or
+    /// [`ChatError::NotAMember`].
+    #[call]
+    fn send_message(&mut self, said: Said) -> Result<usize, ChatError> {
+        if !self.users.contains(&said.from) {
+            return Err(ChatError::NotAMember);
+        }
+        self.log(format!("[{}] {}: {}", self.name, said.from, said.text));
+        self.messages.push(said);
+        Ok(self.users.len())
+    }
+
+    /// The users.
+    #[call]
+    fn users(&mut self) -> Vec<String> {
+        self.user_list()
+    }
+
+    /// The messages said in the room (by this incarnation).
+    #[call]
+    fn messages(&mut self) -> Vec<Said> {
+        self.messages.clone()
+    }
+
+    fn user_list(&self) -> Vec<String> {
+        self.users.iter().cloned().collect()
+    }
+
+    fn log(&self, line: String) {
+        // Logging is best effort: a room does not fail with its logger.
+        let _ = self.logger.log(line);
     }
 }
 
@@ -167,7 +167,7 @@ impl ChatApp {
     /// The seed's tree.
     pub fn new() -> Self {
         ChatApp {
-            logger: Logger,
+            logger: Logger::default(),
             room_supervisor: DynamicSupervisor::new(),
         }
     }
@@ -214,6 +214,10 @@ impl From<HandleError> for ChatError {
     }
 }
 
+/// The seed's client API finds a room by its name (`{:via, Registry,
+/// ...}`): these look the room up and make one call of the generated
+/// [`RoomApi`]. With a room's handle, call it directly
+/// (`app.room("rust").unwrap().join("dave".into())`).
 impl ChatAppHandle {
     /// Starts a room under `name`.
     ///
@@ -221,19 +225,14 @@ impl ChatAppHandle {
     ///
     /// [`ChatError::RoomExists`], [`ChatError::StartFailed`].
     pub async fn create_room(&self, name: &str) -> Result<WorkerHandle<Room>, ChatError> {
-        let room = Room {
-            name: name.to_owned(),
-            logger: self.logger.clone(),
-        };
+        let room = Room::new(name, self.logger.clone());
         match self
             .room_supervisor
             .start_child_keyed(name.to_owned(), room)
             .await
         {
             Ok(handle) => {
-                let _ = self
-                    .logger
-                    .send(LoggerMsg::Log(format!("[{name}] created")));
+                let _ = self.logger.log(format!("[{name}] created"));
                 Ok(handle)
             }
             Err(KeyedStartError::AlreadyStarted(_)) => Err(ChatError::RoomExists),
@@ -256,11 +255,7 @@ impl ChatAppHandle {
     ///
     /// [`ChatError::NoSuchRoom`], [`ChatError::Room`].
     pub async fn join(&self, room: &str, user: &str) -> Result<Vec<String>, ChatError> {
-        let user = user.to_owned();
-        let room = self.room_or_err(room)?;
-        Ok(room
-            .call_timeout(|reply| RoomMsg::Join(user, reply), CALL_TIMEOUT)
-            .await?)
+        Ok(self.room_or_err(room)?.join(user.to_owned()).await?)
     }
 
     /// `Room.leave(room, user)`: the room's users after the leave.
@@ -269,11 +264,7 @@ impl ChatAppHandle {
     ///
     /// [`ChatError::NoSuchRoom`], [`ChatError::Room`].
     pub async fn leave(&self, room: &str, user: &str) -> Result<Vec<String>, ChatError> {
-        let user = user.to_owned();
-        let room = self.room_or_err(room)?;
-        Ok(room
-            .call_timeout(|reply| RoomMsg::Leave(user, reply), CALL_TIMEOUT)
-            .await?)
+        Ok(self.room_or_err(room)?.leave(user.to_owned()).await?)
     }
 
     /// `Room.send_message(room, from, text)`: how many users it reached.
@@ -292,9 +283,7 @@ impl ChatAppHandle {
             from: from.to_owned(),
             text: text.to_owned(),
         };
-        let room = self.room_or_err(room)?;
-        room.call_timeout(|reply| RoomMsg::SendMessage(said, reply), CALL_TIMEOUT)
-            .await?
+        self.room_or_err(room)?.send_message(said).await?
     }
 
     /// The users of a room.
@@ -303,7 +292,7 @@ impl ChatAppHandle {
     ///
     /// [`ChatError::NoSuchRoom`], [`ChatError::Room`].
     pub async fn users(&self, room: &str) -> Result<Vec<String>, ChatError> {
-        Ok(self.state(room).await?.0)
+        Ok(self.room_or_err(room)?.users().await?)
     }
 
     /// The messages said in a room (by its current incarnation).
@@ -312,22 +301,6 @@ impl ChatAppHandle {
     ///
     /// [`ChatError::NoSuchRoom`], [`ChatError::Room`].
     pub async fn messages(&self, room: &str) -> Result<Vec<Said>, ChatError> {
-        Ok(self.state(room).await?.1)
-    }
-
-    async fn state(&self, room: &str) -> Result<(Vec<String>, Vec<Said>), ChatError> {
-        let room = self.room_or_err(room)?;
-        Ok(room.call_timeout(RoomMsg::State, CALL_TIMEOUT).await?)
-    }
-
-    /// The logger's lines (those of its current incarnation).
-    ///
-    /// # Errors
-    ///
-    /// [`HandleError`] when no logger answered in time.
-    pub async fn log(&self) -> Result<Vec<String>, HandleError> {
-        self.logger
-            .call_timeout(LoggerMsg::Lines, CALL_TIMEOUT)
-            .await
+        Ok(self.room_or_err(room)?.messages().await?)
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use examples::chat_app::{ChatApp, ChatAppHandle, ChatError};
+use examples::chat_app::{ChatApp, ChatAppHandle, ChatError, LoggerApi};
 use supervise::{Event, EventStream};
 
 /// The paths that started until the tree was quiet.
@@ -55,7 +55,7 @@ async fn rooms_support_join_leave_and_send_message() {
         app.create_room("rust").await,
         Err(ChatError::RoomExists)
     ));
-    app.supervisor().current().unwrap().stop().await.unwrap();
+    app.stop().await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -84,10 +84,10 @@ async fn a_crashing_room_restarts_alone_and_the_other_rooms_keep_their_users() {
     assert_eq!(app.join("elixir", "alice").await.unwrap(), ["alice"]);
 
     // The logger, a separate process, kept what was said.
-    let log = app.log().await.unwrap();
+    let log = app.logger.lines().await.unwrap();
     assert!(log.contains(&"[elixir] alice: let it crash!".to_owned()));
     assert!(log.contains(&"[elixir] restarted with no users".to_owned()));
-    app.supervisor().current().unwrap().stop().await.unwrap();
+    app.stop().await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -99,8 +99,8 @@ async fn the_logger_restarts_independently() {
     assert_eq!(app.users("elixir").await.unwrap(), ["alice", "bob"]);
     assert_eq!(app.users("rust").await.unwrap(), ["carol"]);
     // A fresh log, which the rooms reach through the handle they hold.
-    assert!(app.log().await.unwrap().is_empty());
+    assert!(app.logger.lines().await.unwrap().is_empty());
     app.send_message("rust", "carol", "anyone?").await.unwrap();
-    assert_eq!(app.log().await.unwrap(), ["[rust] carol: anyone?"]);
-    app.supervisor().current().unwrap().stop().await.unwrap();
+    assert_eq!(app.logger.lines().await.unwrap(), ["[rust] carol: anyone?"]);
+    app.stop().await.unwrap();
 }
