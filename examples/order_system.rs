@@ -42,7 +42,7 @@
 
 use std::time::Duration;
 
-use examples::order_system::{wait_gone, Order, OrderSystem, Storage};
+use examples::order_system::{wait_gone, Order, OrderSystem, RepoApi, Storage};
 use supervise::Event;
 
 #[tokio::main(flavor = "current_thread")]
@@ -75,7 +75,7 @@ async fn main() {
         }
     }
     for id in [1, 2, 3] {
-        let order = app.order(id).await.unwrap().expect("the order exists");
+        let order = app.repo.get(id).await.unwrap().expect("the order exists");
         println!("order {id}: {:?}", order.status);
     }
     println!("processors that failed (temporary: not restarted):");
@@ -122,14 +122,14 @@ async fn main() {
     println!("  the journal saved: {:?}", saves.last().unwrap());
     println!(
         "  order 4 is still {:?} in the database (the data lives outside the tree)",
-        app.order(4).await.unwrap().unwrap().status
+        app.repo.get(4).await.unwrap().unwrap().status
     );
 
     let processor = app.start_processor(4).await.expect("the order exists");
     assert!(wait_gone(&processor, Duration::from_secs(5)).await);
     println!(
         "  processed again: order 4 is {:?}",
-        app.order(4).await.unwrap().unwrap().status
+        app.repo.get(4).await.unwrap().unwrap().status
     );
 
     println!("\nStopping the tree: the journal saves its state on shutdown.");

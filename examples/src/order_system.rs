@@ -79,13 +79,28 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use supervise::{
-    supervision_tree, worker, Context, DynamicSupervisor, Exit, HandleError, Init, KeyedStartError,
-    Reply, Worker, WorkerHandle,
+    handlers, supervision_tree, worker, Context, DynamicSupervisor, Exit, HandleError, Init,
+    KeyedStartError, Worker, WorkerHandle,
 };
 
 /// How long a call between services waits for an answer, through a
 /// restart if need be.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A call between services, with [`CALL_TIMEOUT`] on the whole of it.
+///
+/// The generated client methods wait as long as the callee lives (and up
+/// to 5 s for it to come up), with no deadline of their own; `call_timeout`
+/// takes the generated message instead of the method. Wrapping the method
+/// keeps the typed call and puts the deadline on it; the request may still
+/// run after it, as with `call_timeout`.
+async fn within<T>(
+    call: impl std::future::Future<Output = Result<T, HandleError>>,
+) -> Result<T, HandleError> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .unwrap_or(Err(HandleError::Timeout))
+}
 
 /// How long the payment gateway takes to answer.
 pub const PAYMENT_TIME: Duration = Duration::from_millis(100);
@@ -210,33 +225,20 @@ pub struct Repo {
     pub storage: Storage,
 }
 
-/// The messages of the [`Repo`].
-#[derive(Debug)]
-pub enum RepoMsg {
+#[handlers]
+impl Repo {
     /// `Orders.get!(id)`.
-    Get(u64, Reply<Option<Order>>),
+    #[call]
+    fn get(&mut self, id: u64) -> Option<Order> {
+        self.storage.lock().orders.get(&id).cloned()
+    }
+
     /// Sets an order's status.
-    SetStatus(u64, Status, Reply<()>),
-}
-
-impl Worker for Repo {
-    type Message = RepoMsg;
-
-    async fn run(self, mut ctx: Context<RepoMsg>) -> Result<(), Exit> {
-        while let Some(msg) = ctx.recv().await {
-            match msg {
-                RepoMsg::Get(id, reply) => {
-                    let _ = reply.send(self.storage.lock().orders.get(&id).cloned());
-                }
-                RepoMsg::SetStatus(id, status, reply) => {
-                    if let Some(order) = self.storage.lock().orders.get_mut(&id) {
-                        order.status = status;
-                    }
-                    let _ = reply.send(());
-                }
-            }
+    #[call]
+    fn set_status(&mut self, id: u64, status: Status) {
+        if let Some(order) = self.storage.lock().orders.get_mut(&id) {
+            order.status = status;
         }
-        Ok(())
     }
 }
 
@@ -249,41 +251,41 @@ impl Worker for Repo {
 pub struct Journal {
     /// Where it saves its state.
     pub storage: Storage,
+    lines: Vec<String>,
 }
 
-/// The messages of the [`Journal`].
-#[derive(Debug)]
-pub enum JournalMsg {
+impl Journal {
+    /// A journal saving to `storage`, with no lines yet.
+    pub fn new(storage: &Storage) -> Self {
+        Journal {
+            storage: storage.clone(),
+            lines: Vec::new(),
+        }
+    }
+}
+
+#[handlers]
+impl Journal {
     /// Records a line (a cast).
-    Record(String),
-}
-
-impl Worker for Journal {
-    type Message = JournalMsg;
-
-    fn handles_shutdown(&self) -> bool {
-        true
+    #[cast]
+    fn record(&mut self, line: String) {
+        self.lines.push(line);
     }
 
-    async fn run(self, mut ctx: Context<JournalMsg>) -> Result<(), Exit> {
-        let mut lines = Vec::new();
-        let shutdown = ctx.shutdown_signal();
-        loop {
-            tokio::select! {
-                _ = shutdown.requested() => break,
-                msg = ctx.recv() => match msg {
-                    Some(JournalMsg::Record(line)) => lines.push(line),
-                    None => return Ok(()),
-                },
-            }
-        }
-        // What came in before the request is saved too.
-        while let Some(JournalMsg::Record(line)) = ctx.try_recv() {
-            lines.push(line);
+    /// Saves the lines to disk: the hook makes the journal one that
+    /// handles shutdown (OTP's `trap_exit`), so it runs when the
+    /// supervisor stops it, within its 30 s.
+    #[terminate]
+    async fn terminate(&mut self, ctx: &mut Context) {
+        // What came in before the stop request is saved too. `serve` takes
+        // the request before the mailbox, so the lines still queued are
+        // read here (a gen_server would handle them before the 'EXIT').
+        while let Some(JournalMessage::Record(line)) = ctx.try_recv() {
+            self.lines.push(line);
         }
         tokio::time::sleep(SAVE_TIME).await; // writing to disk
+        let lines = std::mem::take(&mut self.lines);
         self.storage.lock().journal_saves.push(lines);
-        Err(Exit::shutdown())
     }
 }
 
@@ -291,32 +293,20 @@ impl Worker for Journal {
 #[worker]
 #[derive(Clone, Debug)]
 pub struct InventoryService {
-    /// The stock at start.
+    /// The stock (at start: every start begins from the field's value).
     pub stock: HashMap<String, u32>,
 }
 
-/// The messages of the [`InventoryService`].
-#[derive(Debug)]
-pub enum InventoryMsg {
+#[handlers]
+impl InventoryService {
     /// Reserves a quantity of an item.
-    Reserve(String, u32, Reply<Result<(), OrderError>>),
-}
-
-impl Worker for InventoryService {
-    type Message = InventoryMsg;
-
-    async fn run(self, mut ctx: Context<InventoryMsg>) -> Result<(), Exit> {
-        let mut stock = self.stock;
-        while let Some(InventoryMsg::Reserve(item, quantity, reply)) = ctx.recv().await {
-            let left = stock.entry(item.clone()).or_default();
-            let result = if *left >= quantity {
-                *left -= quantity;
-                Ok(())
-            } else {
-                Err(OrderError::OutOfStock(item))
-            };
-            let _ = reply.send(result);
+    #[call]
+    fn reserve(&mut self, item: String, quantity: u32) -> Result<(), OrderError> {
+        let left = self.stock.entry(item.clone()).or_default();
+        if *left < quantity {
+            return Err(OrderError::OutOfStock(item));
         }
+        *left -= quantity;
         Ok(())
     }
 }
@@ -327,25 +317,14 @@ impl Worker for InventoryService {
 #[derive(Clone, Debug, Default)]
 pub struct PaymentService;
 
-/// The messages of the [`PaymentService`].
-#[derive(Debug)]
-pub enum PaymentMsg {
+#[handlers]
+impl PaymentService {
     /// Charges an amount for an order.
-    Charge(u64, Reply<Result<(), OrderError>>),
-}
-
-impl Worker for PaymentService {
-    type Message = PaymentMsg;
-
-    async fn run(self, mut ctx: Context<PaymentMsg>) -> Result<(), Exit> {
-        while let Some(PaymentMsg::Charge(amount, reply)) = ctx.recv().await {
-            tokio::time::sleep(PAYMENT_TIME).await;
-            let result = if amount <= PAYMENT_LIMIT {
-                Ok(())
-            } else {
-                Err(OrderError::PaymentDeclined)
-            };
-            let _ = reply.send(result);
+    #[call]
+    async fn charge(&mut self, amount: u64) -> Result<(), OrderError> {
+        tokio::time::sleep(PAYMENT_TIME).await;
+        if amount > PAYMENT_LIMIT {
+            return Err(OrderError::PaymentDeclined);
         }
         Ok(())
     }
@@ -356,19 +335,12 @@ impl Worker for PaymentService {
 #[derive(Clone, Debug, Default)]
 pub struct NotificationService;
 
-/// The messages of the [`NotificationService`].
-#[derive(Debug)]
-pub enum NotificationMsg {
+#[handlers]
+impl NotificationService {
     /// Notifies the customer of an order (a cast).
-    Notify(u64, String),
-}
-
-impl Worker for NotificationService {
-    type Message = NotificationMsg;
-
-    async fn run(self, mut ctx: Context<NotificationMsg>) -> Result<(), Exit> {
-        while let Some(NotificationMsg::Notify(_order, _text)) = ctx.recv().await {}
-        Ok(())
+    #[cast]
+    fn notify(&mut self, order: u64, text: String) {
+        let _ = (order, text); // a real one would send an email
     }
 }
 
@@ -411,66 +383,53 @@ impl OrderProcessor {
         }
     }
 
-    async fn process(&self, order: &Order) -> Result<(), OrderError> {
+    /// The seed's `process_order`: `with` the three steps.
+    async fn process_order(&self, order: &Order) -> Result<(), OrderError> {
         let s = &self.services;
-        let (item, quantity) = (order.item.clone(), order.quantity);
-        s.inventory
-            .call_timeout(
-                |reply| InventoryMsg::Reserve(item, quantity, reply),
-                CALL_TIMEOUT,
-            )
-            .await??;
-        let amount = order.amount;
-        s.payment
-            .call_timeout(|reply| PaymentMsg::Charge(amount, reply), CALL_TIMEOUT)
-            .await??;
-        let id = order.id;
-        s.repo
-            .call_timeout(
-                |reply| RepoMsg::SetStatus(id, Status::Completed, reply),
-                CALL_TIMEOUT,
-            )
-            .await?;
-        let _ = s.notification.send(NotificationMsg::Notify(
-            id,
-            "your order is on its way".into(),
-        ));
+        within(s.inventory.reserve(order.item.clone(), order.quantity)).await??;
+        within(s.payment.charge(order.amount)).await??;
+        within(s.repo.set_status(order.id, Status::Completed)).await?;
+        let _ = s
+            .notification
+            .notify(order.id, "your order is on its way".into());
         Ok(())
     }
 }
 
+// Written by hand, not with `#[handlers]`: the seed's `init` loads the
+// order and does `send(self(), :process)`, but a handler-style worker's
+// mailbox opens only once `init` has returned, so `Context::send_self` in
+// an `#[init]` hook fails (`NotRunning`), and a zero-delay `send_after`
+// would race the opening. A worker whose life is one piece of work after
+// `init` is a `run`.
 impl Worker for OrderProcessor {
     type Message = ();
 
+    /// The seed's `init/1`: `Orders.get!(order_id)`; a missing order fails
+    /// the start.
     async fn init(&mut self, _ctx: &mut Context) -> Result<Init, Exit> {
         let id = self.order_id;
-        let order = self
-            .services
-            .repo
-            .call_timeout(|reply| RepoMsg::Get(id, reply), CALL_TIMEOUT)
-            .await?;
-        match order {
-            Some(order) => {
-                self.order = Some(order);
-                Ok(Init::Ready)
-            }
-            None => Err(format!("no order {id}").into()),
-        }
+        let Some(order) = within(self.services.repo.get(id)).await? else {
+            return Err(format!("no order {id}").into());
+        };
+        self.order = Some(order);
+        Ok(Init::Ready)
     }
 
+    /// The seed's `handle_info(:process, ...)`: stops normally once
+    /// processed, with the failed step's reason otherwise.
     async fn run(self, _ctx: Context) -> Result<(), Exit> {
         let Some(order) = &self.order else {
             return Err("init loads the order".into());
         };
         let journal = &self.services.journal;
-        match self.process(order).await {
+        match self.process_order(order).await {
             Ok(()) => {
-                let _ = journal.send(JournalMsg::Record(format!("order {} completed", order.id)));
+                let _ = journal.record(format!("order {} completed", order.id));
                 Ok(())
             }
             Err(error) => {
-                let line = format!("order {} failed: {error}", order.id);
-                let _ = journal.send(JournalMsg::Record(line));
+                let _ = journal.record(format!("order {} failed: {error}", order.id));
                 Err(error.into())
             }
         }
@@ -512,9 +471,7 @@ impl OrderSystem {
             repo: Repo {
                 storage: storage.clone(),
             },
-            journal: Journal {
-                storage: storage.clone(),
-            },
+            journal: Journal::new(storage),
             services_supervisor: ServicesSupervisor {
                 inventory_service: InventoryService {
                     stock: stock.iter().map(|&(k, v)| (k.to_owned(), v)).collect(),
@@ -560,17 +517,6 @@ impl OrderSystemHandle {
     /// The processor of an order, while it runs.
     pub fn processor(&self, order_id: u64) -> Option<WorkerHandle<OrderProcessor>> {
         self.order_processor_supervisor.lookup(&order_id)
-    }
-
-    /// An order, through the Repo.
-    ///
-    /// # Errors
-    ///
-    /// A [`HandleError`] when the Repo did not answer in time.
-    pub async fn order(&self, order_id: u64) -> Result<Option<Order>, HandleError> {
-        self.repo
-            .call_timeout(|reply| RepoMsg::Get(order_id, reply), CALL_TIMEOUT)
-            .await
     }
 }
 

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use examples::order_system::{
-    wait_gone, Order, OrderSystem, OrderSystemHandle, Status, Storage, PAYMENT_TIME, SAVE_TIME,
+    wait_gone, Order, OrderSystem, OrderSystemHandle, RepoApi, Status, Storage, PAYMENT_TIME,
+    SAVE_TIME,
 };
 use supervise::{
     CallError, Event, EventStream, ExitReason, KeyedStartError, Restart, Shutdown, SupervisorHandle,
@@ -144,11 +145,14 @@ async fn a_repo_crash_restarts_everything_in_order_after_the_journal_saves() {
     // freed; the order is still in the database, and can be processed.
     assert!(in_flight.is_gone());
     assert!(app.processor(4).is_none());
-    assert_eq!(app.order(4).await.unwrap().unwrap().status, Status::Pending);
+    assert_eq!(
+        app.repo.get(4).await.unwrap().unwrap().status,
+        Status::Pending
+    );
     let again = app.start_processor(4).await.unwrap();
     assert!(wait_gone(&again, Duration::from_secs(5)).await);
     assert_eq!(
-        app.order(4).await.unwrap().unwrap().status,
+        app.repo.get(4).await.unwrap().unwrap().status,
         Status::Completed
     );
     assert!(!root.gave_up());
