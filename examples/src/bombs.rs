@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use supervise::{worker, Context, Event, Exit, Supervisor, SupervisorSpec, Worker};
+use supervise::{handlers, worker, Context, Event, Exit, Supervisor, SupervisorSpec};
 
 /// A bomb: explodes (crashes) `bomb_time` after every start, as the
 /// seed's `Process.send_after(self(), :explode, bomb_time)` in `init`.
@@ -60,11 +60,20 @@ impl Bomb {
     }
 }
 
-impl Worker for Bomb {
-    type Message = ();
+#[handlers]
+impl Bomb {
+    /// The seed's `init`: `Process.send_after(self(), :explode,
+    /// bomb_time)`. The timer belongs to this incarnation: a restart
+    /// starts a new one.
+    #[init]
+    fn init(&mut self, ctx: &mut Context) {
+        ctx.send_after(self.bomb_time, BombMessage::Explode);
+    }
 
-    async fn run(self, _ctx: Context) -> Result<(), Exit> {
-        tokio::time::sleep(self.bomb_time).await;
+    /// The seed's `handle_info(:explode, name)`: `raise "#{name}
+    /// Exploded!"`.
+    #[info]
+    fn explode(&mut self) -> Result<(), Exit> {
         Err(format!("{} Exploded!", self.name).into())
     }
 }
