@@ -711,9 +711,7 @@ struct Member;
 impl Worker for Member {
     type Message = ();
 
-    fn handles_shutdown(&self) -> bool {
-        true
-    }
+    const HANDLES_SHUTDOWN: bool = true;
 
     async fn run(self, ctx: Context) -> Result<(), Exit> {
         ctx.shutdown_requested().await;

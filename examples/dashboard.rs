@@ -58,9 +58,15 @@ pub struct Gateway;
 
 impl Worker for Gateway {
     type Message = ();
-    async fn run(self, _ctx: Context) -> Result<(), Exit> {
-        tokio::time::sleep(seconds_between(3, 9)).await;
-        Err("connection reset by peer".into())
+    // Asked to stop, it closes its connection within its 10 s.
+    const HANDLES_SHUTDOWN: bool = true;
+    async fn run(self, ctx: Context) -> Result<(), Exit> {
+        tokio::select! {
+            () = ctx.shutdown_requested() => Err(Exit::shutdown()),
+            () = tokio::time::sleep(seconds_between(3, 9)) => {
+                Err("connection reset by peer".into())
+            }
+        }
     }
 }
 

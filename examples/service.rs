@@ -32,9 +32,7 @@ struct Processor;
 impl Worker for Processor {
     type Message = ();
 
-    fn handles_shutdown(&self) -> bool {
-        true
-    }
+    const HANDLES_SHUTDOWN: bool = true;
 
     async fn run(self, ctx: Context) -> Result<(), Exit> {
         ctx.shutdown_requested().await;

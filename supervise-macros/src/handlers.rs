@@ -693,9 +693,7 @@ fn expand_model(options: &Options, model: &Model, item: &syn::ItemImpl) -> Token
         impl #impl_generics #krate::Worker for #self_ty #where_clause {
             type Message = #message;
 
-            fn handles_shutdown(&self) -> bool {
-                #terminates
-            }
+            const HANDLES_SHUTDOWN: bool = #terminates;
 
             #init
 

@@ -11,7 +11,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 
 use crate::expand::shutdown;
-use crate::internals::attr::{Restart, WorkerAttrs};
+use crate::internals::attr::{Restart, Shutdown, WorkerAttrs};
 use crate::internals::ctxt::Ctxt;
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -59,9 +59,20 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             }
         }
     };
+    let warning = |ident: &syn::Ident, generics: &syn::Generics| {
+        finite_shutdown_warning(&krate, &attrs, ident, generics)
+    };
     let generated = match &item {
-        syn::Item::Struct(s) => declare(&krate, &s.ident, &s.generics, &defaults),
-        syn::Item::Enum(e) => declare(&krate, &e.ident, &e.generics, &defaults),
+        syn::Item::Struct(s) => {
+            let mut out = declare(&krate, &s.ident, &s.generics, &defaults);
+            out.extend(warning(&s.ident, &s.generics));
+            out
+        }
+        syn::Item::Enum(e) => {
+            let mut out = declare(&krate, &e.ident, &e.generics, &defaults);
+            out.extend(warning(&e.ident, &e.generics));
+            out
+        }
         // `#[worker]` on the `impl Worker for Type` block: the attribute
         // belongs on `Type`. Said so, and the defaults are declared anyway,
         // so that the fields of that type show no follow-on errors.
@@ -127,6 +138,57 @@ fn declare(
         });
     }
     out
+}
+
+/// A finite shutdown timeout written on a worker that is not asked to stop
+/// (its `Worker::HANDLES_SHUTDOWN` is false) is never waited for: its
+/// supervisor aborts it at once. OTP accepts it (and it is the default),
+/// so it compiles, with a warning at the value: the use of a deprecated
+/// function, chosen by the worker's constant. Not for a generic worker,
+/// whose answer depends on its parameters.
+fn finite_shutdown_warning(
+    krate: &TokenStream,
+    attrs: &WorkerAttrs,
+    ident: &syn::Ident,
+    generics: &syn::Generics,
+) -> TokenStream {
+    let (Some(Shutdown::Millis(ms)), Some(at)) = (attrs.shutdown.get(), attrs.shutdown.tokens())
+    else {
+        return TokenStream::new();
+    };
+    if *ms == 0 || !generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let span = at
+        .clone()
+        .into_iter()
+        .next()
+        .map_or(Span::call_site(), |t| t.span());
+    let note = format!(
+        "`{ident}` is not asked to stop, so its supervisor aborts it at once and this \
+         timeout is never waited for: give it a `#[terminate]` hook (with `#[handlers]`) or \
+         set `const HANDLES_SHUTDOWN: bool = true` in its `impl Worker` and watch \
+         `Context::shutdown_requested`, or remove `shutdown`"
+    );
+    let flag = syn::Ident::new("shutdown", span);
+    let timeout = syn::Ident::new("timeout", span);
+    let krate = crate::expand::respan(krate.clone(), span);
+    quote_spanned! {span=>
+        const _: () = {
+            #[allow(non_camel_case_types)]
+            struct #flag<const HANDLES_SHUTDOWN: bool>;
+            #[allow(dead_code)]
+            impl #flag<false> {
+                #[deprecated(note = #note)]
+                const fn #timeout() {}
+            }
+            #[allow(dead_code)]
+            impl #flag<true> {
+                const fn #timeout() {}
+            }
+            #flag::<{ <#ident as #krate::Worker>::HANDLES_SHUTDOWN }>::#timeout()
+        };
+    }
 }
 
 /// A worker marked significant by default must not be permanent (OTP's

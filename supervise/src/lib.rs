@@ -241,7 +241,7 @@ pub use crate::{
 /// | `shutdown` | `brutal_kill`, `infinity`, milliseconds (`5000`), a duration string (`"30s"`) |
 /// | `significant` | `significant`, `significant = true` |
 /// | `id` | the child's id, instead of the field's name |
-/// | `depends_on` | siblings it must start after (`[db, cache]`); needs `rest_for_one` or `one_for_all`, which restart it when they restart |
+/// | `depends_on` | siblings it must start after and restart with (`[db, cache]`); needs `rest_for_one` or `one_for_all`, which restart it when they restart. A child that only calls a sibling needs its handle, not this: see "Siblings" below |
 /// | `factory` | a function building the child for every restart (the field's value starts the first incarnation): for arguments that are not `Clone` |
 ///
 /// A supervisor child keeps its `shutdown = infinity` default (it stops its
@@ -263,6 +263,67 @@ pub use crate::{
 /// `start_child`. A type that is not a child is one error, at the field's
 /// type (and one more where the program starts the tree).
 ///
+/// # Siblings
+///
+/// A handle follows its child across restarts, so a child that only *uses*
+/// a sibling (calls it, sends it messages) needs the sibling's handle, not
+/// `depends_on`: a call made while the sibling restarts waits for its next
+/// incarnation (5 s at most). Declare `depends_on` (restart coupling: under
+/// `rest_for_one` the child restarts whenever the sibling does, as in OTP)
+/// only when the child holds something that is wrong once the sibling has
+/// restarted: a subscription, a cursor, a session opened on it. Under
+/// `rest_for_one`, every later child is coupled to every earlier one
+/// whether or not it says so: put the children that share nothing under
+/// `one_for_one`, in a supervisor of their own.
+///
+/// With the builder, a sibling's handle exists as soon as its spec does,
+/// before anything starts, and goes into the next child's factory:
+///
+/// ```
+/// use supervise::{handlers, ChildSpec, Supervisor, WorkerHandle};
+///
+/// #[derive(Clone)]
+/// struct Pool;
+///
+/// #[handlers]
+/// impl Pool {
+///     #[call]
+///     fn query(&mut self, sql: String) -> usize { sql.len() }
+/// }
+///
+/// #[derive(Clone)]
+/// struct Cache { pool: WorkerHandle<Pool> }
+///
+/// #[handlers]
+/// impl Cache {
+///     #[call]
+///     async fn get(&mut self, key: String) -> usize {
+///         self.pool.query(format!("select {key}")).await.unwrap_or(0)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (pool_spec, pool) = ChildSpec::worker_with_handle("pool", || Pool);
+/// let (cache_spec, cache) = ChildSpec::worker_with_handle("cache", {
+///     let pool = pool.clone();
+///     move || Cache { pool: pool.clone() }
+/// });
+/// let app = Supervisor::builder("app")
+///     .child(pool_spec)
+///     .child(cache_spec)
+///     .build()
+///     .unwrap()
+///     .start()
+///     .await
+///     .unwrap();
+/// assert_eq!(cache.get("a".into()).await.unwrap(), 8);
+/// // The pool restarts; the cache, which only calls it, does not.
+/// pool.child().unwrap().kill();
+/// assert_eq!(cache.get("b".into()).await.unwrap(), 8);
+/// app.stop().await.unwrap();
+/// # }
+/// ```
+///
 /// # Warnings
 ///
 /// `auto_shutdown = any_significant` (or `all_significant`) with no
@@ -275,36 +336,35 @@ pub use crate::{
 /// significant, ...". It is the `deprecated` lint: `#![deny(deprecated)]`
 /// makes it an error, and `#[allow(deprecated)]` on the struct silences it.
 ///
+/// `#[worker(shutdown = ...)]` with a finite timeout, on a worker that is
+/// not asked to stop (no `#[terminate]` hook, [`Worker::HANDLES_SHUTDOWN`]
+/// not set), warns the same way at the value: such a worker is aborted at
+/// once, and the timeout is never waited for.
+///
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
-/// use supervise::{worker, Context, Exit, Reply, Supervisor, Worker};
+/// use supervise::{handlers, worker, Supervisor};
 ///
 /// #[worker]
 /// #[derive(Clone)]
 /// struct DatabasePool { size: usize }
 ///
-/// impl Worker for DatabasePool {
-///     type Message = Reply<usize>;
-///     async fn run(self, mut ctx: Context<Reply<usize>>) -> Result<(), Exit> {
-///         while let Some(reply) = ctx.recv().await {
-///             let _ = reply.send(self.size);
-///         }
-///         Ok(())
-///     }
+/// #[handlers]
+/// impl DatabasePool {
+///     #[call]
+///     fn size(&mut self) -> usize { self.size }
 /// }
 ///
+/// // Asked to stop, it has 30 s for its terminate hook.
 /// #[worker(restart = transient, shutdown = "30s")]
 /// #[derive(Clone)]
 /// struct Payments;
 ///
-/// impl Worker for Payments {
-///     type Message = ();
-///     async fn run(self, _ctx: Context) -> Result<(), Exit> {
-///         std::future::pending::<()>().await;
-///         Ok(())
-///     }
+/// #[handlers]
+/// impl Payments {
+///     #[terminate]
+///     async fn terminate(&mut self) { /* settle what is in flight */ }
 /// }
 ///
 /// #[derive(Clone, Supervisor)]
@@ -317,9 +377,8 @@ pub use crate::{
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let app = App { db: DatabasePool { size: 10 }, payments: Payments }.start().await.unwrap();
-/// let size = app.db.call_timeout(|reply| reply, Duration::from_secs(1)).await.unwrap();
-/// assert_eq!(size, 10);
-/// app.supervisor().current().unwrap().stop().await.unwrap();
+/// assert_eq!(app.db.size().await.unwrap(), 10);
+/// app.stop().await.unwrap();
 /// # }
 /// ```
 ///
@@ -374,6 +433,12 @@ pub use supervise_macros::Supervisor;
 /// `permanent`), `shutdown` (`brutal_kill`, `infinity`, milliseconds or a
 /// duration string; default 5 s), `significant` (only with `transient` or
 /// `temporary`), `crate`. The struct implements [`Worker`] itself.
+///
+/// A finite `shutdown` on a worker that is not asked to stop (no
+/// `#[terminate]` hook in its `#[handlers]`, [`Worker::HANDLES_SHUTDOWN`]
+/// not set) compiles with a warning at the value: its supervisor aborts it
+/// at once (OTP's process that does not trap exits), so the timeout is
+/// never waited for.
 ///
 /// The attribute goes on the struct or enum, not on its `impl Worker`, and
 /// declares only the defaults: the type is a [`Child`] when it also

@@ -46,7 +46,7 @@ pub enum Init {
 /// impl Worker for Ticker {
 ///     type Message = ();
 ///
-///     fn handles_shutdown(&self) -> bool { true }
+///     const HANDLES_SHUTDOWN: bool = true;
 ///
 ///     async fn run(self, ctx: Context) -> Result<(), Exit> {
 ///         loop {
@@ -80,10 +80,21 @@ pub trait Worker: Send + Sized + 'static {
     /// `()` for a worker that takes none.
     type Message: Send + 'static;
 
-    /// Whether the worker handles shutdown itself (OTP's `trap_exit`).
-    /// Defaults to `false`: the worker is aborted at once when stopped.
+    /// Whether the worker handles shutdown itself (OTP's `trap_exit`):
+    /// when it does, its supervisor asks it to stop
+    /// ([`Context::shutdown_requested`]) and waits for it as long as its
+    /// shutdown timeout; when it does not (the default), the worker is
+    /// aborted at once, and a finite shutdown timeout is never waited for.
+    /// `#[handlers]` sets it for a worker with a `#[terminate]` hook, and
+    /// `#[worker(shutdown = "30s")]` warns when it is not set.
+    const HANDLES_SHUTDOWN: bool = false;
+
+    /// Whether this value handles shutdown; [`HANDLES_SHUTDOWN`] unless
+    /// overridden (for a worker that decides by its start argument).
+    ///
+    /// [`HANDLES_SHUTDOWN`]: Self::HANDLES_SHUTDOWN
     fn handles_shutdown(&self) -> bool {
-        false
+        Self::HANDLES_SHUTDOWN
     }
 
     /// Initialises the worker before its supervisor starts the next child.
@@ -311,7 +322,7 @@ impl<M> Context<M> {
     /// struct Echo;
     /// impl Worker for Echo {
     ///     type Message = String;
-    ///     fn handles_shutdown(&self) -> bool { true }
+    ///     const HANDLES_SHUTDOWN: bool = true;
     ///     async fn run(self, mut ctx: Context<String>) -> Result<(), Exit> {
     ///         let shutdown = ctx.shutdown_signal();
     ///         loop {
@@ -346,7 +357,7 @@ impl<M> Context<M> {
     /// struct Flusher;
     /// impl Worker for Flusher {
     ///     type Message = ();
-    ///     fn handles_shutdown(&self) -> bool { true }
+    ///     const HANDLES_SHUTDOWN: bool = true;
     ///     async fn run(self, ctx: Context) -> Result<(), Exit> {
     ///         ctx.shutdown_requested().await;
     ///         // ... flush ...

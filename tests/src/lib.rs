@@ -547,9 +547,7 @@ pub struct Stubborn(pub Arc<Notify>);
 impl Worker for Stubborn {
     type Message = ();
 
-    fn handles_shutdown(&self) -> bool {
-        true
-    }
+    const HANDLES_SHUTDOWN: bool = true;
 
     async fn run(self, ctx: Context) -> Result<(), Exit> {
         ctx.shutdown_requested().await;

@@ -190,9 +190,7 @@ struct Slow {
 impl Worker for Slow {
     type Message = ();
 
-    fn handles_shutdown(&self) -> bool {
-        true
-    }
+    const HANDLES_SHUTDOWN: bool = true;
 
     async fn run(self, ctx: Context) -> Result<(), Exit> {
         ctx.shutdown_requested().await;

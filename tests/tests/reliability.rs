@@ -22,9 +22,7 @@ struct Lingering {
 impl Worker for Lingering {
     type Message = ();
 
-    fn handles_shutdown(&self) -> bool {
-        true
-    }
+    const HANDLES_SHUTDOWN: bool = true;
 
     async fn run(self, ctx: Context) -> Result<(), Exit> {
         ctx.shutdown_requested().await;

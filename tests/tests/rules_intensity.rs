@@ -369,9 +369,7 @@ struct Careful(std::sync::Arc<std::sync::Mutex<Option<ExitReason>>>);
 
 impl supervise::Worker for Careful {
     type Message = ();
-    fn handles_shutdown(&self) -> bool {
-        true
-    }
+    const HANDLES_SHUTDOWN: bool = true;
     async fn run(self, ctx: supervise::Context) -> Result<(), supervise::Exit> {
         ctx.shutdown_requested().await;
         let reason = ctx.shutdown_reason().expect("asked to stop");
