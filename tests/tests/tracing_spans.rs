@@ -165,3 +165,54 @@ async fn a_message_carries_the_senders_span() {
     assert_eq!(names.recv().await, Some(None));
     sup.stop().await.unwrap();
 }
+
+/// A handler-style worker handles each message in a `handle` span whose
+/// parent is the span the message was sent from: the caller's trace goes
+/// on into the handler, and the handler's events show under both.
+#[tokio::test(start_paused = true)]
+async fn a_handler_runs_in_a_span_under_the_callers() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[derive(Clone)]
+    struct Greeter;
+
+    #[supervise::handlers]
+    impl Greeter {
+        #[call]
+        fn greet(&mut self, name: String) -> String {
+            tracing::info!(%name, "greeting");
+            format!("hello {name}")
+        }
+    }
+
+    let collect = Collect::default();
+    let _default =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(collect.clone()));
+    let (spec, greeter) = ChildSpec::worker_with_handle("greeter", || Greeter);
+    let sup = Supervisor::builder("app")
+        .child(spec)
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    {
+        let span = tracing::info_span!("request");
+        let _entered = span.enter();
+        assert_eq!(greeter.greet("ann".into()).await.unwrap(), "hello ann");
+    }
+    sup.stop().await.unwrap();
+    let lines = collect.0.lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "span handle child=app/greeter handler=\"greet\""),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "INFO [request>handle] message=greeting name=ann"),
+        "{lines:#?}"
+    );
+}
