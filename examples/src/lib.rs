@@ -2,7 +2,9 @@
 //!
 //! This library holds the systems of the seeds (the Elixir tutorials the
 //! project implements), each declared with the macros (`#[worker]`,
-//! `#[derive(Supervisor)]`, `supervision_tree!`). The examples
+//! `#[handlers]`, `#[derive(Supervisor)]`, `supervision_tree!`): the
+//! GenServers are `#[handlers]` workers, called through their generated
+//! `...Api` traits on the typed handles. The examples
 //! (`cargo run -p examples --example NAME`) run them and print what
 //! happens; the tests of `supervise-tests` (`tests/tests/seed_*.rs`) drive
 //! the same modules and assert what the seeds say happens.
