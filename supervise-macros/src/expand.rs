@@ -676,12 +676,26 @@ impl Gen {
         out
     }
 
-    /// `<ty as Child>::NAME`, at the type's span.
+    /// `<ty as Child>::NAME`, at the type's span, read through a function
+    /// bound by `Child` alone: a path to the constant would also require
+    /// `Child`'s supertraits there, so that a worker that is not `Send`
+    /// would be reported at the field too, not only in its `Worker` impl.
     fn default_of(&self, ty: &syn::Type, name: &str) -> TokenStream {
         let span = syn::spanned::Spanned::span(ty);
-        let as_child = self.as_child(ty);
+        let krate = self.krate_at(span);
+        let value = match name {
+            "SIGNIFICANT" => quote_spanned!(span=> bool),
+            "RESTART" => quote_spanned!(span=> #krate::Restart),
+            _ => quote_spanned!(span=> #krate::Shutdown),
+        };
         let name = syn::Ident::new(name, span);
-        quote_spanned!(span=> #as_child::#name)
+        let ty = ty.to_token_stream();
+        quote_spanned! {span=> {
+            const fn child<T: #krate::Child>() -> #value {
+                <T as #krate::Child>::#name
+            }
+            child::<#ty>()
+        }}
     }
 
     /// A significant child needs an `auto_shutdown` other than `never` and
