@@ -56,7 +56,7 @@ mod w7;
 use std::future::Future;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -64,7 +64,7 @@ use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use supervise::{
     ChildSpec, Context, DynamicSupervisor, Exit, HandleError, Init, PartitionSupervisor, Registry,
-    Reply, Strategy, Supervisor, Worker, WorkerHandle,
+    Reply, SendError, Strategy, Supervisor, Worker, WorkerHandle,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -119,6 +119,8 @@ fn start_watchdog() {
 
 #[derive(Debug, Clone, Copy)]
 struct Config {
+    /// The small sizes of `--quick` (passed on to a fresh process).
+    quick: bool,
     rounds: usize,
     w1_restarts: usize,
     w2_children: usize,
@@ -129,6 +131,9 @@ struct Config {
     w5_storm: u32,
     w5_batch: u32,
     w6_calls: usize,
+    w8_messages: u64,
+    w8_calls: u64,
+    w8_restart_run: Duration,
     w9_keys: u64,
     w9_lookups: u64,
     w9_dispatches: u64,
@@ -136,6 +141,7 @@ struct Config {
 
 impl Config {
     const FULL: Config = Config {
+        quick: false,
         rounds: 12,
         w1_restarts: 10_000,
         w2_children: 100_000,
@@ -146,12 +152,16 @@ impl Config {
         w5_storm: 100_000,
         w5_batch: 1_000,
         w6_calls: 100_000,
+        w8_messages: 1_000_000,
+        w8_calls: 200_000,
+        w8_restart_run: Duration::from_secs(1),
         w9_keys: 100_000,
         w9_lookups: 1_000_000,
         w9_dispatches: 100_000,
     };
 
     const QUICK: Config = Config {
+        quick: true,
         rounds: 3,
         w1_restarts: 200,
         w2_children: 2_000,
@@ -162,6 +172,9 @@ impl Config {
         w5_storm: 2_000,
         w5_batch: 200,
         w6_calls: 2_000,
+        w8_messages: 20_000,
+        w8_calls: 4_000,
+        w8_restart_run: Duration::from_millis(200),
         w9_keys: 2_000,
         w9_lookups: 20_000,
         w9_dispatches: 2_000,
@@ -719,8 +732,10 @@ impl Worker for Member {
     }
 }
 
-/// `[start ms, shutdown ms]`.
+/// `[start ms with the specs built, start ms of the built spec, shutdown
+/// ms]`: what a user waits for includes building the specs.
 async fn sup_w3(groups: usize, workers: usize) -> Vec<f64> {
+    let building = Instant::now();
     let mut root = Supervisor::builder("w3");
     for g in 0..groups {
         let group = Supervisor::builder(format!("g{g}"))
@@ -733,10 +748,11 @@ async fn sup_w3(groups: usize, workers: usize) -> Vec<f64> {
     let started = Instant::now();
     let sup = spec.start().await.expect("the tree starts");
     let start = started.elapsed();
+    let with_specs = building.elapsed();
     let stopping = Instant::now();
     sup.stop().await.expect("the tree stops");
     let stop = stopping.elapsed();
-    vec![ms(start), ms(stop)]
+    vec![ms(with_specs), ms(start), ms(stop)]
 }
 
 async fn floor_w3_worker(stop: CancellationToken, ack: oneshot::Sender<()>) {
@@ -780,7 +796,8 @@ async fn floor_w3(groups: usize, workers: usize) -> Vec<f64> {
         join.await.expect("the group exits");
     }
     let stop = stopping.elapsed();
-    vec![ms(start), ms(stop)]
+    // The floor has no spec to build: both start figures are its start.
+    vec![ms(start), ms(start), ms(stop)]
 }
 
 fn w3(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
@@ -797,23 +814,37 @@ fn ms(d: Duration) -> f64 {
 
 // ===== W4: one_for_all restart of a large supervisor =====
 
-/// Reports `(index, incarnation)` from its init; the one with a mailbox
-/// crashes when it gets a message.
+/// Where a W4 child reports from: its init (which runs in the
+/// supervisor's task) or its own task, once running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Init,
+    Run,
+}
+
+/// Reports `(index, incarnation, phase)` from its init and again from its
+/// own task once it runs; the one with a mailbox crashes when it gets a
+/// message.
 #[derive(Clone)]
 struct Sibling {
     index: usize,
-    announce: mpsc::UnboundedSender<(usize, u64)>,
+    announce: mpsc::UnboundedSender<(usize, u64, Phase)>,
 }
 
 impl Worker for Sibling {
     type Message = ();
 
     async fn init(&mut self, ctx: &mut Context) -> Result<Init, Exit> {
-        let _ = self.announce.send((self.index, ctx.incarnation()));
+        let _ = self
+            .announce
+            .send((self.index, ctx.incarnation(), Phase::Init));
         Ok(Init::Ready)
     }
 
     async fn run(self, mut ctx: Context) -> Result<(), Exit> {
+        let _ = self
+            .announce
+            .send((self.index, ctx.incarnation(), Phase::Run));
         match ctx.recv().await {
             Some(()) => Err(Exit::from("crash")),
             None => Ok(()),
@@ -821,19 +852,34 @@ impl Worker for Sibling {
     }
 }
 
-/// Waits until all `n` children have reported incarnation `generation`.
+/// Waits until all `n` children have reported incarnation `generation`
+/// from their init and from their own task. Returns when the last init
+/// report came (the clock of the earlier sessions) and when the last
+/// report of either kind came (every new incarnation's task has run).
 async fn sup_w4_wait(
-    announced: &mut mpsc::UnboundedReceiver<(usize, u64)>,
+    announced: &mut mpsc::UnboundedReceiver<(usize, u64, Phase)>,
     n: usize,
     generation: u64,
-) {
-    for _ in 0..n {
-        let (index, got) = announced.recv().await.expect("announced");
+) -> (Instant, Instant) {
+    let (mut inits, mut runs) = (0, 0);
+    let mut inits_done = None;
+    while inits < n || runs < n {
+        let (index, got, phase) = announced.recv().await.expect("announced");
         assert_eq!(got, generation, "child {index} is a new incarnation");
+        match phase {
+            Phase::Init => inits += 1,
+            Phase::Run => runs += 1,
+        }
+        if inits == n && inits_done.is_none() {
+            inits_done = Some(Instant::now());
+        }
     }
+    let all_done = Instant::now();
+    (inits_done.expect("every init reported"), all_done)
 }
 
-/// `[restart p50 ms]` over `crashes` crashes.
+/// `[restart p50 ms until every new task has run, p50 ms until every init
+/// has reported]` over `crashes` crashes.
 async fn sup_w4(n: usize, crashes: usize) -> Vec<f64> {
     let (announce, mut announced) = mpsc::unbounded_channel();
     let mut builder = Supervisor::builder("w4")
@@ -864,16 +910,18 @@ async fn sup_w4(n: usize, crashes: usize) -> Vec<f64> {
         .await
         .expect("the tree starts");
     sup_w4_wait(&mut announced, n, 1).await;
-    let mut times = Vec::with_capacity(crashes);
+    let mut all_ran = Vec::with_capacity(crashes);
+    let mut inits = Vec::with_capacity(crashes);
     for generation in 2..crashes as u64 + 2 {
         let started = Instant::now();
         crasher.send(()).expect("the child to crash is running");
-        sup_w4_wait(&mut announced, n, generation).await;
-        times.push(ms(started.elapsed()));
+        let (inits_done, all_done) = sup_w4_wait(&mut announced, n, generation).await;
+        all_ran.push(ms(all_done - started));
+        inits.push(ms(inits_done - started));
         tick();
     }
     sup.stop().await.expect("the tree stops");
-    vec![median(&times)]
+    vec![median(&all_ran), median(&inits)]
 }
 
 enum FloorSiblingMsg {
@@ -983,7 +1031,8 @@ async fn floor_w4(n: usize, crashes: usize) -> Vec<f64> {
     }
     let _ = crasher.send(FloorSiblingMsg::Stop);
     sup.await.expect("the floor supervisor exits");
-    vec![median(&times)]
+    // Each floor child reports from its own task: both clocks are one.
+    vec![median(&times), median(&times)]
 }
 
 fn w4(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
@@ -1163,6 +1212,364 @@ fn w6(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
     match side {
         Side::A => on_runtime(flavour, sup_w6(cfg.w6_calls)),
         Side::B => on_runtime(flavour, floor_w6(cfg.w6_calls)),
+    }
+}
+
+// ===== W8: message throughput through typed handles =====
+
+/// What a W8 sink is sent.
+enum SinkMsg {
+    /// A message: the sender's number in the top 16 bits, its sequence
+    /// number below.
+    Item(u64),
+    /// Answers with how many items this incarnation has handled.
+    Flush(Reply<u64>),
+    /// A call: answers with a count.
+    Call(Reply<u64>),
+}
+
+/// Where a sink counts across its incarnations (the run with restarts).
+struct Tally {
+    handled: AtomicU64,
+    /// Per sender, one past the highest sequence number handled.
+    next: Vec<AtomicU64>,
+    /// Items handled with a sequence number at or below one already
+    /// handled from the same sender: a duplicate (or a reordering).
+    duplicated: AtomicU64,
+}
+
+const SENDER_SHIFT: u32 = 48;
+
+fn item(sender: u64, seq: u64) -> u64 {
+    (sender << SENDER_SHIFT) | seq
+}
+
+impl Tally {
+    fn new(senders: u64) -> Self {
+        Tally {
+            handled: AtomicU64::new(0),
+            next: (0..senders).map(|_| AtomicU64::new(0)).collect(),
+            duplicated: AtomicU64::new(0),
+        }
+    }
+
+    /// One worker handles items at a time (one incarnation after another),
+    /// so relaxed loads and stores do.
+    fn handle(&self, value: u64) {
+        let (sender, seq) = (value >> SENDER_SHIFT, value & ((1 << SENDER_SHIFT) - 1));
+        let next = &self.next[sender as usize];
+        if seq < next.load(Ordering::Relaxed) {
+            self.duplicated.fetch_add(1, Ordering::Relaxed);
+        } else {
+            next.store(seq + 1, Ordering::Relaxed);
+        }
+        self.handled.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts what it is sent; with a tally, across incarnations too.
+#[derive(Clone)]
+struct Sink {
+    tally: Option<Arc<Tally>>,
+}
+
+impl Worker for Sink {
+    type Message = SinkMsg;
+
+    async fn run(self, mut ctx: Context<SinkMsg>) -> Result<(), Exit> {
+        let mut count = 0u64;
+        while let Some(msg) = ctx.recv().await {
+            match msg {
+                SinkMsg::Item(value) => {
+                    count += 1;
+                    if let Some(tally) = &self.tally {
+                        tally.handle(value);
+                    }
+                    std::hint::black_box(value);
+                }
+                SinkMsg::Flush(reply) => {
+                    let _ = reply.send(count);
+                }
+                SinkMsg::Call(reply) => {
+                    count += 1;
+                    let _ = reply.send(count);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn w8_sink(tally: Option<Arc<Tally>>) -> (supervise::SupervisorHandle, WorkerHandle<Sink>) {
+    let (spec, handle) = ChildSpec::worker_with_handle("sink", move || Sink {
+        tally: tally.clone(),
+    });
+    let sup = Supervisor::builder("w8")
+        .max_restarts(u32::MAX)
+        .period(LONG_PERIOD)
+        .child(spec)
+        .build()
+        .expect("a valid spec")
+        .start()
+        .await
+        .expect("the tree starts");
+    (sup, handle)
+}
+
+/// `[messages per second]`: `messages` sent by `tasks` concurrent senders
+/// through one handle, until every sender's last message is handled.
+async fn sup_w8_send(messages: u64, tasks: u64) -> Vec<f64> {
+    let (sup, handle) = w8_sink(None).await;
+    let took = race(tasks, |t| {
+        let handle = handle.clone();
+        let (from, n) = share(messages, tasks, t);
+        async move {
+            for seq in from..from + n {
+                if handle.send(SinkMsg::Item(item(t, seq))).is_err() {
+                    panic!("the sink runs");
+                }
+                if seq % 1024 == 0 {
+                    tick();
+                }
+            }
+            handle.call(SinkMsg::Flush).await.expect("a flush");
+        }
+    })
+    .await;
+    sup.stop().await.expect("the tree stops");
+    vec![messages as f64 / took.as_secs_f64()]
+}
+
+enum FloorSinkMsg {
+    Item(u64),
+    Flush(oneshot::Sender<u64>),
+    Call(oneshot::Sender<u64>),
+}
+
+fn floor_w8_sink() -> (mpsc::UnboundedSender<FloorSinkMsg>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sink = tokio::spawn(async move {
+        let mut count = 0u64;
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                FloorSinkMsg::Item(value) => {
+                    count += 1;
+                    std::hint::black_box(value);
+                }
+                FloorSinkMsg::Flush(reply) => {
+                    let _ = reply.send(count);
+                }
+                FloorSinkMsg::Call(reply) => {
+                    count += 1;
+                    let _ = reply.send(count);
+                }
+            }
+        }
+    });
+    (tx, sink)
+}
+
+async fn floor_w8_send(messages: u64, tasks: u64) -> Vec<f64> {
+    let (tx, sink) = floor_w8_sink();
+    let took = race(tasks, |t| {
+        let tx = tx.clone();
+        let (from, n) = share(messages, tasks, t);
+        async move {
+            for seq in from..from + n {
+                if tx.send(FloorSinkMsg::Item(item(t, seq))).is_err() {
+                    panic!("the sink runs");
+                }
+                if seq % 1024 == 0 {
+                    tick();
+                }
+            }
+            let (reply, answer) = oneshot::channel();
+            let _ = tx.send(FloorSinkMsg::Flush(reply));
+            answer.await.expect("a flush");
+        }
+    })
+    .await;
+    drop(tx);
+    sink.await.expect("the sink exits");
+    vec![messages as f64 / took.as_secs_f64()]
+}
+
+/// `[p50 ns, calls per second]`: `calls` round trips from `tasks`
+/// concurrent callers, each call timed.
+async fn sup_w8_call(calls: u64, tasks: u64) -> Vec<f64> {
+    let (sup, handle) = w8_sink(None).await;
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(calls as usize)));
+    let took = race(tasks, |t| {
+        let (handle, latencies) = (handle.clone(), latencies.clone());
+        let (_, n) = share(calls, tasks, t);
+        async move {
+            let mut mine = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                let started = Instant::now();
+                let got = handle.call(SinkMsg::Call).await.expect("an answer");
+                mine.push(started.elapsed());
+                std::hint::black_box(got);
+                tick();
+            }
+            latencies.lock().expect("not poisoned").extend(mine);
+        }
+    })
+    .await;
+    sup.stop().await.expect("the tree stops");
+    let latencies = latencies.lock().expect("not poisoned");
+    vec![call_stats(&latencies)[0], calls as f64 / took.as_secs_f64()]
+}
+
+async fn floor_w8_call(calls: u64, tasks: u64) -> Vec<f64> {
+    let (tx, sink) = floor_w8_sink();
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(calls as usize)));
+    let took = race(tasks, |t| {
+        let (tx, latencies) = (tx.clone(), latencies.clone());
+        let (_, n) = share(calls, tasks, t);
+        async move {
+            let mut mine = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                let started = Instant::now();
+                let (reply, answer) = oneshot::channel();
+                if tx.send(FloorSinkMsg::Call(reply)).is_err() {
+                    panic!("the sink runs");
+                }
+                let got = answer.await.expect("an answer");
+                mine.push(started.elapsed());
+                std::hint::black_box(got);
+                tick();
+            }
+            latencies.lock().expect("not poisoned").extend(mine);
+        }
+    })
+    .await;
+    drop(tx);
+    sink.await.expect("the sink exits");
+    let latencies = latencies.lock().expect("not poisoned");
+    vec![call_stats(&latencies)[0], calls as f64 / took.as_secs_f64()]
+}
+
+/// The senders of W8's run with restarts.
+const W8_SENDERS: u64 = 8;
+
+/// `[sent, handled, dropped with an incarnation (MessagesDropped), refused
+/// at send (HandleError), unaccounted, duplicated, restarts]`: 8 senders
+/// send for `run`, in bursts of 64, while the sink is killed every 10 ms.
+/// Every message sent must be handled once, or reported dropped: sent =
+/// handled + dropped + refused.
+async fn sup_w8_restarts(run: Duration) -> Vec<f64> {
+    let tally = Arc::new(Tally::new(W8_SENDERS));
+    let (spec, handle) = ChildSpec::worker_with_handle("sink", {
+        let tally = tally.clone();
+        move || Sink {
+            tally: Some(tally.clone()),
+        }
+    });
+    let spec = Supervisor::builder("w8")
+        .max_restarts(u32::MAX)
+        .period(LONG_PERIOD)
+        .child(spec)
+        .build()
+        .expect("a valid spec");
+    let mut events = spec.subscribe();
+    let sup = spec.start().await.expect("the tree starts");
+    let done = Arc::new(AtomicBool::new(false));
+    let killer = tokio::spawn({
+        let (handle, done) = (handle.clone(), done.clone());
+        async move {
+            let mut kills = 0u64;
+            let mut every = tokio::time::interval(Duration::from_millis(10));
+            every.tick().await;
+            while !done.load(Ordering::Relaxed) {
+                every.tick().await;
+                if let Some(child) = handle.child() {
+                    child.kill();
+                    kills += 1;
+                }
+            }
+            kills
+        }
+    });
+    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let deadline = Instant::now() + run;
+    race(W8_SENDERS, |t| {
+        let (handle, counts) = (handle.clone(), counts.clone());
+        async move {
+            let (mut sent, mut refused) = (0u64, 0u64);
+            let mut seq = 0u64;
+            while Instant::now() < deadline {
+                for _ in 0..64 {
+                    sent += 1;
+                    match handle.send(SinkMsg::Item(item(t, seq))) {
+                        Ok(()) => {}
+                        Err(SendError {
+                            error: HandleError::NotRunning,
+                            ..
+                        }) => refused += 1,
+                        Err(error) => panic!("a send failed: {error}"),
+                    }
+                    seq += 1;
+                }
+                tick();
+                tokio::task::yield_now().await;
+            }
+            counts[0].fetch_add(sent, Ordering::Relaxed);
+            counts[1].fetch_add(refused, Ordering::Relaxed);
+        }
+    })
+    .await;
+    done.store(true, Ordering::Relaxed);
+    let kills = killer.await.expect("the killer exits");
+    // The items before the flush are handled or dropped with their
+    // incarnation by the time it is answered.
+    handle
+        .call_timeout(SinkMsg::Flush, PATIENCE)
+        .await
+        .expect("the last incarnation answers");
+    sup.stop().await.expect("the tree stops");
+    let mut dropped = 0u64;
+    while let Some(event) = events.try_recv() {
+        match event {
+            supervise::Event::MessagesDropped { count, .. } => dropped += count as u64,
+            supervise::Event::Missed { .. } => panic!("events were missed"),
+            _ => {}
+        }
+    }
+    let sent = counts[0].load(Ordering::Relaxed);
+    let refused = counts[1].load(Ordering::Relaxed);
+    let handled = tally.handled.load(Ordering::Relaxed);
+    let unaccounted = sent as f64 - (handled + dropped + refused) as f64;
+    let duplicated = tally.duplicated.load(Ordering::Relaxed);
+    vec![
+        sent as f64,
+        handled as f64,
+        dropped as f64,
+        refused as f64,
+        unaccounted,
+        duplicated as f64,
+        kills as f64,
+    ]
+}
+
+fn w8_send<const TASKS: u64>(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
+    match side {
+        Side::A => on_runtime(flavour, sup_w8_send(cfg.w8_messages, TASKS)),
+        Side::B => on_runtime(flavour, floor_w8_send(cfg.w8_messages, TASKS)),
+    }
+}
+
+fn w8_call(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
+    match side {
+        Side::A => on_runtime(flavour, sup_w8_call(cfg.w8_calls, 8)),
+        Side::B => on_runtime(flavour, floor_w8_call(cfg.w8_calls, 8)),
+    }
+}
+
+/// The floor has no restarts: only `supervise` runs (B reads n/a).
+fn w8_restarts(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
+    match side {
+        Side::A => on_runtime(flavour, sup_w8_restarts(cfg.w8_restart_run)),
+        Side::B => vec![f64::NAN; 7],
     }
 }
 
@@ -1479,6 +1886,8 @@ enum Target {
     RatioAtLeast(f64),
     /// A's median must be at most this.
     AAtMost(f64),
+    /// Every run of A must give exactly this (a count).
+    AExactly(f64),
 }
 
 impl Target {
@@ -1488,16 +1897,20 @@ impl Target {
             Target::RatioAtMost(x) => format!("ratio ≤ {x}"),
             Target::RatioAtLeast(x) => format!("ratio ≥ {x}"),
             Target::AAtMost(x) => format!("A ≤ {}", number(x)),
+            Target::AExactly(x) => format!("A = {} in every run", number(x)),
         }
     }
 
-    fn verdict(self, a_median: f64, ratio: f64) -> &'static str {
+    fn verdict(self, a: &[f64], ratio: f64) -> &'static str {
+        let a_median = median(a);
         let met = match self {
-            _ if ratio.is_nan() => return "",
             Target::None => return "",
+            Target::AAtMost(_) | Target::AExactly(_) if a_median.is_nan() => return "",
+            Target::AAtMost(x) => a_median <= x,
+            Target::AExactly(x) => a.iter().all(|&v| v == x),
+            _ if ratio.is_nan() => return "",
             Target::RatioAtMost(x) => ratio <= x,
             Target::RatioAtLeast(x) => ratio >= x,
-            Target::AAtMost(x) => a_median <= x,
         };
         if met {
             "met"
@@ -1639,8 +2052,12 @@ const CASES: &[Case] = &[
         title: "W3 tree",
         metrics: &[
             Metric {
-                name: "start (ms)",
+                name: "start, specs built in the clock (ms)",
                 target: Target::RatioAtMost(1.3),
+            },
+            Metric {
+                name: "start of a built spec (ms; the earlier clock)",
+                target: Target::None,
             },
             Metric {
                 name: "graceful shutdown (ms)",
@@ -1652,10 +2069,16 @@ const CASES: &[Case] = &[
     Case {
         workload: "W4",
         title: "W4 one_for_all restart",
-        metrics: &[Metric {
-            name: "p50 (ms)",
-            target: Target::RatioAtMost(1.3),
-        }],
+        metrics: &[
+            Metric {
+                name: "p50 until every new task has run (ms)",
+                target: Target::RatioAtMost(1.3),
+            },
+            Metric {
+                name: "p50 until every init reported (ms; the earlier clock)",
+                target: Target::None,
+            },
+        ],
         run: w4,
     },
     Case {
@@ -1687,6 +2110,74 @@ const CASES: &[Case] = &[
             },
         ],
         run: w6,
+    },
+    Case {
+        workload: "W8",
+        title: "W8 send, 1 task",
+        metrics: &[Metric {
+            name: "messages/s",
+            target: Target::RatioAtLeast(0.9),
+        }],
+        run: w8_send::<1>,
+    },
+    Case {
+        workload: "W8",
+        title: "W8 send, 8 tasks",
+        metrics: &[Metric {
+            name: "messages/s",
+            target: Target::RatioAtLeast(0.9),
+        }],
+        run: w8_send::<8>,
+    },
+    Case {
+        workload: "W8",
+        title: "W8 call, 8 callers",
+        metrics: &[
+            Metric {
+                name: "p50 (ns)",
+                target: Target::RatioAtMost(1.1),
+            },
+            Metric {
+                name: "calls/s",
+                target: Target::None,
+            },
+        ],
+        run: w8_call,
+    },
+    Case {
+        workload: "W8",
+        title: "W8 send from 8 tasks, a kill every 10 ms (A only)",
+        metrics: &[
+            Metric {
+                name: "messages sent",
+                target: Target::None,
+            },
+            Metric {
+                name: "handled",
+                target: Target::None,
+            },
+            Metric {
+                name: "dropped with an incarnation (MessagesDropped)",
+                target: Target::None,
+            },
+            Metric {
+                name: "refused at send (NotRunning)",
+                target: Target::None,
+            },
+            Metric {
+                name: "unaccounted (sent − handled − dropped − refused)",
+                target: Target::AExactly(0.0),
+            },
+            Metric {
+                name: "duplicated",
+                target: Target::AExactly(0.0),
+            },
+            Metric {
+                name: "kills",
+                target: Target::None,
+            },
+        ],
+        run: w8_restarts,
     },
     Case {
         workload: "W9",
@@ -1787,20 +2278,162 @@ fn cell(xs: &[f64]) -> String {
     format!("{} ({}–{})", number(median(xs)), number(lo), number(hi))
 }
 
+/// The conditions a cell is measured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Condition {
+    /// Nothing else of the bench runs; every run in this process.
+    Quiet,
+    /// A CPU-bound thread per core spins for the whole cell, both sides.
+    Loaded,
+    /// Every run of either side in a fresh process (the bench re-executes
+    /// itself with `--cell`): a clean heap and cold caches.
+    Fresh,
+}
+
+impl Condition {
+    const ALL: [Condition; 3] = [Condition::Quiet, Condition::Loaded, Condition::Fresh];
+
+    fn name(self) -> &'static str {
+        match self {
+            Condition::Quiet => "quiet",
+            Condition::Loaded => "loaded",
+            Condition::Fresh => "fresh",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Condition::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
+/// A busy-loop thread per core, spinning until dropped: the background
+/// load of the `loaded` condition.
+struct Load {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..cores)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = 1u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for _ in 0..4096 {
+                            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                        }
+                        std::hint::black_box(x);
+                    }
+                })
+            })
+            .collect();
+        Load { stop, threads }
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One run of case `index` for `side` in a fresh process.
+fn fresh_run(index: usize, side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let side_name = match side {
+        Side::A => "A",
+        Side::B => "B",
+    };
+    let mut command = Command::new(exe);
+    command.args(["--cell", &index.to_string(), side_name, flavour.name()]);
+    if cfg.quick {
+        command.arg("--quick");
+    }
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("the bench re-executes itself");
+    assert!(
+        output.status.success(),
+        "`--cell {index} {side_name}` failed"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("CELL "))
+        .expect("`--cell` prints a result line");
+    line.split_whitespace()
+        .map(|x| x.parse::<f64>().expect("a number"))
+        .collect()
+}
+
+/// `--cell INDEX A|B mt|ct [--quick]`: the child process of [`fresh_run`].
+fn cell_mode(args: &[String]) -> ! {
+    let usage = || -> ! {
+        eprintln!("usage: bench --cell INDEX A|B mt|ct [--quick]");
+        std::process::exit(2)
+    };
+    let (index, side, flavour) = match args {
+        [index, side, flavour, rest @ ..] if rest.iter().all(|a| a == "--quick") => (
+            index.parse::<usize>().ok().filter(|&i| i < CASES.len()),
+            match side.as_str() {
+                "A" => Some(Side::A),
+                "B" => Some(Side::B),
+                _ => None,
+            },
+            Flavour::parse(flavour),
+        ),
+        _ => usage(),
+    };
+    let (Some(index), Some(side), Some(flavour)) = (index, side, flavour) else {
+        usage()
+    };
+    let cfg = if args.len() == 4 {
+        Config::QUICK
+    } else {
+        Config::FULL
+    };
+    let result = (CASES[index].run)(side, flavour, &cfg);
+    let line: Vec<String> = result.iter().map(|x| x.to_string()).collect();
+    println!("CELL {}", line.join(" "));
+    let _ = std::io::stdout().flush();
+    // Some runs leave children behind on purpose (W2's RSS run): do not
+    // wait for them.
+    std::process::exit(0)
+}
+
+#[derive(Clone)]
 struct Row {
     title: &'static str,
     metric: &'static str,
     /// The runtime, `mt` or `ct` (`–` for W7, which runs none).
     rt: &'static str,
+    condition: Condition,
     a: Vec<f64>,
     b: Vec<f64>,
     ratios: Vec<f64>,
     target: Target,
 }
 
-/// Runs one cell: `cfg.rounds` rounds of A and B, alternating. With
-/// `only`, just that side runs (for profiling); the other reads as n/a.
-fn run_case(case: &Case, flavour: Flavour, cfg: &Config, only: Option<Side>) -> Vec<Row> {
+/// Runs one cell: `cfg.rounds` rounds of A and B, alternating, in
+/// `condition`. With `only`, just that side runs (for profiling); the
+/// other reads as n/a.
+fn run_case(
+    index: usize,
+    flavour: Flavour,
+    cfg: &Config,
+    only: Option<Side>,
+    condition: Condition,
+) -> Vec<Row> {
+    let case = &CASES[index];
+    let _load = (condition == Condition::Loaded).then(Load::start);
     let mut a = Vec::with_capacity(cfg.rounds);
     let mut b = Vec::with_capacity(cfg.rounds);
     for round in 0..cfg.rounds {
@@ -1811,7 +2444,10 @@ fn run_case(case: &Case, flavour: Flavour, cfg: &Config, only: Option<Side>) -> 
         };
         for side in order {
             let result = if only.is_none_or(|only| only == side) {
-                (case.run)(side, flavour, cfg)
+                match condition {
+                    Condition::Fresh => fresh_run(index, side, flavour, cfg),
+                    Condition::Quiet | Condition::Loaded => (case.run)(side, flavour, cfg),
+                }
             } else {
                 vec![f64::NAN; case.metrics.len()]
             };
@@ -1823,9 +2459,10 @@ fn run_case(case: &Case, flavour: Flavour, cfg: &Config, only: Option<Side>) -> 
         }
         let last = |v: &[Vec<f64>]| number(v[round][0]);
         eprintln!(
-            "  {} [{}] round {}/{}: A {} B {} ({})",
+            "  {} [{}, {}] round {}/{}: A {} B {} ({})",
             case.title,
             flavour.name(),
+            condition.name(),
             round + 1,
             cfg.rounds,
             last(&a),
@@ -1844,6 +2481,7 @@ fn run_case(case: &Case, flavour: Flavour, cfg: &Config, only: Option<Side>) -> 
                 title: case.title,
                 metric: metric.name,
                 rt: flavour.name(),
+                condition,
                 a,
                 b,
                 ratios,
@@ -1853,41 +2491,115 @@ fn run_case(case: &Case, flavour: Flavour, cfg: &Config, only: Option<Side>) -> 
         .collect()
 }
 
+const LEGEND: &str = "A = supervise, B = the raw-tokio floor; W5: A = one storm, B = the same restarts in batches under fresh supervisors (both supervise); W7: A = the tree derived with the macros, B = the same tree built with the builder; W9: A = supervise's Registry, B = a DashMap.\n\
+ratio = median of the per-round ratios A/B (for children/s and the other rates, higher is better).\n\
+Conditions: quiet = every run in this process, nothing else of the bench running; loaded = a busy-loop thread per core for the whole cell (both sides); fresh = every run in a fresh process.";
+
 fn print_header() {
-    println!("A = supervise, B = the raw-tokio floor; W5: A = one storm, B = the same restarts in batches under fresh supervisors (both supervise); W7: A = the tree derived with the macros, B = the same tree built with the builder; W9: A = supervise's Registry, B = a DashMap.");
-    println!("ratio = median of the per-round ratios A/B (for children/s and the other rates, higher is better).");
+    println!("{LEGEND}");
     println!();
-    println!("| workload | metric | rt | A: median (min–max) | B: median (min–max) | ratio A/B | target | met? |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| workload | metric | rt | condition | A: median (min–max) | B: median (min–max) | ratio A/B | target | met? |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+}
+
+fn ratio_text(ratio: f64) -> String {
+    if ratio.is_nan() {
+        "n/a".to_owned()
+    } else {
+        format!("{ratio:.2}×")
+    }
 }
 
 /// Prints a row as soon as its cell is done, so that a run cut short
 /// keeps what it measured.
 fn print_row(row: &Row) {
-    let a_median = median(&row.a);
     let ratio = median(&row.ratios);
     println!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         row.title,
         row.metric,
         row.rt,
+        row.condition.name(),
         cell(&row.a),
         cell(&row.b),
-        if ratio.is_nan() {
-            "n/a".to_owned()
-        } else {
-            format!("{ratio:.2}×")
-        },
+        ratio_text(ratio),
         row.target.describe(),
-        row.target.verdict(a_median, ratio),
+        row.target.verdict(&row.a, ratio),
     );
+    let _ = std::io::stdout().flush();
+}
+
+/// The summary: one line per metric and runtime, the conditions side by
+/// side (medians; the rows above have the min–max).
+fn print_summary(rows: &[Row], conditions: &[Condition]) {
+    println!();
+    println!("Summary: medians A / B and the ratio, per condition.");
+    println!();
+    let mut head = "| workload | metric | rt | target |".to_owned();
+    let mut rule = "|---|---|---|---|".to_owned();
+    for c in conditions {
+        head.push_str(&format!(" {0} A / B | {0} ratio |", c.name()));
+        rule.push_str("---|---|");
+    }
+    head.push_str(" met? (");
+    head.push_str(
+        &conditions
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(" / "),
+    );
+    head.push_str(") |");
+    rule.push_str("---|");
+    println!("{head}");
+    println!("{rule}");
+    let mut seen: Vec<(&str, &str, &str)> = Vec::new();
+    for row in rows {
+        let key = (row.title, row.metric, row.rt);
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let mut line = format!(
+            "| {} | {} | {} | {} |",
+            row.title,
+            row.metric,
+            row.rt,
+            row.target.describe()
+        );
+        let mut verdicts = Vec::new();
+        for &c in conditions {
+            let found = rows
+                .iter()
+                .find(|r| (r.title, r.metric, r.rt) == key && r.condition == c);
+            match found {
+                Some(r) => {
+                    let ratio = median(&r.ratios);
+                    line.push_str(&format!(
+                        " {} / {} | {} |",
+                        number(median(&r.a)),
+                        number(median(&r.b)),
+                        ratio_text(ratio)
+                    ));
+                    let v = r.target.verdict(&r.a, ratio);
+                    verdicts.push(if v.is_empty() { "–" } else { v });
+                }
+                None => {
+                    line.push_str(" – | – |");
+                    verdicts.push("–");
+                }
+            }
+        }
+        line.push_str(&format!(" {} |", verdicts.join(" / ")));
+        println!("{line}");
+    }
     let _ = std::io::stdout().flush();
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [--quick] [--rounds N] [W1 W2 W2P W3 W4 W5 W6 W7 W9 ...]\n\
-         for profiling one side: [--side supervise|floor] [--rt mt|ct]"
+        "usage: bench [--quick] [--rounds N] [--conditions quiet,loaded,fresh] [W1 W2 W2P W3 W4 W5 W6 W7 W8 W9 ...]\n\
+         for profiling one side: [--side supervise|floor] [--rt mt|ct] (quiet only unless --conditions)"
     );
     std::process::exit(2)
 }
@@ -1898,13 +2610,16 @@ fn main() {
     std::panic::set_hook(Box::new(|_| {}));
     start_watchdog();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--rss") {
-        rss_mode(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some("--rss") => rss_mode(&args[1..]),
+        Some("--cell") => cell_mode(&args[1..]),
+        _ => {}
     }
     let mut cfg = Config::FULL;
     let mut rounds = None;
     let mut selected: Vec<String> = Vec::new();
     let mut only = None;
+    let mut conditions = None;
     let mut flavours = vec![Flavour::Mt, Flavour::Ct];
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -1929,6 +2644,12 @@ fn main() {
                 let flavour = args.next().and_then(|f| Flavour::parse(&f));
                 flavours = vec![flavour.unwrap_or_else(|| usage())];
             }
+            "--conditions" => {
+                let list = args.next().unwrap_or_else(|| usage());
+                let parsed: Option<Vec<Condition>> =
+                    list.split(',').map(Condition::parse).collect();
+                conditions = Some(parsed.filter(|c| !c.is_empty()).unwrap_or_else(|| usage()));
+            }
             w if w.eq_ignore_ascii_case("W7")
                 || CASES.iter().any(|c| c.workload.eq_ignore_ascii_case(w)) =>
             {
@@ -1940,41 +2661,75 @@ fn main() {
     if let Some(rounds) = rounds {
         cfg.rounds = rounds;
     }
-    eprintln!("bench: {cfg:?}");
+    let conditions = conditions.unwrap_or_else(|| {
+        if only.is_some() {
+            vec![Condition::Quiet]
+        } else {
+            Condition::ALL.to_vec()
+        }
+    });
+    eprintln!("bench: {cfg:?}, conditions {conditions:?}");
     print_header();
     let all = Instant::now();
-    for case in CASES {
+    let mut rows = Vec::new();
+    for (index, case) in CASES.iter().enumerate() {
         if !selected.is_empty() && !selected.iter().any(|w| w == case.workload) {
             continue;
         }
         for &flavour in &flavours {
-            let cell_started = Instant::now();
-            let rows = run_case(case, flavour, &cfg, only);
-            eprintln!(
-                "  {} [{}]: {:.1} s",
-                case.title,
-                flavour.name(),
-                cell_started.elapsed().as_secs_f64()
-            );
-            rows.iter().for_each(print_row);
+            for &condition in &conditions {
+                let cell_started = Instant::now();
+                let cell_rows = run_case(index, flavour, &cfg, only, condition);
+                eprintln!(
+                    "  {} [{}, {}]: {:.1} s",
+                    case.title,
+                    flavour.name(),
+                    condition.name(),
+                    cell_started.elapsed().as_secs_f64()
+                );
+                cell_rows.iter().for_each(print_row);
+                rows.extend(cell_rows);
+            }
         }
     }
     // W7 runs no runtime: it times cargo. Left out of a one-sided
-    // profiling run unless asked for.
+    // profiling run unless asked for. Every build is a process of its
+    // own, so its fresh condition is its quiet one: not run twice.
     let w7_asked = selected.iter().any(|w| w == "W7");
     if w7_asked || (selected.is_empty() && only.is_none()) {
-        let cell_started = Instant::now();
-        let (derived, builder) = w7::measure(cfg.rounds);
-        eprintln!("  W7: {:.1} s", cell_started.elapsed().as_secs_f64());
-        print_row(&Row {
-            title: "W7 compile time, 200-child tree (A derived, B builder)",
-            metric: "incremental debug build (s)",
-            rt: "–",
-            ratios: derived.iter().zip(&builder).map(|(a, b)| a / b).collect(),
-            a: derived,
-            b: builder,
-            target: Target::RatioAtMost(1.5),
-        });
+        for &condition in &conditions {
+            if condition == Condition::Fresh && conditions.contains(&Condition::Quiet) {
+                continue;
+            }
+            let _load = (condition == Condition::Loaded).then(Load::start);
+            let cell_started = Instant::now();
+            let (derived, builder) = w7::measure(cfg.rounds);
+            eprintln!(
+                "  W7 [{}]: {:.1} s",
+                condition.name(),
+                cell_started.elapsed().as_secs_f64()
+            );
+            let row = Row {
+                title: "W7 compile time, 200-child tree (A derived, B builder)",
+                metric: "incremental debug build (s)",
+                rt: "–",
+                condition,
+                ratios: derived.iter().zip(&builder).map(|(a, b)| a / b).collect(),
+                a: derived,
+                b: builder,
+                target: Target::RatioAtMost(1.5),
+            };
+            print_row(&row);
+            if condition == Condition::Quiet && conditions.contains(&Condition::Fresh) {
+                // Each build is already a fresh process.
+                rows.push(Row {
+                    condition: Condition::Fresh,
+                    ..row.clone()
+                });
+            }
+            rows.push(row);
+        }
     }
+    print_summary(&rows, &conditions);
     eprintln!("bench: {:.1} s in all", all.elapsed().as_secs_f64());
 }
