@@ -1,7 +1,7 @@
 //! `#[worker(...)]`: a worker's default child spec.
 //!
 //! The attribute only declares the defaults (an impl of
-//! `__private::WorkerDefaults`, constants and nothing else); `supervise`
+//! `worker::WorkerDefaults`, constants and nothing else); `supervise`
 //! makes every type with them that implements `Worker` a `Child`. So a
 //! mistake in the worker's `Worker` impl (a `Message` or a worker that is
 //! not `Send`, a generic parameter without the impl's bounds) is reported
@@ -52,7 +52,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             .unwrap_or_default();
         preds.push(quote!(for<'__supervise> Self: #krate::Worker));
         quote! {
-            impl #impl_generics #krate::__private::WorkerDefaults for #self_ty where #(#preds,)* {
+            impl #impl_generics #krate::worker::WorkerDefaults for #self_ty where #(#preds,)* {
                 const RESTART: #krate::Restart = #restart;
                 const SHUTDOWN: #krate::Shutdown = #shutdown;
                 const SIGNIFICANT: bool = #significant;

@@ -8,9 +8,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::child::ChildSpec;
-use crate::policy::{Restart, Shutdown};
+use crate::policy::Shutdown;
 use crate::supervisor::{SupervisorBuilder, SupervisorSpec};
-use crate::worker::Worker;
+use crate::worker::{Worker, WorkerDefaults};
 use crate::worker_handle::WorkerHandle;
 
 pub use std::sync::Arc as __Arc;
@@ -18,28 +18,6 @@ pub use std::time::Duration;
 
 /// A child's factory, shared by its starts.
 pub type Factory<T> = Arc<dyn Fn() -> T + Send + Sync + 'static>;
-
-/// A worker's default child spec, declared by `#[worker(...)]`: a type
-/// with these defaults is a [`Child`](crate::Child) (the impl is next to
-/// the trait), so that the attribute generates no code that depends on
-/// the worker's `Worker` impl, and a mistake there is reported once, in
-/// that impl.
-///
-/// A type without it is not a child: its message is `Child`'s, as the
-/// compiler reports this trait when `Child` is missing.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be supervised: it is neither a worker nor a supervisor",
-    label = "not a worker or a supervisor",
-    note = "annotate a worker's struct with `#[supervise::worker]` (and implement `supervise::Worker` for it), or derive `supervise::Supervisor` for a supervisor"
-)]
-pub trait WorkerDefaults: Worker {
-    /// `restart = ...`, or `permanent`.
-    const RESTART: Restart;
-    /// `shutdown = ...`, or 5 seconds.
-    const SHUTDOWN: Shutdown;
-    /// `significant`, or `false`.
-    const SIGNIFICANT: bool;
-}
 
 /// The spec and handle of a `#[worker]` child, with its type's defaults.
 pub fn worker_child<W, F>(id: &str, factory: F) -> (ChildSpec, WorkerHandle<W>)

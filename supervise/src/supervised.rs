@@ -1,8 +1,9 @@
 //! What can be a child of a derived supervisor: the `Child` trait.
 
-use crate::__private::{cloned, first_then, worker_child, Factory, WorkerDefaults};
+use crate::__private::{cloned, first_then, worker_child, Factory};
 use crate::child::ChildSpec;
 use crate::policy::{ChildKind, Restart, Shutdown};
+use crate::worker::WorkerDefaults;
 use crate::worker_handle::WorkerHandle;
 
 /// A type that can be a field of a `#[derive(Supervisor)]` struct: a

@@ -8,6 +8,7 @@ use tokio::task::{AbortHandle, JoinSet};
 
 use crate::child::{ChildRef, Incarnation};
 use crate::exit::{Exit, ExitReason};
+use crate::policy::{Restart, Shutdown};
 
 pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle, DEFAULT_CALL_TIMEOUT};
 
@@ -109,6 +110,42 @@ pub trait Worker: Send + Sized + 'static {
 
     /// Runs the worker until it exits.
     fn run(self, ctx: Context<Self::Message>) -> impl Future<Output = Result<(), Exit>> + Send;
+}
+
+/// A worker's default child spec (Elixir's `use GenServer, restart: ...,
+/// shutdown: ...`), which `#[worker(...)]` implements: a type with these
+/// defaults that implements [`Worker`] can be a field of a derived
+/// supervisor (it is a [`Child`](crate::Child)). Implement it through the
+/// attribute, not by hand.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::worker::WorkerDefaults;
+/// use supervise::{worker, Context, Exit, Restart, Worker};
+///
+/// #[worker(restart = transient)]
+/// struct Job;
+///
+/// impl Worker for Job {
+///     type Message = ();
+///     async fn run(self, _ctx: Context) -> Result<(), Exit> { Ok(()) }
+/// }
+///
+/// assert_eq!(<Job as WorkerDefaults>::RESTART, Restart::Transient);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be supervised: it is neither a worker nor a supervisor",
+    label = "not a worker or a supervisor",
+    note = "annotate a worker's struct with `#[supervise::worker]` (and implement `supervise::Worker` for it), or derive `supervise::Supervisor` for a supervisor"
+)]
+pub trait WorkerDefaults: Worker {
+    /// `restart = ...`, or `permanent`.
+    const RESTART: Restart;
+    /// `shutdown = ...`, or 5 seconds.
+    const SHUTDOWN: Shutdown;
+    /// `significant`, or `false`.
+    const SIGNIFICANT: bool;
 }
 
 /// An owned view of a worker's shutdown signal; see
