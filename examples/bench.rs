@@ -18,7 +18,13 @@
 //! cargo run --release -p examples --example bench -- --quick    # small N, 3 rounds
 //! cargo run --release -p examples --example bench -- W1 W4      # some workloads only
 //! cargo run --release -p examples --example bench -- --rounds 20
+//! cargo run --release -p examples --example bench -- --conditions quiet,loaded W3
 //! ```
+//!
+//! Every cell runs in three conditions, printed side by side at the end:
+//! `quiet` (every run in this process), `loaded` (a busy-loop thread per
+//! core for the whole cell, both sides) and `fresh` (every run of either
+//! side in a fresh process: the bench re-executes itself with `--cell`).
 //!
 //! * W1: restart latency of a crashing permanent child, from just before the
 //!   driver tells it to crash until the new incarnation has announced itself
@@ -31,9 +37,13 @@
 //!   4 partitions, from one driver and from 4 concurrent drivers (each start
 //!   acknowledged before that driver's next); the floor is W2's, from as
 //!   many drivers.
-//! * W3: start and graceful shutdown of a root with nested supervisors.
+//! * W3: start and graceful shutdown of a root with nested supervisors; the
+//!   start's clock includes building the specs (the earlier clock, without,
+//!   is kept beside it).
 //! * W4: one_for_all restart of a large supervisor, until every new
-//!   incarnation has reported from its init.
+//!   incarnation's own task has run and reported (init runs in the
+//!   supervisor's task; the earlier clock, until every init has reported,
+//!   is kept beside it).
 //! * W5: per-restart cost in a restart storm inside one intensity window (A)
 //!   against the same number of restarts in batches under fresh supervisors
 //!   with a small intensity (B); both sides are `supervise`.
@@ -42,6 +52,12 @@
 //! * W7: compile time, an incremental debug build of a 200-child tree written
 //!   with the macros (A) against the same tree written with the builder (B);
 //!   see `bench/w7.rs`.
+//! * W8: message throughput through a typed handle: `send` from 1 and from
+//!   8 tasks, `call` round trips from 8 concurrent callers, against a raw
+//!   mpsc (+ oneshot); and, `supervise` alone, 8 senders while the worker
+//!   is killed every 10 ms, every message accounted for (handled once,
+//!   dropped with its incarnation as `Event::MessagesDropped` reports, or
+//!   refused at send).
 //! * W9: a `Registry` (A) against a `DashMap` (B), from 1 and from 8
 //!   concurrent tasks: unique registrations (A: made by workers from their
 //!   own context; B: inserts through the entry API, the owner beside the

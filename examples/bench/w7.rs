@@ -116,11 +116,28 @@ impl Worker for Cache {
         Ok(Init::Ready)
     }
 
+    // Asked to stop, within its 30 s shutdown timeout.
+    const HANDLES_SHUTDOWN: bool = true;
+
     async fn run(self, mut ctx: Context<Reply<usize>>) -> Result<(), Exit> {
-        while let Some(reply) = ctx.recv().await {
-            let _ = reply.send(self.size);
+        use std::future::Future;
+        let shutdown = ctx.shutdown_signal();
+        let mut stop = std::pin::pin!(shutdown.requested());
+        loop {
+            let mut recv = std::pin::pin!(ctx.recv());
+            let next = std::future::poll_fn(|cx| match Future::poll(stop.as_mut(), cx) {
+                std::task::Poll::Ready(()) => std::task::Poll::Ready(None),
+                std::task::Poll::Pending => Future::poll(recv.as_mut(), cx).map(Some),
+            })
+            .await;
+            match next {
+                None => return Err(Exit::shutdown()),
+                Some(None) => return Ok(()),
+                Some(Some(reply)) => {
+                    let _ = reply.send(self.size);
+                }
+            }
         }
-        Ok(())
     }
 }
 "#,
