@@ -79,8 +79,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use supervise::{
-    handlers, supervision_tree, worker, Context, DynamicSupervisor, Exit, HandleError, Init,
-    KeyedStartError, Worker, WorkerHandle,
+    handlers, supervision_tree, worker, Context, DynamicSupervisor, Exit, ExitReason, HandleError,
+    KeyedStartError, WorkerHandle,
 };
 
 /// How long a call between services waits for an answer, through a
@@ -275,14 +275,9 @@ impl Journal {
     /// Saves the lines to disk: the hook makes the journal one that
     /// handles shutdown (OTP's `trap_exit`), so it runs when the
     /// supervisor stops it, within its 30 s.
+    /// Runs after the lines queued before the stop request were recorded.
     #[terminate]
-    async fn terminate(&mut self, ctx: &mut Context) {
-        // What came in before the stop request is saved too. `serve` takes
-        // the request before the mailbox, so the lines still queued are
-        // read here (a gen_server would handle them before the 'EXIT').
-        while let Some(JournalMessage::Record(line)) = ctx.try_recv() {
-            self.lines.push(line);
-        }
+    async fn terminate(&mut self) {
         tokio::time::sleep(SAVE_TIME).await; // writing to disk
         let lines = std::mem::take(&mut self.lines);
         self.storage.lock().journal_saves.push(lines);
@@ -396,37 +391,33 @@ impl OrderProcessor {
     }
 }
 
-// Written by hand, not with `#[handlers]`: the seed's `init` loads the
-// order and does `send(self(), :process)`, but a handler-style worker's
-// mailbox opens only once `init` has returned, so `Context::send_self` in
-// an `#[init]` hook fails (`NotRunning`), and a zero-delay `send_after`
-// would race the opening. A worker whose life is one piece of work after
-// `init` is a `run`.
-impl Worker for OrderProcessor {
-    type Message = ();
-
-    /// The seed's `init/1`: `Orders.get!(order_id)`; a missing order fails
-    /// the start.
-    async fn init(&mut self, _ctx: &mut Context) -> Result<Init, Exit> {
+#[handlers]
+impl OrderProcessor {
+    /// The seed's `init/1`: `Orders.get!(order_id)` (a missing order fails
+    /// the start), then `send(self(), :process)`.
+    #[init]
+    async fn init(&mut self, ctx: &mut Context) -> Result<(), Exit> {
         let id = self.order_id;
         let Some(order) = within(self.services.repo.get(id)).await? else {
             return Err(format!("no order {id}").into());
         };
         self.order = Some(order);
-        Ok(Init::Ready)
+        let _ = ctx.send_self(OrderProcessorMessage::Process);
+        Ok(())
     }
 
     /// The seed's `handle_info(:process, ...)`: stops normally once
     /// processed, with the failed step's reason otherwise.
-    async fn run(self, _ctx: Context) -> Result<(), Exit> {
-        let Some(order) = &self.order else {
+    #[info]
+    async fn process(&mut self) -> Result<(), Exit> {
+        let Some(order) = self.order.take() else {
             return Err("init loads the order".into());
         };
         let journal = &self.services.journal;
-        match self.process_order(order).await {
+        match self.process_order(&order).await {
             Ok(()) => {
                 let _ = journal.record(format!("order {} completed", order.id));
-                Ok(())
+                Err(Exit::with_reason(ExitReason::Normal))
             }
             Err(error) => {
                 let _ = journal.record(format!("order {} failed: {error}", order.id));

@@ -522,7 +522,9 @@ fn to_child(
         ty,
         attrs: child_attrs,
         pass_attrs,
+        wired: None,
     }
+    .wire()
 }
 
 /// `#[derive(..., Supervisor)]` on a tree of the DSL: the macro implements

@@ -28,6 +28,7 @@ use std::collections::HashSet;
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
 
 use crate::internals::ast::{dynamic_worker, shape, type_text, ChildNode, ChildType, Tree};
 use crate::internals::attr::{AutoShutdown, Restart, Shutdown, Strategy};
@@ -479,6 +480,16 @@ impl Gen {
                     let var = local(&format!("v{n}"));
                     let span = syn::spanned::Spanned::span(&**ty);
                     let as_child = self.as_child(ty);
+                    if let Some(function) = &c.wired {
+                        // A function of the siblings' handles: a pointer,
+                        // copied for every start.
+                        return quote_spanned! {span=> {
+                            let f: #function = #var;
+                            let factory: #krate::__private::Factory<#function> =
+                                #krate::__private::__Arc::new(move || f);
+                            factory
+                        }};
+                    }
                     match c.attrs.factory.get() {
                         None => {
                             let ty = ty.to_token_stream();
@@ -539,7 +550,10 @@ impl Gen {
                     let inner = self.param_types(nested);
                     quote!((#(#inner,)*))
                 }
-                ChildType::Type(ty) => quote!(#krate::__private::Factory<#ty>),
+                ChildType::Type(ty) => match &c.wired {
+                    Some(function) => quote!(#krate::__private::Factory<#function>),
+                    None => quote!(#krate::__private::Factory<#ty>),
+                },
             })
             .collect()
     }
@@ -575,6 +589,37 @@ impl Gen {
             let child_spec = local("child");
             let overrides = overrides(child, krate);
             let spec_and_handle = match &child.ty {
+                ChildType::Type(ty) if child.wired.is_some() => {
+                    // Built at every start by the field's function, from
+                    // the handles of the siblings it uses (started before
+                    // it: checked).
+                    let span = syn::spanned::Spanned::span(&**ty);
+                    let as_child = self.as_child(ty);
+                    let used = child
+                        .attrs
+                        .uses
+                        .get()
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    let (vars, sources): (Vec<_>, Vec<_>) = used
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(k, name)| {
+                            let j = tree
+                                .children
+                                .iter()
+                                .position(|s| s.ident.unraw() == name.unraw())?;
+                            Some((local_at(&format!("u{k}"), name.span()), &handles[j]))
+                        })
+                        .unzip();
+                    let make = local("make");
+                    let args = vars.iter().map(|v| quote_spanned!(v.span()=> #v.clone()));
+                    quote_spanned! {span=> {
+                        let #make = #param;
+                        #(let #vars = ::core::clone::Clone::clone(&#sources);)*
+                        #as_child::child_spec(#id, move || (#make())(#(#args),*))
+                    }}
+                }
                 ChildType::Type(ty) => {
                     let span = syn::spanned::Spanned::span(&**ty);
                     let as_child = self.as_child(ty);

@@ -59,18 +59,19 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             }
         }
     };
-    let warning = |ident: &syn::Ident, generics: &syn::Generics| {
-        finite_shutdown_warning(&krate, &attrs, ident, generics)
+    let warning = |ident: &syn::Ident, generics: &syn::Generics, item_attrs: &[syn::Attribute]| {
+        let lints = crate::internals::ast::lint_attrs(item_attrs);
+        finite_shutdown_warning(&krate, &attrs, ident, generics, &lints)
     };
     let generated = match &item {
         syn::Item::Struct(s) => {
             let mut out = declare(&krate, &s.ident, &s.generics, &defaults);
-            out.extend(warning(&s.ident, &s.generics));
+            out.extend(warning(&s.ident, &s.generics, &s.attrs));
             out
         }
         syn::Item::Enum(e) => {
             let mut out = declare(&krate, &e.ident, &e.generics, &defaults);
-            out.extend(warning(&e.ident, &e.generics));
+            out.extend(warning(&e.ident, &e.generics, &e.attrs));
             out
         }
         // `#[worker]` on the `impl Worker for Type` block: the attribute
@@ -144,13 +145,15 @@ fn declare(
 /// (its `Worker::HANDLES_SHUTDOWN` is false) is never waited for: its
 /// supervisor aborts it at once. OTP accepts it (and it is the default),
 /// so it compiles, with a warning at the value: the use of a deprecated
-/// function, chosen by the worker's constant. Not for a generic worker,
-/// whose answer depends on its parameters.
+/// function, chosen by the worker's constant, under the type's lint levels
+/// (`#[allow(deprecated)]` on it silences the warning). Not for a generic
+/// worker, whose answer depends on its parameters.
 fn finite_shutdown_warning(
     krate: &TokenStream,
     attrs: &WorkerAttrs,
     ident: &syn::Ident,
     generics: &syn::Generics,
+    lints: &[syn::Attribute],
 ) -> TokenStream {
     let (Some(Shutdown::Millis(ms)), Some(at)) = (attrs.shutdown.get(), attrs.shutdown.tokens())
     else {
@@ -174,6 +177,7 @@ fn finite_shutdown_warning(
     let timeout = syn::Ident::new("timeout", span);
     let krate = crate::expand::respan(krate.clone(), span);
     quote_spanned! {span=>
+        #(#lints)*
         const _: () = {
             #[allow(non_camel_case_types)]
             struct #flag<const HANDLES_SHUTDOWN: bool>;

@@ -96,8 +96,9 @@ pub trait Handlers: Worker {
 ///
 /// A worker with a terminate hook ([`Handlers::TERMINATES`]) is asked to
 /// stop between two messages (as a `gen_server` takes its parent's `'EXIT'`
-/// after the current callback), runs its hook, and exits with the reason
-/// it was asked to stop with; a handler longer than the shutdown timeout is
+/// after the current callback): it handles the messages that were queued
+/// before the request, runs its hook, and exits with the reason it was
+/// asked to stop with. What takes longer than the shutdown timeout is
 /// killed by its supervisor.
 ///
 /// # Cancel safety
@@ -111,7 +112,9 @@ pub async fn serve<W: Handlers>(mut worker: W, mut ctx: Context<W::Message>) -> 
             tokio::select! {
                 biased;
                 () = shutdown.requested() => {
-                    break Exit::with_reason(shutdown.reason().unwrap_or(ExitReason::Shutdown));
+                    break drain(&mut worker, &mut ctx).await.unwrap_or_else(|| {
+                        Exit::with_reason(shutdown.reason().unwrap_or(ExitReason::Shutdown))
+                    });
                 }
                 next = ctx.recv_traced() => next,
             }
@@ -124,13 +127,7 @@ pub async fn serve<W: Handlers>(mut worker: W, mut ctx: Context<W::Message>) -> 
             shutdown.requested().await;
             break Exit::with_reason(shutdown.reason().unwrap_or(ExitReason::Shutdown));
         };
-        let span = tracing::debug_span!(
-            parent: &caller,
-            "handle",
-            child = %ctx.path(),
-            handler = W::handler_name(&message),
-        );
-        if let Err(exit) = worker.handle(message, &mut ctx).instrument(span).await {
+        if let Err(exit) = handle(&mut worker, &mut ctx, message, &caller).await {
             break exit;
         }
     };
@@ -139,6 +136,36 @@ pub async fn serve<W: Handlers>(mut worker: W, mut ctx: Context<W::Message>) -> 
         ExitReason::Normal => Ok(()),
         _ => Err(exit),
     }
+}
+
+/// Handles one message in its `handle` span.
+async fn handle<W: Handlers>(
+    worker: &mut W,
+    ctx: &mut Context<W::Message>,
+    message: W::Message,
+    caller: &tracing::Span,
+) -> Result<(), Exit> {
+    let span = tracing::debug_span!(
+        parent: caller,
+        "handle",
+        child = %ctx.path(),
+        handler = W::handler_name(&message),
+    );
+    worker.handle(message, ctx).instrument(span).await
+}
+
+/// Asked to stop: the messages queued before the request are handled
+/// first, as a `gen_server` trapping exits takes its parent's `'EXIT'`
+/// after the messages ahead of it in its mailbox (those sent after the
+/// request are not: they die with the worker). A handler's `Err` ends it.
+async fn drain<W: Handlers>(worker: &mut W, ctx: &mut Context<W::Message>) -> Option<Exit> {
+    for _ in 0..ctx.queued() {
+        let (message, caller) = ctx.try_recv_traced()?;
+        if let Err(exit) = handle(worker, ctx, message, &caller).await {
+            return Some(exit);
+        }
+    }
+    None
 }
 
 /// What an `#[init]` hook may return: nothing, an [`Init`], or either in a

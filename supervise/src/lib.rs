@@ -243,6 +243,7 @@ pub use crate::{
 /// | `id` | the child's id, instead of the field's name |
 /// | `depends_on` | siblings it must start after and restart with (`[db, cache]`); needs `rest_for_one` or `one_for_all`, which restart it when they restart. A child that only calls a sibling needs its handle, not this: see "Siblings" below |
 /// | `factory` | a function building the child for every restart (the field's value starts the first incarnation): for arguments that are not `Clone` |
+/// | `uses` | siblings that start before it whose handles build it (`[pool]`): the field's type is a function of them, `fn(WorkerHandle<Pool>) -> Cache`, called at every start; see "Siblings" below |
 ///
 /// A supervisor child keeps its `shutdown = infinity` default (it stops its
 /// own children first, each by its own policy); any other shutdown is
@@ -275,6 +276,55 @@ pub use crate::{
 /// `rest_for_one`, every later child is coupled to every earlier one
 /// whether or not it says so: put the children that share nothing under
 /// `one_for_one`, in a supervisor of their own.
+///
+/// A child built from siblings' handles names them with `uses`, and its
+/// field holds a function of those handles that builds it, called at every
+/// start (a path such as `Cache::new`, or a closure that captures nothing).
+/// The macro checks that each sibling starts before the child (a handle of
+/// a sibling not yet started would reach no one while the child starts),
+/// and the compiler that the handles' types are the function's:
+///
+/// ```
+/// use supervise::{handlers, worker, Supervisor, WorkerHandle};
+///
+/// #[worker]
+/// #[derive(Clone)]
+/// struct Pool;
+///
+/// #[handlers]
+/// impl Pool {
+///     #[call]
+///     fn query(&mut self, sql: String) -> usize { sql.len() }
+/// }
+///
+/// #[worker]
+/// #[derive(Clone)]
+/// struct Cache { pool: WorkerHandle<Pool> }
+///
+/// #[handlers]
+/// impl Cache {
+///     #[call]
+///     async fn get(&mut self, key: String) -> usize {
+///         self.pool.query(format!("select {key}")).await.unwrap_or(0)
+///     }
+/// }
+///
+/// #[derive(Clone, Supervisor)]
+/// struct App {
+///     pool: Pool,
+///     #[child(uses = [pool])]
+///     cache: fn(WorkerHandle<Pool>) -> Cache,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let app = App { pool: Pool, cache: |pool| Cache { pool } }.start().await.unwrap();
+/// assert_eq!(app.cache.get("a".into()).await.unwrap(), 8);
+/// // The pool restarts; the cache, which only calls it, does not.
+/// app.pool.child().unwrap().kill();
+/// assert_eq!(app.cache.get("b".into()).await.unwrap(), 8);
+/// app.stop().await.unwrap();
+/// # }
+/// ```
 ///
 /// With the builder, a sibling's handle exists as soon as its spec does,
 /// before anything starts, and goes into the next child's factory:
@@ -499,17 +549,27 @@ pub use supervise_macros::worker;
 ///   sets both items' visibility (default `pub`; not narrower than the
 ///   worker's own, since the enum is its `Worker::Message`).
 ///
+/// A call's client method waits 5 s for the answer, as `GenServer.call`
+/// does (through a restart of the callee, for its next incarnation), then
+/// fails with `HandleError::Timeout`; `#[call(timeout = "30s")]` or
+/// `#[call(timeout = infinity)]` changes that for one handler. A call to a
+/// callee that dies fails at once with `HandleError::Lost`, whatever the
+/// timeout.
+///
+/// A message an `#[init]` hook sends itself (`ctx.send_self(...)`,
+/// Elixir's `{:continue, ...}`) is handled first, before any other.
+///
 /// A handler returning `Result<T, Exit>` stops the worker with the error's
 /// exit (`?` works on any error: let it crash), after its terminate hook; a
 /// call's caller then gets `HandleError::Lost`. Return your own `Result`
 /// type to answer a caller with an error instead.
 ///
 /// A worker with a `#[terminate]` hook is asked to stop when its supervisor
-/// stops it (it handles shutdown, OTP's `trap_exit`): the hook runs after
-/// the current message, within the child's shutdown timeout, and the
-/// worker exits with the reason it was asked to stop with. A worker
-/// without one is stopped at once, as any worker that does not handle
-/// shutdown.
+/// stops it (it handles shutdown, OTP's `trap_exit`): after the current
+/// message it handles those queued before the request, then the hook runs,
+/// all within the child's shutdown timeout, and the worker exits with the
+/// reason it was asked to stop with. A worker without one is stopped at
+/// once, as any worker that does not handle shutdown.
 ///
 /// # Examples
 ///

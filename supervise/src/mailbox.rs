@@ -22,9 +22,13 @@
 //!   counted, after the state was changed under the lock. So a waiter
 //!   either sees the change or is woken by it. (Sequentially consistent on
 //!   both sides: the count and the state are two locations.)
-//! * A caller waiting for a reply watches the callee incarnation itself,
-//!   which notifies its waiters when its exit is reported, after setting
-//!   the flag they check (`Incarnation::exited`).
+//! * A call's request carries a weak reference to its reply slot
+//!   (`crate::sync::call`). The incarnation that takes it out of its queue
+//!   keeps that reference beside its queue (under the lock), and when it
+//!   goes down (or a newer one comes up, or the child is gone) every slot
+//!   it kept is marked ended, outside the lock: a caller whose callee
+//!   handed its reply elsewhere fails then. A request still queued dies
+//!   with the queue, its reply dropped.
 //!
 //! `mailbox::shuttle_model` checks it under `--cfg shuttle` (see
 //! `crate::sync`).
@@ -36,11 +40,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 
 use crate::child::{ChildRef, Incarnation};
 use crate::exit::ExitReason;
 use crate::report::observe;
+use crate::sync::call::{self, Answer, Outcome, WatchRef};
 use crate::sync::{lock, AtomicU32, Mutex, MutexGuard};
 use crate::worker_handle::HandleError;
 
@@ -93,6 +98,9 @@ enum State<M> {
         queue: VecDeque<Envelope<M>>,
         /// The incarnation, waiting for a message.
         waker: Option<Waker>,
+        /// The calls it has taken out of its queue: marked ended when it
+        /// goes down.
+        taken: Vec<WatchRef>,
     },
     /// The child is gone for good.
     Gone,
@@ -137,10 +145,18 @@ impl<M> Mailbox<M> {
                 child,
                 queue: VecDeque::new(),
                 waker: None,
+                taken: Vec::new(),
             },
         );
         self.notify_changed();
-        if let State::Up { child, queue, .. } = old {
+        if let State::Up {
+            child,
+            queue,
+            taken,
+            ..
+        } = old
+        {
+            call::end_all(taken);
             discard(&child, queue);
         }
     }
@@ -158,19 +174,24 @@ impl<M> Mailbox<M> {
     /// The incarnation `child` has ended: down, unless a newer one is up.
     /// What was queued for it dies with it, counted.
     pub(crate) fn down(&self, child: &ChildRef) {
-        let left = {
+        let (left, taken) = {
             let mut state = self.lock();
             match &mut *state {
                 State::Up {
-                    child: c, queue, ..
+                    child: c,
+                    queue,
+                    taken,
+                    ..
                 } if c == child => {
                     let left = std::mem::take(queue);
+                    let taken = std::mem::take(taken);
                     *state = State::Down;
-                    left
+                    (left, taken)
                 }
                 _ => return,
             }
         };
+        call::end_all(taken);
         discard(child, left);
     }
 
@@ -178,7 +199,14 @@ impl<M> Mailbox<M> {
     pub(crate) fn gone(&self) {
         let old = std::mem::replace(&mut *self.lock(), State::Gone);
         self.notify_changed();
-        if let State::Up { child, queue, .. } = old {
+        if let State::Up {
+            child,
+            queue,
+            taken,
+            ..
+        } = old
+        {
+            call::end_all(taken);
             discard(&child, queue);
         }
     }
@@ -187,19 +215,24 @@ impl<M> Mailbox<M> {
 
     /// Queues `message` for the running incarnation, or hands it back.
     pub(crate) fn send(&self, message: M) -> Result<(), (HandleError, M)> {
-        self.push(message, |_| ())
+        self.push(message, None, |_| ())
     }
 
-    /// Queues a call's request for the running incarnation and returns
-    /// that incarnation, whose exit fails the call (see
+    /// Queues a call's request, which carries `watch` (its reply slot),
+    /// for the running incarnation and returns that incarnation (see
     /// [`wait_reply`](Self::wait_reply)).
-    pub(crate) fn send_call(&self, message: M) -> Result<ChildRef, (HandleError, M)> {
-        self.push(message, ChildRef::clone)
+    pub(crate) fn send_call(
+        &self,
+        message: M,
+        watch: WatchRef,
+    ) -> Result<ChildRef, (HandleError, M)> {
+        self.push(message, Some(watch), ChildRef::clone)
     }
 
     fn push<T>(
         &self,
         message: M,
+        watch: Option<WatchRef>,
         queued: impl FnOnce(&ChildRef) -> T,
     ) -> Result<T, (HandleError, M)> {
         let (waker, out) = {
@@ -215,8 +248,11 @@ impl<M> Mailbox<M> {
                     child,
                     queue,
                     waker,
+                    ..
                 } if !child.inner().is_exiting() => {
-                    queue.push_back(Envelope::new(message));
+                    let mut envelope = Envelope::new(message);
+                    envelope.watch = watch;
+                    queue.push_back(envelope);
                     (waker.take(), queued(child))
                 }
                 State::Gone => return Err((HandleError::NotFound, message)),
@@ -244,6 +280,7 @@ impl<M> Mailbox<M> {
                     child,
                     queue,
                     waker,
+                    ..
                 } if child.is(me) && !me.is_exiting() => {
                     if queue.len() >= self.capacity() {
                         return Err((HandleError::Full, message));
@@ -262,7 +299,7 @@ impl<M> Mailbox<M> {
     }
 
     /// Waits for the reply to a request queued for `child`. Fails with
-    /// [`HandleError::Lost`] once `child` has exited and its reply has not
+    /// [`HandleError::Lost`] once `child` has ended and its reply has not
     /// come: wherever its `Reply` went (a task of its own, another
     /// process's queue), the callee died, and a call fails when its callee
     /// dies, as in OTP. Fails with [`HandleError::NoReply`] when the reply
@@ -274,25 +311,19 @@ impl<M> Mailbox<M> {
     pub(crate) async fn wait_reply<R>(
         &self,
         child: &ChildRef,
-        reply: oneshot::Receiver<R>,
+        mut answer: Answer<R>,
     ) -> Result<R, HandleError> {
-        let callee = child.inner();
-        tokio::pin!(reply);
-        tokio::select! {
-            biased;
-            answer = &mut reply => match answer {
-                Ok(answer) => Ok(answer),
-                Err(_) => {
-                    tokio::task::yield_now().await;
-                    if callee.has_exited() || !self.is_up(child) {
-                        Err(HandleError::Lost)
-                    } else {
-                        Err(HandleError::NoReply)
-                    }
+        match answer.outcome().await {
+            Outcome::Answer(value) => Ok(value),
+            Outcome::Ended => Err(HandleError::Lost),
+            Outcome::Dropped => {
+                tokio::task::yield_now().await;
+                if child.inner().has_exited() || !self.is_up(child) {
+                    Err(HandleError::Lost)
+                } else {
+                    Err(HandleError::NoReply)
                 }
-            },
-            // A reply sent before the exit still counts.
-            () = callee.exited() => reply.try_recv().map_err(|_| HandleError::Lost),
+            }
         }
     }
 
@@ -360,6 +391,7 @@ impl<M> Mailbox<M> {
             child,
             queue,
             waker,
+            taken,
         } = &mut *state
         else {
             return Poll::Ready(None);
@@ -367,7 +399,7 @@ impl<M> Mailbox<M> {
         if !child.is(me) {
             return Poll::Ready(None);
         }
-        if let Some(message) = pop(queue) {
+        if let Some(message) = pop(queue, taken) {
             let had_no_room = queue.len() + 1 == self.capacity();
             drop(state);
             if had_no_room {
@@ -382,11 +414,24 @@ impl<M> Mailbox<M> {
         Poll::Pending
     }
 
+    /// How many messages wait for `me`.
+    pub(crate) fn queued_for(&self, me: &Arc<Incarnation>) -> usize {
+        match &*self.lock() {
+            State::Up { child, queue, .. } if child.is(me) => queue.len(),
+            _ => 0,
+        }
+    }
+
     /// A message for `me`, if one waits.
     pub(crate) fn try_recv(&self, me: &Arc<Incarnation>) -> Option<Envelope<M>> {
         let (message, had_no_room) = match &mut *self.lock() {
-            State::Up { child, queue, .. } if child.is(me) => {
-                let message = pop(queue)?;
+            State::Up {
+                child,
+                queue,
+                taken,
+                ..
+            } if child.is(me) => {
+                let message = pop(queue, taken)?;
                 (message, queue.len() + 1 == self.capacity())
             }
             _ => return None,
@@ -424,21 +469,35 @@ fn discard<M>(child: &ChildRef, left: VecDeque<Envelope<M>>) {
 pub(crate) struct Envelope<M> {
     pub(crate) message: M,
     pub(crate) span: Option<tracing::Span>,
+    /// A call's reply slot, kept by the incarnation that takes it.
+    watch: Option<WatchRef>,
 }
 
 impl<M> Envelope<M> {
-    /// `message`, with the sender's current span if it is recorded.
+    /// `message`, with the sender's current span if it is recorded. No
+    /// span is looked up while no subscriber was ever set (global or
+    /// scoped: both mark the dispatcher set).
     fn new(message: M) -> Self {
-        let span = tracing::Span::current();
+        let span = if tracing::dispatcher::has_been_set() {
+            let span = tracing::Span::current();
+            (!span.is_disabled()).then_some(span)
+        } else {
+            None
+        };
         Envelope {
             message,
-            span: (!span.is_disabled()).then_some(span),
+            span,
+            watch: None,
         }
     }
 }
 
-fn pop<M>(queue: &mut VecDeque<Envelope<M>>) -> Option<Envelope<M>> {
-    let message = queue.pop_front()?;
+/// The next message; a call's reply slot is kept among `taken`.
+fn pop<M>(queue: &mut VecDeque<Envelope<M>>, taken: &mut Vec<WatchRef>) -> Option<Envelope<M>> {
+    let mut message = queue.pop_front()?;
+    if let Some(watch) = message.watch.take() {
+        call::keep(taken, watch);
+    }
     if queue.is_empty() && queue.capacity() > KEEP_CAPACITY {
         *queue = VecDeque::new();
     }
@@ -527,11 +586,12 @@ mod shuttle_model {
     /// gets its reply when one is sent before.
     fn down_fails_a_waiting_call(answers: bool) {
         let bus = EventBus::new();
-        let mailbox: Arc<Mailbox<oneshot::Sender<u32>>> = Arc::new(Mailbox::new());
+        let mailbox: Arc<Mailbox<call::Sender<u32>>> = Arc::new(Mailbox::new());
         let me = incarnation(&bus, 1);
         mailbox.up(ChildRef::from_inner(me.clone()));
-        let (tx, rx) = oneshot::channel();
-        let callee = mailbox.send_call(tx).map_err(|(e, _)| e).unwrap();
+        let (tx, rx) = call::channel();
+        let watch = rx.watch();
+        let callee = mailbox.send_call(tx, watch).map_err(|(e, _)| e).unwrap();
         let caller = {
             let mailbox = mailbox.clone();
             shuttle::future::spawn(async move { mailbox.wait_reply(&callee, rx).await })

@@ -9,6 +9,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use crate::child::{ChildRef, Incarnation};
 use crate::exit::{Exit, ExitReason};
 use crate::policy::{Restart, Shutdown};
+use std::collections::VecDeque;
 
 pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle, DEFAULT_CALL_TIMEOUT};
 
@@ -182,6 +183,9 @@ pub struct Context<M = ()> {
     /// The child's mailbox, when it has a handle.
     mailbox: Option<MailboxRef<M>>,
     tasks: Option<JoinSet<()>>,
+    /// Messages the worker sent itself during its init, before its mailbox
+    /// opened: received first.
+    early: VecDeque<M>,
 }
 
 impl<M> std::fmt::Debug for Context<M> {
@@ -199,6 +203,7 @@ impl<M> Context<M> {
             inc,
             mailbox,
             tasks: None,
+            early: VecDeque::new(),
         }
     }
 
@@ -247,6 +252,9 @@ impl<M> Context<M> {
     ///
     /// As [`recv`](Self::recv).
     pub async fn recv_traced(&mut self) -> Option<(M, tracing::Span)> {
+        if let Some(message) = self.early.pop_front() {
+            return Some((message, tracing::Span::none()));
+        }
         let envelope = match &self.mailbox {
             Some(mailbox) => std::future::poll_fn(|cx| mailbox.poll_recv(&self.inc, cx)).await,
             None => std::future::pending().await,
@@ -259,26 +267,54 @@ impl<M> Context<M> {
 
     /// Receives a message if one is waiting.
     pub fn try_recv(&mut self) -> Option<M> {
-        self.mailbox
-            .as_ref()?
-            .try_recv(&self.inc)
-            .map(|envelope| envelope.message)
+        self.try_recv_traced().map(|(message, _)| message)
+    }
+
+    /// [`try_recv`](Self::try_recv), with the sender's span (see
+    /// [`recv_traced`](Self::recv_traced)).
+    pub(crate) fn try_recv_traced(&mut self) -> Option<(M, tracing::Span)> {
+        if let Some(message) = self.early.pop_front() {
+            return Some((message, tracing::Span::none()));
+        }
+        self.mailbox.as_ref()?.try_recv(&self.inc).map(|envelope| {
+            (
+                envelope.message,
+                envelope.span.unwrap_or_else(tracing::Span::none),
+            )
+        })
+    }
+
+    /// How many messages wait for this incarnation.
+    pub(crate) fn queued(&self) -> usize {
+        self.early.len()
+            + self
+                .mailbox
+                .as_ref()
+                .map_or(0, |mailbox| mailbox.queued_for(&self.inc))
     }
 
     /// Sends this incarnation a message, queued behind those already
     /// waiting (Erlang's `send(self(), Msg)`): for a handler-style worker,
-    /// a message its `#[info]` handler takes after the current one.
+    /// a message its `#[info]` handler takes after the current one. Sent
+    /// during [`Worker::init`], before the mailbox opens, it is received
+    /// first once the worker runs (Elixir's `{:continue, ...}`).
     ///
     /// # Errors
     ///
     /// The message handed back when the worker has no mailbox (started
     /// without a handle), its bounded mailbox is full, or it is exiting.
-    pub fn send_self(&self, message: M) -> Result<(), M> {
-        match &self.mailbox {
-            Some(mailbox) => mailbox
-                .send_to(&self.inc, message)
-                .map_err(|(_, message)| message),
-            None => Err(message),
+    pub fn send_self(&mut self, message: M) -> Result<(), M> {
+        let Some(mailbox) = &self.mailbox else {
+            return Err(message);
+        };
+        match mailbox.send_to(&self.inc, message) {
+            Ok(()) => Ok(()),
+            // Not up yet and not exiting: in its init.
+            Err((HandleError::NotRunning, message)) if !self.inc.is_exiting() => {
+                self.early.push_back(message);
+                Ok(())
+            }
+            Err((_, message)) => Err(message),
         }
     }
 
@@ -320,8 +356,18 @@ impl<M> Context<M> {
             .map(|mailbox| (mailbox, self.inc.clone()));
         self.spawn(async move {
             tokio::time::sleep(delay).await;
-            if let Some((mailbox, me)) = target {
-                let _ = mailbox.send_to(&me, message);
+            let Some((mailbox, me)) = target else {
+                return;
+            };
+            let mut message = message;
+            // Due while the worker is still in its init: delivered once
+            // its mailbox opens.
+            while let Err((HandleError::NotRunning, back)) = mailbox.send_to(&me, message) {
+                message = back;
+                match mailbox.wait_up().await {
+                    Ok(up) if up.is(&me) => {}
+                    _ => return,
+                }
             }
         })
     }

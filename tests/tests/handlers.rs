@@ -402,8 +402,11 @@ async fn init_hook_errors_and_ignore_are_the_workers_start_outcome() {
 
 #[tokio::test(start_paused = true)]
 async fn without_a_terminate_hook_a_worker_is_stopped_at_once_mid_handler() {
+    // Its 1 s is never waited for: it is not asked to stop (the warning
+    // says so, allowed here).
     #[worker(shutdown = "1s")]
     #[derive(Clone)]
+    #[allow(deprecated)]
     struct Slow;
 
     #[handlers]
@@ -538,4 +541,146 @@ async fn the_generated_names_can_be_chosen() {
         .await;
     assert_eq!(answer, Ok("there".to_owned()));
     sup.stop().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_queued_before_the_stop_request_are_handled_before_the_terminate_hook() {
+    #[worker(shutdown = "10s")]
+    #[derive(Clone, Default)]
+    struct Journal {
+        log: Log,
+    }
+
+    #[handlers]
+    impl Journal {
+        #[cast]
+        async fn write(&mut self, line: String) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            log(&self.log, line);
+        }
+
+        #[terminate]
+        fn terminate(&mut self) {
+            log(&self.log, "saved");
+        }
+    }
+
+    #[derive(Clone, Supervisor)]
+    struct App {
+        journal: Journal,
+    }
+
+    let log = Log::default();
+    let app = App {
+        journal: Journal { log: log.clone() },
+    }
+    .start()
+    .await
+    .unwrap();
+    for line in ["a", "b", "c"] {
+        app.journal.write(line.into()).unwrap();
+    }
+    // "a" is being written when the stop is asked: "b" and "c" were queued
+    // before the request, and are written before the hook runs.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    app.stop().await.unwrap();
+    assert_eq!(lines(&log), ["a", "b", "c", "saved"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_sent_to_itself_during_init_come_first() {
+    #[worker]
+    #[derive(Clone, Default)]
+    struct Loader {
+        log: Log,
+    }
+
+    #[handlers]
+    impl Loader {
+        #[init]
+        fn init(&mut self, ctx: &mut Context) {
+            // Elixir's `{:ok, state, {:continue, :load}}`, and a timer due
+            // at once.
+            ctx.send_self(LoaderMessage::Load).unwrap();
+            ctx.send_after(Duration::ZERO, LoaderMessage::Tick);
+        }
+
+        #[info]
+        fn load(&mut self) {
+            log(&self.log, "load");
+        }
+
+        #[info]
+        fn tick(&mut self) {
+            log(&self.log, "tick");
+        }
+
+        #[call]
+        fn seen(&mut self) -> Vec<String> {
+            lines(&self.log)
+        }
+    }
+
+    #[derive(Clone, Supervisor)]
+    struct App {
+        loader: Loader,
+    }
+
+    let log = Log::default();
+    let app = App {
+        loader: Loader { log: log.clone() },
+    }
+    .start()
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(app.loader.seen().await.unwrap(), ["load", "tick"]);
+    // The message enum's `Debug` names the handler.
+    assert_eq!(format!("{:?}", LoaderMessage::Load), "load");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_waits_five_seconds_by_default_and_its_handler_may_say_otherwise() {
+    #[worker]
+    #[derive(Clone)]
+    struct Sleepy;
+
+    #[handlers]
+    impl Sleepy {
+        #[call]
+        async fn nap(&mut self, secs: u64) -> u64 {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            secs
+        }
+
+        #[call(timeout = "1s")]
+        async fn short_nap(&mut self, secs: u64) -> u64 {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            secs
+        }
+
+        #[call(timeout = infinity)]
+        async fn long_nap(&mut self, secs: u64) -> u64 {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            secs
+        }
+    }
+
+    #[derive(Clone, Supervisor)]
+    struct App {
+        sleepy: Sleepy,
+    }
+
+    let app = App { sleepy: Sleepy }.start().await.unwrap();
+    let started = tokio::time::Instant::now();
+    assert_eq!(app.sleepy.nap(4).await, Ok(4));
+    assert_eq!(app.sleepy.nap(6).await, Err(HandleError::Timeout));
+    assert_eq!(started.elapsed(), Duration::from_secs(9));
+    // The timed-out request is still handled: wait for it to end.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(app.sleepy.short_nap(2).await, Err(HandleError::Timeout));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(app.sleepy.long_nap(60).await, Ok(60));
+    app.stop().await.unwrap();
 }

@@ -32,6 +32,10 @@ pub(crate) struct ChildNode {
     pub(crate) attrs: ChildAttrs,
     /// Other attributes (docs) of a field the DSL generates.
     pub(crate) pass_attrs: Vec<syn::Attribute>,
+    /// A child built from its siblings' handles (`uses = [...]`): the
+    /// field's type as written, a function of those handles
+    /// (`fn(WorkerHandle<Pool>) -> Cache`); `ty` is what it returns.
+    pub(crate) wired: Option<syn::TypeFnPtr>,
 }
 
 pub(crate) enum ChildType {
@@ -42,6 +46,26 @@ pub(crate) enum ChildType {
 }
 
 impl ChildNode {
+    /// A field with `uses = [...]` whose type is a function returning the
+    /// child (`fn(WorkerHandle<Pool>) -> Cache`): the child's type is what
+    /// it returns, and the function is kept to be called at every start.
+    /// Any other shape is left as written, and reported by the checks.
+    pub(crate) fn wire(mut self) -> Self {
+        if self.attrs.uses.get().is_none() {
+            return self;
+        }
+        if let ChildType::Type(ty) = &self.ty {
+            if let syn::Type::FnPtr(function) = &**ty {
+                if let syn::ReturnType::Type(_, child) = &function.output {
+                    let child = child.clone();
+                    self.wired = Some(function.clone());
+                    self.ty = ChildType::Type(child);
+                }
+            }
+        }
+        self
+    }
+
     /// The child's id: `id = ...` or the field's name, without `r#` (a
     /// field `r#type` is the child `"type"`, as serde names it).
     pub(crate) fn id(&self) -> String {
@@ -62,8 +86,11 @@ impl ChildNode {
             .unwrap_or_else(|| self.ident.to_token_stream())
     }
 
-    /// The field's type.
+    /// The field's type, as written.
     pub(crate) fn ty_tokens(&self) -> TokenStream {
+        if let Some(function) = &self.wired {
+            return function.to_token_stream();
+        }
         match &self.ty {
             ChildType::Type(ty) => ty.to_token_stream(),
             ChildType::Inline(tree) => tree.ident.to_token_stream(),
@@ -135,13 +162,17 @@ impl Tree {
                         misplaced_supervisor_attr(cx, attr, &field.ty, true);
                     }
                 }
-                Some(ChildNode {
-                    ident,
-                    vis: field.vis.clone(),
-                    ty: ChildType::Type(Box::new(field.ty.clone())),
-                    attrs: child_attrs,
-                    pass_attrs: Vec::new(),
-                })
+                Some(
+                    ChildNode {
+                        ident,
+                        vis: field.vis.clone(),
+                        ty: ChildType::Type(Box::new(field.ty.clone())),
+                        attrs: child_attrs,
+                        pass_attrs: Vec::new(),
+                        wired: None,
+                    }
+                    .wire(),
+                )
             })
             .collect();
         Some(Tree {

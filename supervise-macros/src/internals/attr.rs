@@ -93,6 +93,8 @@ pub(crate) struct ChildAttrs {
     pub(crate) id: Attr<String>,
     pub(crate) depends_on: Attr<Vec<syn::Ident>>,
     pub(crate) factory: Attr<Expr>,
+    /// The siblings whose handles build the child (`uses = [pool]`).
+    pub(crate) uses: Attr<Vec<syn::Ident>>,
     /// `skip` was written (an error: every field is a child); the fallback
     /// leaves the field out of the handle.
     pub(crate) skip: bool,
@@ -245,6 +247,7 @@ impl ChildAttrs {
             id: Attr::none(ID),
             depends_on: Attr::none(DEPENDS_ON),
             factory: Attr::none(FACTORY),
+            uses: Attr::none(USES),
             skip: false,
         }
     }
@@ -285,12 +288,21 @@ impl ChildAttrs {
                     let Some(expr) = value(cx, &meta)? else {
                         return Ok(());
                     };
-                    let mut deps = idents(cx, &expr);
+                    let mut deps = idents(cx, &expr, DEPENDS_ON);
                     if let (Some(deps), Expr::Path(_)) = (&mut deps, &expr) {
                         unbracketed_deps(cx, &meta, &expr, deps)?;
                     }
                     if let Some(deps) = deps {
                         self.depends_on.set(cx, &meta.path, &meta.path, deps);
+                    }
+                }
+                // #[child(uses = [pool, cache])] or = pool
+                USES => {
+                    let Some(expr) = value(cx, &meta)? else {
+                        return Ok(());
+                    };
+                    if let Some(used) = idents(cx, &expr, USES) {
+                        self.uses.set(cx, &meta.path, &meta.path, used);
                     }
                 }
                 // #[child(factory = Connection::open)]
@@ -418,6 +430,7 @@ fn example(key: &str) -> &'static str {
         ID => "id = \"processor\"",
         DEPENDS_ON => "depends_on = [db]",
         FACTORY => "factory = make_child",
+        USES => "uses = [pool]",
         CRATE => "crate = ::supervise",
         _ => "key = value",
     }
@@ -732,7 +745,7 @@ fn whole_number(cx: &Ctxt, expr: &Expr, key: &str, range: &str) -> Option<u64> {
 
 /// A duration in a string: `500ms`, `5s`, `2m`. A bare number is refused:
 /// an Erlang user means seconds by it (`period`'s unit is not obvious).
-fn duration(cx: &Ctxt, expr: &Expr, key: &str) -> Option<u64> {
+pub(crate) fn duration(cx: &Ctxt, expr: &Expr, key: &str) -> Option<u64> {
     let expected = "a duration: a string such as \"500ms\", \"5s\" or \"2m\"";
     match expr {
         Expr::Lit(ExprLit {
@@ -767,12 +780,16 @@ fn duration(cx: &Ctxt, expr: &Expr, key: &str) -> Option<u64> {
             lit: Lit::Int(i), ..
         }) => {
             let n = i.base10_digits();
+            let erlang = if key == PERIOD {
+                format!(" (or `max_seconds = {n}`, as Erlang's `MaxT`)")
+            } else {
+                String::new()
+            };
             cx.error_spanned_by(
                 expr,
                 format!(
                     "a bare number is not a {key}: write its unit, `{key} = \"{n}s\"` for \
-                     seconds (or `max_seconds = {n}`, as Erlang's `MaxT`), or `\"{n}ms\"` for \
-                     milliseconds"
+                     seconds{erlang}, or `\"{n}ms\"` for milliseconds"
                 ),
             );
             None
@@ -917,7 +934,7 @@ fn string_or_ident(cx: &Ctxt, expr: &Expr, key: &str) -> Option<String> {
     }
 }
 
-fn idents(cx: &Ctxt, expr: &Expr) -> Option<Vec<syn::Ident>> {
+fn idents(cx: &Ctxt, expr: &Expr, key: &str) -> Option<Vec<syn::Ident>> {
     let one = |e: &Expr| match e {
         Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
         _ => None,
@@ -934,7 +951,7 @@ fn idents(cx: &Ctxt, expr: &Expr) -> Option<Vec<syn::Ident>> {
             None => {
                 cx.error_spanned_by(
                     item,
-                    "expected the name of a sibling field, e.g. `depends_on = [db]`",
+                    format!("expected the name of a sibling field, e.g. `{key} = [db]`"),
                 );
                 ok = false;
             }

@@ -20,6 +20,7 @@ fn check_tree(cx: &Ctxt, tree: &Tree, inline_as: Option<&syn::Ident>) {
     check_unique_ids(cx, tree);
     check_significant_children(cx, tree);
     check_dependencies(cx, tree);
+    check_uses(cx, tree);
     if let Some(field) = inline_as {
         check_inline_supervisor_name(cx, tree, field);
     }
@@ -43,6 +44,17 @@ fn check_child_types(cx: &Ctxt, tree: &Tree) {
             continue; // reported: not a child
         }
         let whole = type_text(ty);
+        if let (syn::Type::FnPtr(_), None) = (&**ty, child.attrs.uses.get()) {
+            cx.error_spanned_by(
+                ty,
+                format!(
+                    "a field of type `{whole}` builds its child from the handles of siblings: \
+                     name them, in the order of the function's parameters, with \
+                     `#[child(uses = [...])]`"
+                ),
+            );
+            continue;
+        }
         let msg = match shape(ty) {
             Shape::Child => continue,
             Shape::Optional(inner) => {
@@ -217,6 +229,107 @@ fn check_dependencies(cx: &Ctxt, tree: &Tree) {
     check_cycles(cx, tree);
 }
 
+/// `uses` builds a child, at every start, from the handles of siblings
+/// that start before it: each name is a sibling other than the child, that
+/// starts earlier (a handle of a sibling not yet started would reach no one
+/// while the child starts), and the field's type is a function of exactly
+/// those handles, in the order of `uses`, returning the child.
+fn check_uses(cx: &Ctxt, tree: &Tree) {
+    let names: Vec<String> = tree.children.iter().map(|c| c.name()).collect();
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let order = try_start_order(tree);
+    let rank = |i: usize| order.as_ref().and_then(|o| o.iter().position(|&j| j == i));
+    for (index, child) in tree.children.iter().enumerate() {
+        let Some(used) = child.attrs.uses.get() else {
+            continue;
+        };
+        let at = child.attrs.uses.tokens().cloned().unwrap_or_default();
+        match (&child.wired, &child.ty) {
+            (_, ChildType::Inline(_)) => {
+                cx.error_spanned_by(
+                    at,
+                    "an inline supervisor is built from its own fields: `uses` goes on a \
+                     worker's field",
+                );
+                continue;
+            }
+            (None, ChildType::Type(ty)) => {
+                let child_ty = type_text(ty.as_ref());
+                cx.error_spanned_by(
+                    ty,
+                    format!(
+                        "a child built from its siblings' handles is a function of them: write \
+                         the field's type as `fn(...) -> {child_ty}`, one parameter per name in \
+                         `uses` (their handles, e.g. `WorkerHandle<Pool>`), and its value as a \
+                         function (`{child_ty}::new`, or a closure that captures nothing)"
+                    ),
+                );
+                continue;
+            }
+            (Some(function), _) => {
+                if function.inputs.len() != used.len() {
+                    cx.error_spanned_by(
+                        &function.inputs,
+                        format!(
+                            "`uses` names {} sibling(s), but the function takes {} handle(s): \
+                             one parameter per name, in the order of `uses`",
+                            used.len(),
+                            function.inputs.len()
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(factory) = child.attrs.factory.tokens() {
+            cx.error_spanned_by(
+                factory,
+                "`factory` and `uses` both build the child: with `uses`, the field's function \
+                 builds every incarnation, so remove `factory`",
+            );
+        }
+        for name in used {
+            let name_text = name.unraw().to_string();
+            match names.iter().position(|n| *n == name_text) {
+                Some(i) if i == index => cx.error_spanned_by(
+                    name,
+                    format!("child `{name_text}` cannot be built from its own handle"),
+                ),
+                Some(i) => {
+                    if let (Some(used_rank), Some(own_rank)) = (rank(i), rank(index)) {
+                        if used_rank > own_rank {
+                            cx.error_spanned_by(
+                                name,
+                                format!(
+                                    "`{name_text}` starts after `{}`, so its handle would reach \
+                                     no one while `{}` starts: declare `{name_text}` before \
+                                     `{}`",
+                                    child.name(),
+                                    child.name(),
+                                    child.name()
+                                ),
+                            );
+                        }
+                    }
+                }
+                None => {
+                    let mut msg = format!("unknown sibling `{name_text}` in `uses`");
+                    if let Some(close) = closest(&name_text, &name_refs) {
+                        msg.push_str(&format!("; did you mean `{close}`?"));
+                    } else {
+                        msg.push('.');
+                    }
+                    msg.push_str(&format!(
+                        " The children of `{}` are {}",
+                        tree.ident,
+                        list(&name_refs)
+                    ));
+                    cx.error_spanned_by(name, msg);
+                }
+            }
+        }
+    }
+}
+
 /// Reports each dependency cycle once, naming it, at the `depends_on`
 /// entry that closes it.
 fn check_cycles(cx: &Ctxt, tree: &Tree) {
@@ -304,6 +417,11 @@ fn visit(
 /// everything it depends on (a stable topological sort). Assumes the
 /// dependencies were checked.
 pub(crate) fn start_order(tree: &Tree) -> Vec<usize> {
+    try_start_order(tree).expect("dependencies were checked for cycles")
+}
+
+/// The start order, or `None` when the dependencies have a cycle.
+fn try_start_order(tree: &Tree) -> Option<Vec<usize>> {
     let n = tree.children.len();
     let deps: Vec<Vec<usize>> = tree
         .children
@@ -327,11 +445,9 @@ pub(crate) fn start_order(tree: &Tree) -> Vec<usize> {
     let mut placed = vec![false; n];
     let mut order = Vec::with_capacity(n);
     while order.len() < n {
-        let next = (0..n)
-            .find(|&i| !placed[i] && deps[i].iter().all(|&d| placed[d]))
-            .expect("dependencies were checked for cycles");
+        let next = (0..n).find(|&i| !placed[i] && deps[i].iter().all(|&d| placed[d]))?;
         placed[next] = true;
         order.push(next);
     }
-    order
+    Some(order)
 }

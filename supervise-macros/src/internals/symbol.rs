@@ -18,6 +18,7 @@ pub(crate) const SIGNIFICANT: &str = "significant";
 pub(crate) const ID: &str = "id";
 pub(crate) const DEPENDS_ON: &str = "depends_on";
 pub(crate) const FACTORY: &str = "factory";
+pub(crate) const USES: &str = "uses";
 
 pub(crate) const SUPERVISOR_KEYS: &[&str] = &[
     STRATEGY,
@@ -28,7 +29,15 @@ pub(crate) const SUPERVISOR_KEYS: &[&str] = &[
     NAME,
     CRATE,
 ];
-pub(crate) const CHILD_KEYS: &[&str] = &[RESTART, SHUTDOWN, SIGNIFICANT, ID, DEPENDS_ON, FACTORY];
+pub(crate) const CHILD_KEYS: &[&str] = &[
+    RESTART,
+    SHUTDOWN,
+    SIGNIFICANT,
+    ID,
+    DEPENDS_ON,
+    FACTORY,
+    USES,
+];
 pub(crate) const WORKER_KEYS: &[&str] = &[RESTART, SHUTDOWN, SIGNIFICANT, CRATE];
 
 pub(crate) const STRATEGIES: &[&str] = &["one_for_one", "one_for_all", "rest_for_one"];

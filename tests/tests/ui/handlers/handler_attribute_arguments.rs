@@ -6,10 +6,8 @@ struct Cache;
 
 #[handlers]
 impl Cache {
-    #[call(timeout = 5)]
-    fn size(&mut self) -> usize {
-        0
-    }
+    #[cast(timeout = "5s")]
+    fn clear(&mut self) {}
 }
 
 fn main() {}

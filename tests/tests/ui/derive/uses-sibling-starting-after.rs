@@ -1,0 +1,33 @@
+// `uses` names a sibling that starts after the child.
+use supervise::{worker, Supervisor, WorkerHandle};
+
+#[worker]
+#[derive(Clone)]
+struct Pool;
+
+impl supervise::Worker for Pool {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[worker]
+#[derive(Clone)]
+struct Cache(WorkerHandle<Pool>);
+
+impl supervise::Worker for Cache {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+struct App {
+    #[child(uses = [pool])]
+    cache: fn(WorkerHandle<Pool>) -> Cache,
+    pool: Pool,
+}
+
+fn main() {}

@@ -1,0 +1,33 @@
+// A sibling named in `uses` that does not exist.
+use supervise::{worker, Supervisor, WorkerHandle};
+
+#[worker]
+#[derive(Clone)]
+struct Pool;
+
+impl supervise::Worker for Pool {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[worker]
+#[derive(Clone)]
+struct Cache(WorkerHandle<Pool>);
+
+impl supervise::Worker for Cache {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+struct App {
+    pool: Pool,
+    #[child(uses = [pol])]
+    cache: fn(WorkerHandle<Pool>) -> Cache,
+}
+
+fn main() {}

@@ -1,0 +1,34 @@
+// The function takes fewer handles than `uses` names.
+use supervise::{worker, Supervisor, WorkerHandle};
+
+#[worker]
+#[derive(Clone)]
+struct Pool;
+
+impl supervise::Worker for Pool {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[worker]
+#[derive(Clone)]
+struct Cache(WorkerHandle<Pool>);
+
+impl supervise::Worker for Cache {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Supervisor)]
+struct App {
+    pool: Pool,
+    spare: Pool,
+    #[child(uses = [pool, spare])]
+    cache: fn(WorkerHandle<Pool>) -> Cache,
+}
+
+fn main() {}
