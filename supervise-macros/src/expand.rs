@@ -718,6 +718,9 @@ impl Gen {
             out.extend(quote!(const _: () = #fail;));
         }
         out.extend(self.auto_shutdown_warning(tree));
+        for child in &tree.children {
+            out.extend(self.finite_shutdown_warning(tree, child));
+        }
         out
     }
 
@@ -729,7 +732,7 @@ impl Gen {
         let span = syn::spanned::Spanned::span(ty);
         let krate = self.krate_at(span);
         let value = match name {
-            "SIGNIFICANT" => quote_spanned!(span=> bool),
+            "SIGNIFICANT" | "HANDLES_SHUTDOWN" => quote_spanned!(span=> bool),
             "RESTART" => quote_spanned!(span=> #krate::Restart),
             _ => quote_spanned!(span=> #krate::Shutdown),
         };
@@ -906,6 +909,56 @@ impl Gen {
                     const #value: () = ();
                 }
                 #flag::<{ #none_significant }>::#value
+            };
+        }
+    }
+}
+
+impl Gen {
+    /// A finite `#[child(shutdown = ...)]` on a child that is not asked to
+    /// stop (a worker without `HANDLES_SHUTDOWN`) is never waited for: its
+    /// supervisor aborts it at once. OTP accepts it, so it compiles, with a
+    /// warning at the value, chosen by the type's `Child::HANDLES_SHUTDOWN`
+    /// as the `auto_shutdown` warning is.
+    fn finite_shutdown_warning(&self, tree: &Tree, child: &ChildNode) -> TokenStream {
+        let (Some(Shutdown::Millis(ms)), Some(at), ChildType::Type(ty)) = (
+            child.attrs.shutdown.get(),
+            child.attrs.shutdown.tokens(),
+            &child.ty,
+        ) else {
+            return TokenStream::new();
+        };
+        if *ms == 0 || !matches!(part(child), Part::Type(_)) {
+            return TokenStream::new();
+        }
+        let span = token_span(Some(at), Span::call_site());
+        let note = format!(
+            "`{}` is not asked to stop, so its supervisor aborts it at once and this timeout is \
+             never waited for: give `{}` a `#[terminate]` hook (with `#[handlers]`) or set \
+             `const HANDLES_SHUTDOWN: bool = true` in its `impl Worker` and watch \
+             `Context::shutdown_requested`, or remove `shutdown`",
+            child.name(),
+            type_text(ty)
+        );
+        let handles_shutdown = self.default_of(ty, "HANDLES_SHUTDOWN");
+        let flag = syn::Ident::new("shutdown", span);
+        let timeout = syn::Ident::new("timeout", span);
+        let lints = &tree.lint_attrs;
+        quote_spanned! {span=>
+            #(#lints)*
+            const _: () = {
+                #[allow(non_camel_case_types)]
+                struct #flag<const HANDLES_SHUTDOWN: bool>;
+                #[allow(dead_code)]
+                impl #flag<false> {
+                    #[deprecated(note = #note)]
+                    const fn #timeout() {}
+                }
+                #[allow(dead_code)]
+                impl #flag<true> {
+                    const fn #timeout() {}
+                }
+                #flag::<{ #handles_shutdown }>::#timeout()
             };
         }
     }

@@ -386,10 +386,11 @@ pub use crate::{
 /// significant, ...". It is the `deprecated` lint: `#![deny(deprecated)]`
 /// makes it an error, and `#[allow(deprecated)]` on the struct silences it.
 ///
-/// `#[worker(shutdown = ...)]` with a finite timeout, on a worker that is
-/// not asked to stop (no `#[terminate]` hook, [`Worker::HANDLES_SHUTDOWN`]
-/// not set), warns the same way at the value: such a worker is aborted at
-/// once, and the timeout is never waited for.
+/// `#[child(shutdown = ...)]` (and `#[worker(shutdown = ...)]`) with a
+/// finite timeout, on a worker that is not asked to stop (no `#[terminate]`
+/// hook, [`Worker::HANDLES_SHUTDOWN`] not set), warns the same way at the
+/// value: such a worker is aborted at once, and the timeout is never waited
+/// for.
 ///
 /// # Examples
 ///

@@ -29,6 +29,14 @@ pub trait Child: Send + Sized + 'static {
     const SHUTDOWN: Shutdown;
     /// Whether the child is significant by default.
     const SIGNIFICANT: bool;
+    /// Whether its supervisor asks it to stop and waits for it as long as
+    /// its shutdown timeout: a supervisor always (it stops its own children
+    /// first); a worker when its [`Worker::HANDLES_SHUTDOWN`] is set, since
+    /// any other is aborted at once. A finite `#[child(shutdown = ...)]` on
+    /// a child that is not asked warns at the value.
+    ///
+    /// [`Worker::HANDLES_SHUTDOWN`]: crate::Worker::HANDLES_SHUTDOWN
+    const HANDLES_SHUTDOWN: bool = true;
 
     /// The child spec, with this type's defaults, of a child started from
     /// `factory` at every start, and its handle.
@@ -62,6 +70,7 @@ impl<W: WorkerDefaults> Child for W {
     const RESTART: Restart = <W as WorkerDefaults>::RESTART;
     const SHUTDOWN: Shutdown = <W as WorkerDefaults>::SHUTDOWN;
     const SIGNIFICANT: bool = <W as WorkerDefaults>::SIGNIFICANT;
+    const HANDLES_SHUTDOWN: bool = <W as crate::Worker>::HANDLES_SHUTDOWN;
 
     fn child_spec<F>(id: &str, factory: F) -> (ChildSpec, WorkerHandle<W>)
     where

@@ -171,7 +171,10 @@ async fn handles_answer_not_found_once_the_child_is_gone_for_good() {
 
 #[tokio::test(start_paused = true)]
 async fn worker_defaults_and_field_overrides_reach_the_child_spec() {
+    // The shutdowns are only read back here: the warning that they are
+    // never waited for (neither worker is asked to stop) is allowed.
     #[derive(Clone, Supervisor)]
+    #[allow(deprecated)]
     struct Specs {
         defaults: OneShot,
         #[child(restart = transient, shutdown = "30s", id = "renamed")]
