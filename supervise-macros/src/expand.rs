@@ -739,10 +739,10 @@ impl Gen {
         let name = syn::Ident::new(name, span);
         let ty = ty.to_token_stream();
         quote_spanned! {span=> {
-            const fn child<T: #krate::Child>() -> #value {
+            const fn must_be_a_child<T: #krate::Child>() -> #value {
                 <T as #krate::Child>::#name
             }
-            child::<#ty>()
+            must_be_a_child::<#ty>()
         }}
     }
 
