@@ -892,34 +892,21 @@ impl Gen {
             tree.ident
         );
         let none_significant = quote!(!(false #(|| #any)*));
-        let flag = syn::Ident::new("auto_shutdown", span);
-        let lints = &tree.lint_attrs;
-        quote_spanned! {span=>
-            #(#lints)*
-            const _: () = {
-                #[allow(non_camel_case_types)]
-                struct #flag<const NO_SIGNIFICANT_CHILD: bool>;
-                #[allow(dead_code, non_upper_case_globals)]
-                impl #flag<true> {
-                    #[deprecated(note = #note)]
-                    const #value: () = ();
-                }
-                #[allow(dead_code, non_upper_case_globals)]
-                impl #flag<false> {
-                    const #value: () = ();
-                }
-                #flag::<{ #none_significant }>::#value
-            };
-        }
+        warning(
+            span,
+            "auto_shutdown",
+            &value.to_string(),
+            none_significant,
+            true,
+            &note,
+            &tree.lint_attrs,
+        )
     }
-}
 
-impl Gen {
     /// A finite `#[child(shutdown = ...)]` on a child that is not asked to
     /// stop (a worker without `HANDLES_SHUTDOWN`) is never waited for: its
     /// supervisor aborts it at once. OTP accepts it, so it compiles, with a
-    /// warning at the value, chosen by the type's `Child::HANDLES_SHUTDOWN`
-    /// as the `auto_shutdown` warning is.
+    /// warning at the value, chosen by the type's `Child::HANDLES_SHUTDOWN`.
     fn finite_shutdown_warning(&self, tree: &Tree, child: &ChildNode) -> TokenStream {
         let (Some(Shutdown::Millis(ms)), Some(at), ChildType::Type(ty)) = (
             child.attrs.shutdown.get(),
@@ -932,35 +919,67 @@ impl Gen {
             return TokenStream::new();
         }
         let span = token_span(Some(at), Span::call_site());
-        let note = format!(
-            "`{}` is not asked to stop, so its supervisor aborts it at once and this timeout is \
-             never waited for: give `{}` a `#[terminate]` hook (with `#[handlers]`) or set \
-             `const HANDLES_SHUTDOWN: bool = true` in its `impl Worker` and watch \
-             `Context::shutdown_requested`, or remove `shutdown`",
-            child.name(),
-            type_text(ty)
-        );
+        let note = finite_shutdown_note(&child.name(), &type_text(ty));
         let handles_shutdown = self.default_of(ty, "HANDLES_SHUTDOWN");
-        let flag = syn::Ident::new("shutdown", span);
-        let timeout = syn::Ident::new("timeout", span);
-        let lints = &tree.lint_attrs;
-        quote_spanned! {span=>
-            #(#lints)*
-            const _: () = {
-                #[allow(non_camel_case_types)]
-                struct #flag<const HANDLES_SHUTDOWN: bool>;
-                #[allow(dead_code)]
-                impl #flag<false> {
-                    #[deprecated(note = #note)]
-                    const fn #timeout() {}
-                }
-                #[allow(dead_code)]
-                impl #flag<true> {
-                    const fn #timeout() {}
-                }
-                #flag::<{ #handles_shutdown }>::#timeout()
-            };
-        }
+        warning(
+            span,
+            "shutdown",
+            "timeout",
+            handles_shutdown,
+            false,
+            &note,
+            &tree.lint_attrs,
+        )
+    }
+}
+
+/// The note of a finite shutdown that is never waited for.
+pub(crate) fn finite_shutdown_note(child: &str, ty: &str) -> String {
+    let whom = if child == ty {
+        "it".to_owned()
+    } else {
+        format!("`{ty}`")
+    };
+    format!(
+        "`{child}` is not asked to stop, so its supervisor aborts it at once and this timeout is \
+         never waited for: give {whom} a `#[terminate]` hook (with `#[handlers]`) or set \
+         `const HANDLES_SHUTDOWN: bool = true` in its `impl Worker` and watch \
+         `Context::shutdown_requested`, or remove `shutdown`"
+    )
+}
+
+/// A warning at `span`: a macro cannot emit one on stable Rust, so this is
+/// the use of a constant, `_::flag::<{ cond }>::item`, deprecated with
+/// `note` when `cond` evaluates to `warn_when` (the `deprecated` lint,
+/// under the item's own lint levels `lints`).
+pub(crate) fn warning(
+    span: Span,
+    flag: &str,
+    item: &str,
+    cond: TokenStream,
+    warn_when: bool,
+    note: &str,
+    lints: &[syn::Attribute],
+) -> TokenStream {
+    let flag = syn::Ident::new(flag, span);
+    let item = syn::Ident::new(item, span);
+    let quiet = !warn_when;
+    quote_spanned! {span=>
+        #(#lints)*
+        const _: () = {
+            #[allow(non_camel_case_types)]
+            struct #flag<const WHEN: bool>;
+            #[allow(dead_code, non_upper_case_globals)]
+            impl #flag<#warn_when> {
+                #[deprecated(note = #note)]
+                const #item: () = ();
+            }
+            #[allow(dead_code, non_upper_case_globals)]
+            impl #flag<#quiet> {
+                const #item: () = ();
+            }
+            #flag::<{ #cond }>::#item
+        };
     }
 }
 

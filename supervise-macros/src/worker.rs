@@ -167,32 +167,19 @@ fn finite_shutdown_warning(
         .into_iter()
         .next()
         .map_or(Span::call_site(), |t| t.span());
-    let note = format!(
-        "`{ident}` is not asked to stop, so its supervisor aborts it at once and this \
-         timeout is never waited for: give it a `#[terminate]` hook (with `#[handlers]`) or \
-         set `const HANDLES_SHUTDOWN: bool = true` in its `impl Worker` and watch \
-         `Context::shutdown_requested`, or remove `shutdown`"
-    );
-    let flag = syn::Ident::new("shutdown", span);
-    let timeout = syn::Ident::new("timeout", span);
+    let name = ident.to_string();
+    let note = crate::expand::finite_shutdown_note(&name, &name);
     let krate = crate::expand::respan(krate.clone(), span);
-    quote_spanned! {span=>
-        #(#lints)*
-        const _: () = {
-            #[allow(non_camel_case_types)]
-            struct #flag<const HANDLES_SHUTDOWN: bool>;
-            #[allow(dead_code)]
-            impl #flag<false> {
-                #[deprecated(note = #note)]
-                const fn #timeout() {}
-            }
-            #[allow(dead_code)]
-            impl #flag<true> {
-                const fn #timeout() {}
-            }
-            #flag::<{ <#ident as #krate::Worker>::HANDLES_SHUTDOWN }>::#timeout()
-        };
-    }
+    let handles_shutdown = quote_spanned!(span=> <#ident as #krate::Worker>::HANDLES_SHUTDOWN);
+    crate::expand::warning(
+        span,
+        "shutdown",
+        "timeout",
+        handles_shutdown,
+        false,
+        &note,
+        lints,
+    )
 }
 
 /// A worker marked significant by default must not be permanent (OTP's
