@@ -501,6 +501,15 @@ fn parse_handler(cx: &Ctxt, kind: Kind, method: &syn::ImplItemFn) -> Option<Hand
             }
             _ => {}
         }
+        if let syn::Type::ImplTrait(_) = ty {
+            cx.error_spanned_by(
+                ty,
+                "a handler's argument travels in a message, whose type is fixed: give it a \
+                 concrete type, not `impl Trait`",
+            );
+            ok = false;
+            continue;
+        }
         if let syn::Type::Reference(reference) = ty {
             cx.error_spanned_by(
                 reference,
