@@ -60,7 +60,7 @@
 //! one module per concept: [`worker`](mod@worker), [`handlers`](mod@handlers), [`child`],
 //! [`supervisor`] (builders, handles, `which_children`'s values),
 //! [`dynamic`], [`task`], [`registry`], [`policy`], [`exit`], [`event`],
-//! [`snapshot`], [`service`].
+//! [`snapshot`], [`service`]; and [`guide`], the guide from Elixir.
 //!
 //! Names follow OTP and Elixir where they have one (`which_children`,
 //! `start_child`, `max_restarts`, `one_for_one`, `Permanent`, `BrutalKill`).
@@ -134,6 +134,12 @@ pub mod supervisor;
 mod sync;
 pub mod worker;
 mod worker_handle;
+
+/// From Elixir and Erlang: GenServer, Supervisor, DynamicSupervisor,
+/// Task.Supervisor, Registry and PartitionSupervisor beside their
+/// `supervise` forms.
+#[doc = include_str!("elixir_guide.md")]
+pub mod guide {}
 
 /// Dynamic supervisors: children started at run time (OTP's
 /// `simple_one_for_one`, Elixir's `DynamicSupervisor`), typed or not, and
