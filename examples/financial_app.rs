@@ -1,19 +1,13 @@
-//! The seed's "Financial Application Tree" (seed 002), declared with
+//! The "Financial Application Tree" (seed 002), declared with
 //! `#[derive(Supervisor)]` in [`examples::financial_app`]: a rest_for_one
 //! top level over a database pool and three subsystem supervisors, the
 //! payment one with a `TaskSupervisor` for one-off payment tasks.
 //!
 //! It prints the tree, charges a payment through the task supervisor,
-//! injects the seed's three failures (each child is killed through its
-//! typed handle), prints what started again after each (the tree's
-//! `Event::Started` events), and prints the tree again with each child's
-//! incarnation and last exit.
-//!
-//! The seed says that in scenario 2 (DonationProcessor crashes) the
-//! NotificationSupervisor restarts too. It does not: DonationSupervisor
-//! restarts DonationProcessor and DonationWorker itself and never exits,
-//! so the top level sees nothing. Only the crash of a top-level child (the
-//! DatabasePool, scenario 3) cascades.
+//! kills one child in each of three scenarios and prints which child
+//! crashed and why, then what its supervisors restarted (parents before
+//! their children), and finally the tree with each child's incarnation and
+//! last exit.
 //!
 //! ```text
 //! cargo run -p examples --example financial_app
@@ -41,19 +35,45 @@ async fn main() {
 
     for scenario in Scenario::ALL {
         println!("\n{}", scenario.title());
-        for child in inject(&app, &mut events, scenario).await {
+        let victim = scenario.victim(&app).child().expect("a running child");
+        let mut restarted = inject(&app, &mut events, scenario).await;
+
+        // The victim's exit, and the tree's depth-first order: a supervisor
+        // reports it started after its children, but reads better first.
+        let tree = root.snapshot().await.expect("a running tree");
+        let walk = tree.walk();
+        let position = |path: &str| walk.iter().position(|(_, c)| *c.path == *path);
+        let (_, crashed) = walk[position(victim.path()).expect("the victim is in the tree")];
+        let reason = &crashed.last_exit().expect("it exited").reason;
+        println!("  {} crashed ({reason})", crashed.id);
+        restarted.sort_by_key(|child| position(&format!("{}/{}", tree.path, child.path)));
+        for child in restarted {
             println!("  restarted: {} (start #{})", child.path, child.incarnation);
         }
-        if scenario == Scenario::DonationProcessorCrashes {
-            println!(
-                "  The seed says notification_supervisor restarts too: it does not. \
-                 donation_supervisor\n  handled the crash itself and never exited, \
-                 so the top level saw nothing."
-            );
-        }
+        println!("  {}", why(scenario));
     }
 
     println!("\nAfter the three failures (#incarnation, restarts in the window, last exit):\n");
     println!("{:#}", root.snapshot().await.expect("a running tree"));
     root.stop().await.expect("the tree stops");
+}
+
+/// What the crash's supervisor did, and why.
+fn why(scenario: Scenario) -> &'static str {
+    match scenario {
+        Scenario::PaymentProcessorCrashes => {
+            "payment_supervisor (one_for_one) restarted it alone: the task supervisor\n  \
+             next to it kept running, and the levels above saw nothing."
+        }
+        Scenario::DonationProcessorCrashes => {
+            "donation_supervisor (rest_for_one) restarted it and donation_worker, \
+             started\n  after it. notification_supervisor is not restarted: \
+             donation_supervisor handled\n  the crash itself and never exited, \
+             so the top level saw nothing."
+        }
+        Scenario::DatabasePoolCrashes => {
+            "The top level (rest_for_one) restarted it and every child started after \
+             it:\n  the whole tree, each supervisor with its children."
+        }
+    }
 }

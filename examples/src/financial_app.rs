@@ -14,31 +14,28 @@
 //!     └── notification_service
 //! ```
 //!
-//! The seed's three failure scenarios, by OTP's rules:
+//! The three failure scenarios, by OTP's rules:
 //!
 //! 1. `payment_processor` crashes: `payment_supervisor` (one_for_one)
 //!    restarts it alone.
 //! 2. `donation_processor` crashes: `donation_supervisor` (rest_for_one)
-//!    restarts it and `donation_worker`. The seed says
-//!    `notification_supervisor` restarts too; it does not, because
-//!    `donation_supervisor` handles the crash itself and never exits, so
-//!    the top level sees nothing.
+//!    restarts it and `donation_worker`. `notification_supervisor` is not
+//!    restarted (the seed says it is): `donation_supervisor` handles the
+//!    crash itself and never exits, so the top level sees nothing.
 //! 3. `database_pool` crashes: the top level (rest_for_one) restarts it and
 //!    everything started after it, i.e. the whole tree.
-//!
-//! [`inject`] crashes a child and returns what started again.
 
 use std::time::Duration;
 
 use supervise::{
-    handlers, worker, Context, Event, EventStream, Supervisor, TaskSupervisor, WorkerHandle,
+    handlers, worker, ChildRef, Context, Event, EventStream, Supervisor, TaskSupervisor,
+    WorkerHandle,
 };
 
-/// One of the seed's GenServers (`DatabasePool`, `PaymentProcessor`,
-/// `DonationProcessor`, `DonationWorker`, `NotificationService`): it runs
-/// until it crashes or is stopped, and answers which incarnation it is.
+/// One of the seed's GenServers (`DatabasePool`, `PaymentProcessor`, ...):
+/// it runs until it crashes or is stopped.
 #[worker]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Service;
 
 #[handlers]
@@ -50,20 +47,28 @@ impl Service {
     }
 }
 
-/// The payment subsystem: an isolated failure domain (one_for_one).
+/// The payment subsystem: an isolated failure domain.
 #[derive(Clone, Debug, Supervisor)]
 #[supervisor(strategy = one_for_one)]
 pub struct PaymentSupervisor {
     /// The core processor.
     pub payment_processor: Service,
-    /// The seed's `{Task.Supervisor, name: PaymentTaskSupervisor}`: one-off
-    /// payment tasks.
+    /// `{Task.Supervisor, name: PaymentTaskSupervisor}`: one-off payments.
     pub payment_task_supervisor: TaskSupervisor,
 }
 
-/// The donation subsystem: the worker depends on the processor
-/// (rest_for_one).
-#[derive(Clone, Debug, Supervisor)]
+impl Default for PaymentSupervisor {
+    fn default() -> Self {
+        let payment_task_supervisor = TaskSupervisor::new();
+        PaymentSupervisor {
+            payment_processor: Service,
+            payment_task_supervisor,
+        }
+    }
+}
+
+/// The donation subsystem: the worker depends on the processor.
+#[derive(Clone, Debug, Default, Supervisor)]
 #[supervisor(strategy = rest_for_one)]
 pub struct DonationSupervisor {
     /// The core processor.
@@ -73,16 +78,16 @@ pub struct DonationSupervisor {
 }
 
 /// The notification subsystem.
-#[derive(Clone, Debug, Supervisor)]
+#[derive(Clone, Debug, Default, Supervisor)]
 #[supervisor(strategy = one_for_one)]
 pub struct NotificationSupervisor {
     /// Sends the notifications.
     pub notification_service: Service,
 }
 
-/// `FinancialApp.Supervisor`: infrastructure first, then the subsystems,
-/// rest_for_one (a crash restarts the child and every child after it).
-#[derive(Clone, Debug, Supervisor)]
+/// `FinancialApp.Supervisor`: infrastructure first, then the subsystems
+/// (Elixir's default intensity below it).
+#[derive(Clone, Debug, Default, Supervisor)]
 #[supervisor(strategy = rest_for_one, max_restarts = 3, max_seconds = 5)]
 pub struct FinancialApp {
     /// Level 1: the database.
@@ -96,28 +101,9 @@ pub struct FinancialApp {
 }
 
 impl FinancialApp {
-    /// The seed's tree (Elixir's default intensity on the subsystems).
+    /// The seed's tree.
     pub fn new() -> Self {
-        FinancialApp {
-            database_pool: Service,
-            payment_supervisor: PaymentSupervisor {
-                payment_processor: Service,
-                payment_task_supervisor: TaskSupervisor::new(),
-            },
-            donation_supervisor: DonationSupervisor {
-                donation_processor: Service,
-                donation_worker: Service,
-            },
-            notification_supervisor: NotificationSupervisor {
-                notification_service: Service,
-            },
-        }
-    }
-}
-
-impl Default for FinancialApp {
-    fn default() -> Self {
-        Self::new()
+        Self::default()
     }
 }
 
@@ -168,10 +154,10 @@ pub struct Restarted {
     pub incarnation: u64,
 }
 
-/// Crashes the scenario's child (it is killed, as `Process.exit(pid,
-/// :kill)` does), waits until the tree is quiet, and returns every child
-/// that started again, in start order: the `Event::Started` events after
-/// the crash. `events` must be a subscription to `app`'s tree.
+/// Kills the scenario's child (`Process.exit(pid, :kill)`) and returns
+/// what started again, in start order (a supervisor reports it started
+/// after its children), once the tree is quiet. `events` must be a
+/// subscription to `app`'s tree.
 ///
 /// # Panics
 ///
@@ -181,24 +167,27 @@ pub async fn inject(
     events: &mut EventStream,
     scenario: Scenario,
 ) -> Vec<Restarted> {
-    while events.try_recv().is_some() {}
-    scenario
-        .victim(app)
-        .child()
-        .expect("the scenario's child is running")
-        .kill();
-    let mut restarted = Vec::new();
-    // The tree is quiet once no event came for a while.
+    started(events).await; // what came before the crash
+    let victim = scenario.victim(app).child();
+    victim.expect("the scenario's child is running").kill();
+    let restarted = started(events).await.into_iter().map(|child| {
+        let below_root = child.path().split_once('/').map_or("", |(_, below)| below);
+        Restarted {
+            path: below_root.to_owned(),
+            incarnation: child.incarnation(),
+        }
+    });
+    restarted.collect()
+}
+
+/// The children that started until no event came for 50 ms.
+async fn started(events: &mut EventStream) -> Vec<ChildRef> {
+    let mut out = Vec::new();
     while let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(50), events.recv()).await
     {
         if let Event::Started { child } = event {
-            let path = child.path();
-            let below_root = path.split_once('/').map_or(path, |(_, rest)| rest);
-            restarted.push(Restarted {
-                path: below_root.to_owned(),
-                incarnation: child.incarnation(),
-            });
+            out.push(child);
         }
     }
-    restarted
+    out
 }
