@@ -6,10 +6,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
 use crate::child::ChildRef;
 use crate::mailbox::MailboxRef;
+use crate::sync::call;
 use crate::worker::Worker;
 
 /// Why a message or a call through a [`WorkerHandle`] did not get through.
@@ -84,7 +83,7 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// unanswered while the worker runs on, the caller gets
 /// [`HandleError::NoReply`].
 #[must_use = "a call waits for this reply: send it, or the caller gets HandleError::NoReply"]
-pub struct Reply<R>(oneshot::Sender<R>);
+pub struct Reply<R>(call::Sender<R>);
 
 impl<R> Reply<R> {
     /// Answers the call. Returns the value back if the caller stopped
@@ -262,29 +261,35 @@ impl<W: Worker> WorkerHandle<W> {
     ///
     /// Dropping the future after the message was sent does not withdraw
     /// it; the worker's reply is then discarded.
-    pub async fn call<R>(
+    pub async fn call<R: Send + 'static>(
         &self,
         make: impl FnOnce(Reply<R>) -> W::Message,
     ) -> Result<R, HandleError> {
-        let (reply_tx, reply_rx) = oneshot::channel();
-        let callee = match self.mailbox.send_call(make(Reply(reply_tx))) {
+        let (reply_tx, reply_rx) = call::channel();
+        let watch = reply_rx.watch();
+        let callee = match self.mailbox.send_call(make(Reply(reply_tx)), watch) {
             Ok(callee) => callee,
-            Err((HandleError::NotRunning, request)) => {
-                tokio::time::timeout(DEFAULT_CALL_TIMEOUT, self.send_when_up(request))
-                    .await
-                    .map_err(|_| HandleError::Timeout)??
-            }
+            Err((HandleError::NotRunning, request)) => tokio::time::timeout(
+                DEFAULT_CALL_TIMEOUT,
+                self.send_when_up(request, reply_rx.watch()),
+            )
+            .await
+            .map_err(|_| HandleError::Timeout)??,
             Err((error, _)) => return Err(error),
         };
         self.mailbox.wait_reply(&callee, reply_rx).await
     }
 
     /// Sends a call's request to the next incarnation that comes up.
-    async fn send_when_up(&self, mut request: W::Message) -> Result<ChildRef, HandleError> {
+    async fn send_when_up(
+        &self,
+        mut request: W::Message,
+        watch: call::WatchRef,
+    ) -> Result<ChildRef, HandleError> {
         loop {
             self.mailbox.wait_up().await?;
             // It may have exited in between: then wait for the next.
-            match self.mailbox.send_call(request) {
+            match self.mailbox.send_call(request, watch.clone()) {
                 Ok(callee) => return Ok(callee),
                 Err((HandleError::NotRunning, back)) => request = back,
                 Err((error, _)) => return Err(error),
@@ -303,17 +308,19 @@ impl<W: Worker> WorkerHandle<W> {
     /// # Cancel safety
     ///
     /// As [`call`](Self::call). A timed-out request is still handled.
-    pub async fn call_timeout<R>(
+    pub async fn call_timeout<R: Send + 'static>(
         &self,
         make: impl FnOnce(Reply<R>) -> W::Message,
         timeout: Duration,
     ) -> Result<R, HandleError> {
-        let (reply_tx, reply_rx) = oneshot::channel();
+        let (reply_tx, reply_rx) = call::channel();
         let call = async {
             let request = make(Reply(reply_tx));
-            let callee = match self.mailbox.send_call(request) {
+            let callee = match self.mailbox.send_call(request, reply_rx.watch()) {
                 Ok(callee) => callee,
-                Err((HandleError::NotRunning, request)) => self.send_when_up(request).await?,
+                Err((HandleError::NotRunning, request)) => {
+                    self.send_when_up(request, reply_rx.watch()).await?
+                }
                 Err((error, _)) => return Err(error),
             };
             self.mailbox.wait_reply(&callee, reply_rx).await
@@ -334,14 +341,15 @@ impl<W: Worker> WorkerHandle<W> {
     /// # Cancel safety
     ///
     /// As [`call`](Self::call).
-    pub async fn try_call<R>(
+    pub async fn try_call<R: Send + 'static>(
         &self,
         make: impl FnOnce(Reply<R>) -> W::Message,
     ) -> Result<R, HandleError> {
-        let (reply_tx, reply_rx) = oneshot::channel();
+        let (reply_tx, reply_rx) = call::channel();
+        let watch = reply_rx.watch();
         let callee = self
             .mailbox
-            .send_call(make(Reply(reply_tx)))
+            .send_call(make(Reply(reply_tx)), watch)
             .map_err(|(error, _)| error)?;
         self.mailbox.wait_reply(&callee, reply_rx).await
     }

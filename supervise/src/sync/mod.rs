@@ -13,10 +13,12 @@
 //! | a state handed between an owner task and callers ([`HandOver`]) | [`handover`] | `handover::shuttle_model` |
 //! | an incarnation's abort, given before or after its task exists ([`AbortCell`]) | [`abort`] | `abort::shuttle_model` |
 //! | a mailbox's queue, its receiver's waker and its handles' wait for a change | `crate::mailbox` | `mailbox::shuttle_model` |
+//! | a call's reply slot, watched by its callee's mailbox once taken | [`call`] | `call::shuttle_model` |
 //!
 //! [shuttle]: https://docs.rs/shuttle
 
 pub(crate) mod abort;
+pub(crate) mod call;
 pub(crate) mod handover;
 
 pub(crate) use self::abort::AbortCell;
