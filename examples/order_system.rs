@@ -27,8 +27,7 @@
 //!     |                 ^^^^^^^^^^
 //! ```
 //!
-//! (one such error per dependent child; the module's docs have all
-//! three). The corrected tree is rest_for_one with the Repo first: this
+//! (one such error per dependent child). The corrected tree is rest_for_one with the Repo first: this
 //! example processes three orders (one completes, one is out of stock,
 //! one is declined: temporary processors that fail are not restarted),
 //! then crashes the Repo while an order is in flight, and shows
@@ -116,7 +115,7 @@ async fn main() {
     println!(
         "  order 4's processor was stopped for good: {}; its key is free: {}",
         processor.is_gone(),
-        app.processor(4).is_none()
+        app.order_processor_supervisor.lookup(&4).is_none()
     );
     let saves = storage.read().journal_saves;
     println!("  the journal saved: {:?}", saves.last().unwrap());

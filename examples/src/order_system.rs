@@ -17,64 +17,25 @@
 //!
 //! The seed's top level is `strategy: :one_for_one`, while its comment on
 //! `OrderSystem.Repo` says "critical, restart everything if it fails".
-//! Under one_for_one a Repo crash restarts the Repo alone. Saying what the
-//! comment means, that the other children depend on the Repo, makes the
-//! macro reject the seed's strategy:
-//!
-//! ```text
-//! supervision_tree! {
-//!     #[supervisor(strategy = one_for_one)]           // the seed's strategy
-//!     pub struct OrderSystem {
-//!         repo: Repo,
-//!         #[child(depends_on = [repo])]
-//!         journal: Journal,
-//!         #[child(depends_on = [repo])]
-//!         #[supervisor(strategy = rest_for_one)]
-//!         services_supervisor: ServicesSupervisor { /* ... */ },
-//!         #[child(depends_on = [repo, journal, services_supervisor])]
-//!         order_processor_supervisor: DynamicSupervisor<OrderProcessor, OrderProcessor, u64>,
-//!     }
-//! }
-//! ```
-//!
-//! is rejected, one error per dependent child (as compiled once, with the
-//! tree below and only its strategy changed; line numbers elided):
+//! Declaring what the comment means, `#[child(depends_on = [repo])]` on the
+//! other children, makes the macro reject one_for_one, one error per
+//! dependent child:
 //!
 //! ```text
 //! error: `journal` declares `depends_on`, but supervisor `OrderSystem` would never restart it when what it depends on restarts: its strategy is `one_for_one`. Use `#[supervisor(strategy = rest_for_one)]` or `one_for_all`
-//!    --> examples/src/order_system.rs
-//!     |
 //!     |         #[child(depends_on = [repo])]
-//!     |                 ^^^^^^^^^^
-//!
-//! error: `services_supervisor` declares `depends_on`, but supervisor `OrderSystem` would never restart it when what it depends on restarts: its strategy is `one_for_one`. Use `#[supervisor(strategy = rest_for_one)]` or `one_for_all`
-//!    --> examples/src/order_system.rs
-//!     |
-//!     |         #[child(depends_on = [repo])]
-//!     |                 ^^^^^^^^^^
-//!
-//! error: `order_processor_supervisor` declares `depends_on`, but supervisor `OrderSystem` would never restart it when what it depends on restarts: its strategy is `one_for_one`. Use `#[supervisor(strategy = rest_for_one)]` or `one_for_all`
-//!    --> examples/src/order_system.rs
-//!     |
-//!     |         #[child(depends_on = [repo, journal, services_supervisor])]
 //!     |                 ^^^^^^^^^^
 //! ```
 //!
-//! The corrected tree, [`OrderSystem`], is rest_for_one with the Repo
-//! first: a Repo crash terminates every other child (in reverse start
-//! order: the order processors, the services, then the journal, which
-//! saves its state) and starts the Repo and all of them again, in order.
-//! The order processors in flight are temporary: they are stopped and not
-//! restarted, and their keys are freed. A crash of any other child
-//! restarts it and the children after it, never the Repo (one_for_all
-//! would also restart the Repo, for no reason).
-//!
-//! The data itself lives outside the tree, in [`Storage`] (the database
-//! server and the disk): restarting the Repo renews its connections, not
-//! the orders.
+//! So [`OrderSystem`] is rest_for_one with the Repo first: a Repo crash
+//! stops every other child (in reverse start order: the journal, last,
+//! saves its state) and starts them all again, in order; the temporary
+//! order processors in flight are not restarted and their keys are freed.
+//! A crash of any other child never restarts the Repo (one_for_all would).
+//! The data lives outside the tree, in [`Storage`]: restarting the Repo
+//! renews its connections, not the orders.
 
-use std::collections::BTreeMap;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -83,17 +44,11 @@ use supervise::{
     KeyedStartError, WorkerHandle,
 };
 
-/// How long a call between services waits for an answer, through a
-/// restart if need be.
+/// How long a call between services waits, through a restart if need be.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// A call between services, with [`CALL_TIMEOUT`] on the whole of it.
-///
-/// The generated client methods wait as long as the callee lives (and up
-/// to 5 s for it to come up), with no deadline of their own; `call_timeout`
-/// takes the generated message instead of the method. Wrapping the method
-/// keeps the typed call and puts the deadline on it; the request may still
-/// run after it, as with `call_timeout`.
+/// A call between services, with [`CALL_TIMEOUT`]: the generated client
+/// methods have no deadline of their own (they wait while the callee lives).
 async fn within<T>(
     call: impl std::future::Future<Output = Result<T, HandleError>>,
 ) -> Result<T, HandleError> {
@@ -110,8 +65,6 @@ pub const SAVE_TIME: Duration = Duration::from_millis(200);
 
 /// Payments above this amount (in cents) are declined.
 pub const PAYMENT_LIMIT: u64 = 100_000;
-
-// ===== storage outside the tree =====
 
 /// An order's status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +86,7 @@ pub struct Order {
     pub quantity: u32,
     /// The amount to charge, in cents.
     pub amount: u64,
-    /// Its status.
+    /// Pending or completed.
     pub status: Status,
 }
 
@@ -185,8 +138,6 @@ impl Storage {
         self.lock().clone()
     }
 }
-
-// ===== the workers =====
 
 /// Why an order failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,26 +193,15 @@ impl Repo {
     }
 }
 
-/// The journal of what happened to the orders. It keeps its lines in
-/// memory and saves them to disk when it is stopped (the seed's
-/// `terminate/2` with `save_state_to_disk`, under `trap_exit`), with 30
-/// seconds to do so.
+/// The journal of what happened to the orders: it keeps its lines in
+/// memory and saves them when stopped, with 30 seconds to do so (the seed's
+/// `terminate/2` with `save_state_to_disk`, under `trap_exit`).
 #[worker(shutdown = "30s")]
 #[derive(Clone, Debug)]
 pub struct Journal {
     /// Where it saves its state.
     pub storage: Storage,
     lines: Vec<String>,
-}
-
-impl Journal {
-    /// A journal saving to `storage`, with no lines yet.
-    pub fn new(storage: &Storage) -> Self {
-        Journal {
-            storage: storage.clone(),
-            lines: Vec::new(),
-        }
-    }
 }
 
 #[handlers]
@@ -272,10 +212,8 @@ impl Journal {
         self.lines.push(line);
     }
 
-    /// Saves the lines to disk: the hook makes the journal one that
-    /// handles shutdown (OTP's `trap_exit`), so it runs when the
-    /// supervisor stops it, within its 30 s.
-    /// Runs after the lines queued before the stop request were recorded.
+    /// Saves the lines (those queued before the stop request included):
+    /// the hook makes the journal handle shutdown, as `trap_exit` does.
     #[terminate]
     async fn terminate(&mut self) {
         tokio::time::sleep(SAVE_TIME).await; // writing to disk
@@ -288,7 +226,7 @@ impl Journal {
 #[worker]
 #[derive(Clone, Debug)]
 pub struct InventoryService {
-    /// The stock (at start: every start begins from the field's value).
+    /// The stock: every start begins from the field's value.
     pub stock: HashMap<String, u32>,
 }
 
@@ -332,61 +270,34 @@ pub struct NotificationService;
 
 #[handlers]
 impl NotificationService {
-    /// Notifies the customer of an order (a cast).
+    /// Notifies the customer of an order (a cast; a real one would email).
     #[cast]
-    fn notify(&mut self, order: u64, text: String) {
-        let _ = (order, text); // a real one would send an email
-    }
-}
-
-/// The handles an order processor works with.
-#[derive(Debug, Clone)]
-pub struct Services {
-    /// The Repo.
-    pub repo: WorkerHandle<Repo>,
-    /// The journal.
-    pub journal: WorkerHandle<Journal>,
-    /// The inventory.
-    pub inventory: WorkerHandle<InventoryService>,
-    /// The payments.
-    pub payment: WorkerHandle<PaymentService>,
-    /// The notifications.
-    pub notification: WorkerHandle<NotificationService>,
+    fn notify(&mut self, _order: u64, _text: String) {}
 }
 
 /// `OrderSystem.OrderProcessor` (`use GenServer, restart: :temporary`):
-/// loads its order in `init` (a missing order fails the start), then
-/// validates the inventory, takes the payment, marks the order completed
-/// and stops normally; a failed step stops it with that reason.
+/// processes one order, then stops (normally, or with the failed step's
+/// reason).
 #[worker(restart = temporary)]
 #[derive(Clone, Debug)]
 pub struct OrderProcessor {
     /// The order to process.
     pub order_id: u64,
-    /// The services it uses.
-    pub services: Services,
+    /// The tree's handles: the services it uses.
+    pub app: OrderSystemHandle,
     order: Option<Order>,
 }
 
 impl OrderProcessor {
-    /// A processor of order `order_id`.
-    pub fn new(order_id: u64, services: Services) -> Self {
-        OrderProcessor {
-            order_id,
-            services,
-            order: None,
-        }
-    }
-
     /// The seed's `process_order`: `with` the three steps.
     async fn process_order(&self, order: &Order) -> Result<(), OrderError> {
-        let s = &self.services;
-        within(s.inventory.reserve(order.item.clone(), order.quantity)).await??;
-        within(s.payment.charge(order.amount)).await??;
-        within(s.repo.set_status(order.id, Status::Completed)).await?;
-        let _ = s
-            .notification
-            .notify(order.id, "your order is on its way".into());
+        let services = &self.app.services_supervisor;
+        let (item, quantity) = (order.item.clone(), order.quantity);
+        within(services.inventory_service.reserve(item, quantity)).await??;
+        within(services.payment_service.charge(order.amount)).await??;
+        within(self.app.repo.set_status(order.id, Status::Completed)).await?;
+        let text = "your order is on its way".to_owned();
+        let _ = services.notification_service.notify(order.id, text);
         Ok(())
     }
 }
@@ -398,7 +309,7 @@ impl OrderProcessor {
     #[init]
     async fn init(&mut self, ctx: &mut Context) -> Result<(), Exit> {
         let id = self.order_id;
-        let Some(order) = within(self.services.repo.get(id)).await? else {
+        let Some(order) = within(self.app.repo.get(id)).await? else {
             return Err(format!("no order {id}").into());
         };
         self.order = Some(order);
@@ -406,14 +317,11 @@ impl OrderProcessor {
         Ok(())
     }
 
-    /// The seed's `handle_info(:process, ...)`: stops normally once
-    /// processed, with the failed step's reason otherwise.
+    /// The seed's `handle_info(:process, ...)`.
     #[info]
     async fn process(&mut self) -> Result<(), Exit> {
-        let Some(order) = self.order.take() else {
-            return Err("init loads the order".into());
-        };
-        let journal = &self.services.journal;
+        let order = self.order.take().ok_or("init loads the order")?;
+        let journal = &self.app.journal;
         match self.process_order(&order).await {
             Ok(()) => {
                 let _ = journal.record(format!("order {} completed", order.id));
@@ -426,8 +334,6 @@ impl OrderProcessor {
         }
     }
 }
-
-// ===== the tree =====
 
 supervision_tree! {
     /// `OrderSystem.Supervisor`, corrected: rest_for_one with the Repo
@@ -462,7 +368,10 @@ impl OrderSystem {
             repo: Repo {
                 storage: storage.clone(),
             },
-            journal: Journal::new(storage),
+            journal: Journal {
+                storage: storage.clone(),
+                lines: Vec::new(),
+            },
             services_supervisor: ServicesSupervisor {
                 inventory_service: InventoryService {
                     stock: stock.iter().map(|&(k, v)| (k.to_owned(), v)).collect(),
@@ -476,43 +385,30 @@ impl OrderSystem {
 }
 
 impl OrderSystemHandle {
-    /// The handles an order processor works with.
-    pub fn services(&self) -> Services {
-        Services {
-            repo: self.repo.clone(),
-            journal: self.journal.clone(),
-            inventory: self.services_supervisor.inventory_service.clone(),
-            payment: self.services_supervisor.payment_service.clone(),
-            notification: self.services_supervisor.notification_service.clone(),
-        }
-    }
-
     /// `OrderProcessorSupervisor.start_processor(order_id)`: starts the
-    /// order's processor under its id (once `init` has loaded the order).
+    /// order's processor under its id, once its `init` loaded the order.
     ///
     /// # Errors
     ///
     /// [`KeyedStartError::AlreadyStarted`] while one is processing the
-    /// order; [`KeyedStartError::Call`] when the start failed (no such
-    /// order).
+    /// order; [`KeyedStartError::Call`] when there is no such order.
     pub async fn start_processor(
         &self,
         order_id: u64,
     ) -> Result<WorkerHandle<OrderProcessor>, KeyedStartError<OrderProcessor>> {
-        let processor = OrderProcessor::new(order_id, self.services());
+        let app = self.clone();
+        let processor = OrderProcessor {
+            order_id,
+            app,
+            order: None,
+        };
         self.order_processor_supervisor
             .start_child_keyed(order_id, processor)
             .await
     }
-
-    /// The processor of an order, while it runs.
-    pub fn processor(&self, order_id: u64) -> Option<WorkerHandle<OrderProcessor>> {
-        self.order_processor_supervisor.lookup(&order_id)
-    }
 }
 
-/// Waits until `processor` is gone for good (a temporary child that
-/// exited), at most `timeout`; true if it is.
+/// Waits at most `timeout` until `processor` (temporary) exited; true if it did.
 pub async fn wait_gone(processor: &WorkerHandle<OrderProcessor>, timeout: Duration) -> bool {
     let poll = async {
         while !processor.is_gone() {

@@ -69,11 +69,11 @@ async fn orders_are_processed_by_temporary_processors_keyed_by_order_id() {
         Err(KeyedStartError::AlreadyStarted(h)) if h.same_child(&processor)
     ));
     assert!(wait_gone(&processor, Duration::from_secs(5)).await);
-    assert!(app.processor(1).is_none());
+    assert!(app.order_processor_supervisor.lookup(&1).is_none());
     for id in [2, 3] {
         let processor = app.start_processor(id).await.unwrap();
         assert!(wait_gone(&processor, Duration::from_secs(5)).await);
-        assert!(app.processor(id).is_none());
+        assert!(app.order_processor_supervisor.lookup(&id).is_none());
     }
     let orders = storage.read().orders;
     assert_eq!(orders[&1].status, Status::Completed);
@@ -144,7 +144,7 @@ async fn a_repo_crash_restarts_everything_in_order_after_the_journal_saves() {
     // The in-flight processor is temporary: stopped, not restarted, key
     // freed; the order is still in the database, and can be processed.
     assert!(in_flight.is_gone());
-    assert!(app.processor(4).is_none());
+    assert!(app.order_processor_supervisor.lookup(&4).is_none());
     assert_eq!(
         app.repo.get(4).await.unwrap().unwrap().status,
         Status::Pending
