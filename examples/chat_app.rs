@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use examples::chat_app::{ChatApp, LoggerApi};
+use examples::chat_app::{ChatApp, ChatAppHandle, LoggerApi, RoomApi};
 use supervise::Event;
 
 #[tokio::main(flavor = "current_thread")]
@@ -25,25 +25,25 @@ async fn main() {
     let mut events = spec.subscribe();
     let root = spec.start().await.expect("the tree starts");
 
-    app.create_room("elixir").await.unwrap();
-    app.create_room("rust").await.unwrap();
-    app.join("elixir", "alice").await.unwrap();
-    app.join("elixir", "bob").await.unwrap();
-    app.join("rust", "carol").await.unwrap();
-    app.join("rust", "dave").await.unwrap();
-    app.leave("rust", "dave").await.unwrap();
-    app.send_message("elixir", "alice", "let it crash!")
-        .await
-        .unwrap();
-    app.send_message("rust", "carol", "hello, tokio")
-        .await
-        .unwrap();
+    // Created under their names; their handles make the generated calls.
+    let elixir = app.create_room("elixir").await.unwrap();
+    let rust = app.create_room("rust").await.unwrap();
+    for user in ["alice", "bob"] {
+        elixir.join(user.into()).await.unwrap();
+    }
+    for user in ["carol", "dave"] {
+        rust.join(user.into()).await.unwrap();
+    }
+    rust.leave("dave".into()).await.unwrap();
+    let said = elixir.send_message("alice".into(), "let it crash!".into());
+    said.await.unwrap().expect("alice joined");
+    let said = rust.send_message("carol".into(), "hello, tokio".into());
+    said.await.unwrap().expect("carol joined");
     println!("{}", root.snapshot().await.unwrap());
     print_rooms(&app).await;
 
     println!("\nThe elixir room crashes.");
     while events.try_recv().is_some() {}
-    let elixir = app.room("elixir").expect("the room exists");
     let dying = elixir.child().expect("the room runs");
     dying.kill();
     let restarted = loop {
@@ -57,12 +57,12 @@ async fn main() {
         "  restarted: {} alone (start #{}), found under the same name: {}",
         restarted.path(),
         restarted.incarnation(),
-        app.room("elixir").is_some_and(|h| h.same_child(&elixir))
+        app.room("elixir").is_ok_and(|h| h.same_child(&elixir))
     );
     print_rooms(&app).await;
     println!(
         "  alice joins again: {:?}",
-        app.join("elixir", "alice").await.unwrap()
+        elixir.join("alice".into()).await.unwrap()
     );
 
     println!("\nThe logger crashes.");
@@ -85,12 +85,13 @@ async fn main() {
     root.stop().await.expect("the tree stops");
 }
 
-async fn print_rooms(app: &examples::chat_app::ChatAppHandle) {
-    for room in ["elixir", "rust"] {
+async fn print_rooms(app: &ChatAppHandle) {
+    for name in ["elixir", "rust"] {
+        let room = app.room(name).expect("the room exists");
         println!(
-            "  {room}: users {:?}, messages {}",
-            app.users(room).await.unwrap(),
-            app.messages(room).await.unwrap().len()
+            "  {name}: users {:?}, messages {}",
+            room.users().await.unwrap(),
+            room.messages().await.unwrap().len()
         );
     }
     let log = app.logger.lines().await.unwrap();

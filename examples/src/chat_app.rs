@@ -9,34 +9,21 @@
 //!     └── rust
 //! ```
 //!
-//! * Rooms are created at run time under their name
-//!   ([`ChatAppHandle::create_room`]) and found by it, as the seed's
-//!   `{:via, Registry, ...}` names do; they support join, leave and
-//!   send_message.
-//! * A crashing room restarts alone (one_for_one in the dynamic
-//!   supervisor), under the same name; the other rooms keep running, and
-//!   with them their users.
-//! * The logger restarts independently; the rooms keep their handle to it,
-//!   which reaches the new logger.
+//! Rooms are created at run time under their name and found by it, as the
+//! seed's `{:via, Registry, ...}` names are; a room's handle then makes the
+//! calls of the generated [`RoomApi`]. A crashing room restarts alone,
+//! under the same name; the logger restarts alone too, and the rooms' handle
+//! to it reaches the new one.
 //!
-//! # Where a room's users live
-//!
-//! In the room's own state, as a GenServer's state: each room is the one
-//! owner of its users and messages, so a crash in one room cannot touch
-//! another room's users. The price is the crashed room's own state: its
-//! new incarnation starts from its start argument, with no users and no
-//! messages, and its users must join again (the log, kept by the logger,
-//! a separate process, still has what happened). That is deliberate: the
-//! crash may have come from that very state, and keeping it outside the
-//! incarnation (in a store the room reloads) would replay the bad state
-//! into every restart.
+//! A room's users live in its own state, as a GenServer's do, so a crash in
+//! one room cannot touch another's. The crashed room comes back empty and
+//! its users must join again (the logger still has what happened): that is
+//! deliberate, since the crash may have come from that very state, and
+//! reloading it would replay the bad state into every restart.
 
 use std::collections::BTreeSet;
 
-use supervise::{
-    handlers, worker, Context, DynamicSupervisor, HandleError, KeyedStartError, Supervisor,
-    WorkerHandle,
-};
+use supervise::{handlers, worker, Context, DynamicSupervisor, Supervisor, WorkerHandle};
 
 /// `ChatApp.Logger`: keeps the log of every room's events.
 #[worker]
@@ -81,18 +68,6 @@ pub struct Said {
     pub text: String,
 }
 
-impl Room {
-    /// The room `name`, with no users yet.
-    pub fn new(name: &str, logger: WorkerHandle<Logger>) -> Self {
-        Room {
-            name: name.to_owned(),
-            logger,
-            users: BTreeSet::new(),
-            messages: Vec::new(),
-        }
-    }
-}
-
 #[handlers]
 impl Room {
     #[init]
@@ -107,7 +82,7 @@ impl Room {
     fn join(&mut self, user: String) -> Vec<String> {
         self.log(format!("[{}] {user} joined", self.name));
         self.users.insert(user);
-        self.user_list()
+        self.users()
     }
 
     /// `:leave`: the users after the leave.
@@ -116,35 +91,30 @@ impl Room {
         if self.users.remove(&user) {
             self.log(format!("[{}] {user} left", self.name));
         }
-        self.user_list()
+        self.users()
     }
 
-    /// `:send_message`: how many users it reached, or
-    /// [`ChatError::NotAMember`].
+    /// `:send_message`: how many users it reached.
     #[call]
-    fn send_message(&mut self, said: Said) -> Result<usize, ChatError> {
-        if !self.users.contains(&said.from) {
+    fn send_message(&mut self, from: String, text: String) -> Result<usize, ChatError> {
+        if !self.users.contains(&from) {
             return Err(ChatError::NotAMember);
         }
-        self.log(format!("[{}] {}: {}", self.name, said.from, said.text));
-        self.messages.push(said);
+        self.log(format!("[{}] {from}: {text}", self.name));
+        self.messages.push(Said { from, text });
         Ok(self.users.len())
     }
 
     /// The users.
     #[call]
     fn users(&mut self) -> Vec<String> {
-        self.user_list()
+        self.users.iter().cloned().collect()
     }
 
     /// The messages said in the room (by this incarnation).
     #[call]
     fn messages(&mut self) -> Vec<Said> {
         self.messages.clone()
-    }
-
-    fn user_list(&self) -> Vec<String> {
-        self.users.iter().cloned().collect()
     }
 
     fn log(&self, line: String) {
@@ -154,7 +124,7 @@ impl Room {
 }
 
 /// `ChatApp.Supervisor`: the logger and the room supervisor, one_for_one.
-#[derive(Clone, Debug, Supervisor)]
+#[derive(Clone, Debug, Default, Supervisor)]
 #[supervisor(strategy = one_for_one)]
 pub struct ChatApp {
     /// `ChatApp.Logger`.
@@ -166,16 +136,7 @@ pub struct ChatApp {
 impl ChatApp {
     /// The seed's tree.
     pub fn new() -> Self {
-        ChatApp {
-            logger: Logger::default(),
-            room_supervisor: DynamicSupervisor::new(),
-        }
-    }
-}
-
-impl Default for ChatApp {
-    fn default() -> Self {
-        Self::new()
+        Self::default()
     }
 }
 
@@ -190,34 +151,8 @@ pub enum ChatError {
     NotAMember,
     /// The room supervisor refused to start the room.
     StartFailed,
-    /// The room did not answer.
-    Room(HandleError),
 }
 
-impl std::fmt::Display for ChatError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ChatError::NoSuchRoom => f.write_str("no such room"),
-            ChatError::RoomExists => f.write_str("the room already exists"),
-            ChatError::NotAMember => f.write_str("join the room first"),
-            ChatError::StartFailed => f.write_str("the room could not be started"),
-            ChatError::Room(e) => write!(f, "the room did not answer: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ChatError {}
-
-impl From<HandleError> for ChatError {
-    fn from(e: HandleError) -> Self {
-        ChatError::Room(e)
-    }
-}
-
-/// The seed's client API finds a room by its name (`{:via, Registry,
-/// ...}`): these look the room up and make one call of the generated
-/// [`RoomApi`]. With a room's handle, call it directly
-/// (`app.room("rust").unwrap().join("dave".into())`).
 impl ChatAppHandle {
     /// Starts a room under `name`.
     ///
@@ -225,82 +160,32 @@ impl ChatAppHandle {
     ///
     /// [`ChatError::RoomExists`], [`ChatError::StartFailed`].
     pub async fn create_room(&self, name: &str) -> Result<WorkerHandle<Room>, ChatError> {
-        let room = Room::new(name, self.logger.clone());
-        match self
+        let room = Room {
+            name: name.to_owned(),
+            logger: self.logger.clone(),
+            users: BTreeSet::new(),
+            messages: Vec::new(),
+        };
+        let started = self
             .room_supervisor
-            .start_child_keyed(name.to_owned(), room)
-            .await
-        {
+            .start_child_keyed(name.to_owned(), room);
+        match started.await {
             Ok(handle) => {
                 let _ = self.logger.log(format!("[{name}] created"));
                 Ok(handle)
             }
-            Err(KeyedStartError::AlreadyStarted(_)) => Err(ChatError::RoomExists),
+            Err(supervise::KeyedStartError::AlreadyStarted(_)) => Err(ChatError::RoomExists),
             Err(_) => Err(ChatError::StartFailed),
         }
     }
 
-    /// The room named `name`, if it exists.
-    pub fn room(&self, name: &str) -> Option<WorkerHandle<Room>> {
-        self.room_supervisor.lookup(&name.to_owned())
-    }
-
-    fn room_or_err(&self, name: &str) -> Result<WorkerHandle<Room>, ChatError> {
-        self.room(name).ok_or(ChatError::NoSuchRoom)
-    }
-
-    /// `Room.join(room, user)`: the room's users after the join.
+    /// The room named `name` (the seed's `{:via, Registry, {..., name}}`).
     ///
     /// # Errors
     ///
-    /// [`ChatError::NoSuchRoom`], [`ChatError::Room`].
-    pub async fn join(&self, room: &str, user: &str) -> Result<Vec<String>, ChatError> {
-        Ok(self.room_or_err(room)?.join(user.to_owned()).await?)
-    }
-
-    /// `Room.leave(room, user)`: the room's users after the leave.
-    ///
-    /// # Errors
-    ///
-    /// [`ChatError::NoSuchRoom`], [`ChatError::Room`].
-    pub async fn leave(&self, room: &str, user: &str) -> Result<Vec<String>, ChatError> {
-        Ok(self.room_or_err(room)?.leave(user.to_owned()).await?)
-    }
-
-    /// `Room.send_message(room, from, text)`: how many users it reached.
-    ///
-    /// # Errors
-    ///
-    /// [`ChatError::NoSuchRoom`], [`ChatError::NotAMember`],
-    /// [`ChatError::Room`].
-    pub async fn send_message(
-        &self,
-        room: &str,
-        from: &str,
-        text: &str,
-    ) -> Result<usize, ChatError> {
-        let said = Said {
-            from: from.to_owned(),
-            text: text.to_owned(),
-        };
-        self.room_or_err(room)?.send_message(said).await?
-    }
-
-    /// The users of a room.
-    ///
-    /// # Errors
-    ///
-    /// [`ChatError::NoSuchRoom`], [`ChatError::Room`].
-    pub async fn users(&self, room: &str) -> Result<Vec<String>, ChatError> {
-        Ok(self.room_or_err(room)?.users().await?)
-    }
-
-    /// The messages said in a room (by its current incarnation).
-    ///
-    /// # Errors
-    ///
-    /// [`ChatError::NoSuchRoom`], [`ChatError::Room`].
-    pub async fn messages(&self, room: &str) -> Result<Vec<Said>, ChatError> {
-        Ok(self.room_or_err(room)?.messages().await?)
+    /// [`ChatError::NoSuchRoom`].
+    pub fn room(&self, name: &str) -> Result<WorkerHandle<Room>, ChatError> {
+        let room = self.room_supervisor.lookup(&name.to_owned());
+        room.ok_or(ChatError::NoSuchRoom)
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use examples::chat_app::{ChatApp, ChatAppHandle, ChatError, LoggerApi};
+use examples::chat_app::{ChatApp, ChatAppHandle, ChatError, LoggerApi, RoomApi};
 use supervise::{Event, EventStream};
 
 /// The paths that started until the tree was quiet.
@@ -24,33 +24,40 @@ async fn two_rooms() -> (ChatAppHandle, EventStream) {
     let (spec, app) = ChatApp::new().spec();
     let events = spec.subscribe();
     spec.start().await.unwrap();
-    app.create_room("elixir").await.unwrap();
-    app.create_room("rust").await.unwrap();
-    app.join("elixir", "alice").await.unwrap();
-    app.join("elixir", "bob").await.unwrap();
-    app.join("rust", "carol").await.unwrap();
-    app.send_message("elixir", "alice", "let it crash!")
+    let elixir = app.create_room("elixir").await.unwrap();
+    let rust = app.create_room("rust").await.unwrap();
+    elixir.join("alice".into()).await.unwrap();
+    elixir.join("bob".into()).await.unwrap();
+    rust.join("carol".into()).await.unwrap();
+    let said = elixir.send_message("alice".into(), "let it crash!".into());
+    said.await.unwrap().unwrap();
+    rust.send_message("carol".into(), "hello".into())
         .await
+        .unwrap()
         .unwrap();
-    app.send_message("rust", "carol", "hello").await.unwrap();
     (app, events)
 }
 
 #[tokio::test(start_paused = true)]
 async fn rooms_support_join_leave_and_send_message() {
     let (app, _events) = two_rooms().await;
-    assert_eq!(app.join("rust", "dave").await.unwrap(), ["carol", "dave"]);
-    assert_eq!(app.send_message("rust", "dave", "hi").await, Ok(2));
-    assert_eq!(app.leave("rust", "dave").await.unwrap(), ["carol"]);
+    let rust = app.room("rust").unwrap();
+    assert_eq!(rust.join("dave".into()).await.unwrap(), ["carol", "dave"]);
     assert_eq!(
-        app.send_message("rust", "dave", "still here?").await,
-        Err(ChatError::NotAMember)
+        rust.send_message("dave".into(), "hi".into()).await,
+        Ok(Ok(2))
     );
-    assert_eq!(app.users("elixir").await.unwrap(), ["alice", "bob"]);
-    let said = app.messages("rust").await.unwrap();
+    assert_eq!(rust.leave("dave".into()).await.unwrap(), ["carol"]);
+    assert_eq!(
+        rust.send_message("dave".into(), "still here?".into()).await,
+        Ok(Err(ChatError::NotAMember))
+    );
+    let elixir = app.room("elixir").unwrap();
+    assert_eq!(elixir.users().await.unwrap(), ["alice", "bob"]);
+    let said = rust.messages().await.unwrap();
     let said: Vec<_> = said.iter().map(|s| (&*s.from, &*s.text)).collect();
     assert_eq!(said, [("carol", "hello"), ("dave", "hi")]);
-    assert_eq!(app.join("go", "erin").await, Err(ChatError::NoSuchRoom));
+    assert_eq!(app.room("go").err(), Some(ChatError::NoSuchRoom));
     assert!(matches!(
         app.create_room("rust").await,
         Err(ChatError::RoomExists)
@@ -72,16 +79,16 @@ async fn a_crashing_room_restarts_alone_and_the_other_rooms_keep_their_users() {
 
     // The other room was not touched: same incarnation, same users.
     assert_eq!(rust.child().unwrap().incarnation(), 1);
-    assert_eq!(app.users("rust").await.unwrap(), ["carol"]);
-    assert_eq!(app.messages("rust").await.unwrap().len(), 1);
+    assert_eq!(rust.users().await.unwrap(), ["carol"]);
+    assert_eq!(rust.messages().await.unwrap().len(), 1);
 
     // The crashed room is found under its name, by the same handle, and
     // its state is fresh: its users must join again.
     assert!(app.room("elixir").unwrap().same_child(&elixir));
     assert_eq!(elixir.child().unwrap().incarnation(), 2);
-    assert!(app.users("elixir").await.unwrap().is_empty());
-    assert!(app.messages("elixir").await.unwrap().is_empty());
-    assert_eq!(app.join("elixir", "alice").await.unwrap(), ["alice"]);
+    assert!(elixir.users().await.unwrap().is_empty());
+    assert!(elixir.messages().await.unwrap().is_empty());
+    assert_eq!(elixir.join("alice".into()).await.unwrap(), ["alice"]);
 
     // The logger, a separate process, kept what was said.
     let log = app.logger.lines().await.unwrap();
@@ -96,11 +103,18 @@ async fn the_logger_restarts_independently() {
     while events.try_recv().is_some() {}
     app.logger.child().unwrap().kill();
     assert_eq!(started(&mut events).await, ["chat_app/logger"]);
-    assert_eq!(app.users("elixir").await.unwrap(), ["alice", "bob"]);
-    assert_eq!(app.users("rust").await.unwrap(), ["carol"]);
+    let rust = app.room("rust").unwrap();
+    assert_eq!(
+        app.room("elixir").unwrap().users().await.unwrap(),
+        ["alice", "bob"]
+    );
+    assert_eq!(rust.users().await.unwrap(), ["carol"]);
     // A fresh log, which the rooms reach through the handle they hold.
     assert!(app.logger.lines().await.unwrap().is_empty());
-    app.send_message("rust", "carol", "anyone?").await.unwrap();
+    rust.send_message("carol".into(), "anyone?".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(app.logger.lines().await.unwrap(), ["[rust] carol: anyone?"]);
     app.stop().await.unwrap();
 }
