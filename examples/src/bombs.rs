@@ -15,9 +15,7 @@
 //!   (Bomb 1), 10 s (Bomb 3): Bomb 2 never explodes, and the supervisor
 //!   survives.
 //!
-//! Each tree is its own derived supervisor (a strategy and an order are
-//! part of a supervisor's type). [`timeline`] runs one and records its
-//! crashes from the event stream.
+//! [`timeline`] runs one tree and records its crashes from the event stream.
 
 use std::time::Duration;
 
@@ -28,35 +26,14 @@ use supervise::{handlers, worker, Context, Event, Exit, Supervisor, SupervisorSp
 #[worker]
 #[derive(Clone, Debug)]
 pub struct Bomb {
-    /// Its name, as in `"Bomb 1"`.
-    pub name: &'static str,
-    /// How long after each start it explodes.
-    pub bomb_time: Duration,
+    name: &'static str,
+    bomb_time: Duration,
 }
 
 impl Bomb {
-    /// Bomb 1: explodes after 2 seconds.
-    pub fn bomb1() -> Self {
-        Bomb {
-            name: "Bomb 1",
-            bomb_time: Duration::from_secs(2),
-        }
-    }
-
-    /// Bomb 2: explodes after 3 seconds.
-    pub fn bomb2() -> Self {
-        Bomb {
-            name: "Bomb 2",
-            bomb_time: Duration::from_secs(3),
-        }
-    }
-
-    /// Bomb 3: explodes after 5 seconds.
-    pub fn bomb3() -> Self {
-        Bomb {
-            name: "Bomb 3",
-            bomb_time: Duration::from_secs(5),
-        }
+    fn new(name: &'static str, secs: u64) -> Self {
+        let bomb_time = Duration::from_secs(secs);
+        Bomb { name, bomb_time }
     }
 }
 
@@ -78,45 +55,37 @@ impl Bomb {
     }
 }
 
+// Each tree is its own type: a strategy and an order of children are part
+// of a supervisor's type.
+
 /// `strategy: :one_for_one, max_restarts: 5`.
 #[derive(Clone, Debug, Supervisor)]
 #[supervisor(strategy = one_for_one, max_restarts = 5, max_seconds = 5)]
 pub struct OneForOne {
-    /// Explodes after 2 s.
-    pub bomb1: Bomb,
-    /// Explodes after 3 s.
-    pub bomb2: Bomb,
-    /// Explodes after 5 s.
-    pub bomb3: Bomb,
+    bomb1: Bomb,
+    bomb2: Bomb,
+    bomb3: Bomb,
 }
 
 /// `strategy: :one_for_all, max_restarts: 5`.
 #[derive(Clone, Debug, Supervisor)]
 #[supervisor(strategy = one_for_all, max_restarts = 5, max_seconds = 5)]
 pub struct OneForAll {
-    /// Explodes after 2 s.
-    pub bomb1: Bomb,
-    /// Explodes after 3 s.
-    pub bomb2: Bomb,
-    /// Explodes after 5 s.
-    pub bomb3: Bomb,
+    bomb1: Bomb,
+    bomb2: Bomb,
+    bomb3: Bomb,
 }
 
-/// `strategy: :rest_for_one, max_restarts: 5`, children in the order
-/// bomb1, bomb2, bomb3.
+/// `strategy: :rest_for_one, max_restarts: 5`.
 #[derive(Clone, Debug, Supervisor)]
 #[supervisor(strategy = rest_for_one, max_restarts = 5, max_seconds = 5)]
 pub struct RestForOne {
-    /// Explodes after 2 s.
-    pub bomb1: Bomb,
-    /// Explodes after 3 s.
-    pub bomb2: Bomb,
-    /// Explodes after 5 s.
-    pub bomb3: Bomb,
+    bomb1: Bomb,
+    bomb2: Bomb,
+    bomb3: Bomb,
 }
 
-/// `strategy: :rest_for_one, max_restarts: 5`, children reordered: bomb3,
-/// bomb1, bomb2.
+/// The same, with the children reordered: bomb3, bomb1, bomb2.
 #[derive(Clone, Debug, Supervisor)]
 #[supervisor(
     strategy = rest_for_one,
@@ -125,12 +94,9 @@ pub struct RestForOne {
     name = "rest_for_one_reordered"
 )]
 pub struct RestForOneReordered {
-    /// Explodes after 5 s.
-    pub bomb3: Bomb,
-    /// Explodes after 2 s.
-    pub bomb1: Bomb,
-    /// Explodes after 3 s.
-    pub bomb2: Bomb,
+    bomb3: Bomb,
+    bomb1: Bomb,
+    bomb2: Bomb,
 }
 
 /// One of the seed's four trees.
@@ -166,45 +132,15 @@ impl Setup {
     }
 
     /// The tree's spec, to subscribe to before starting it.
+    #[rustfmt::skip]
     pub fn spec(self) -> SupervisorSpec {
-        let (b1, b2, b3) = (Bomb::bomb1(), Bomb::bomb2(), Bomb::bomb3());
+        let bomb1 = Bomb::new("Bomb 1", 2);
+        let (bomb2, bomb3) = (Bomb::new("Bomb 2", 3), Bomb::new("Bomb 3", 5));
         match self {
-            Setup::OneForOne => {
-                OneForOne {
-                    bomb1: b1,
-                    bomb2: b2,
-                    bomb3: b3,
-                }
-                .spec()
-                .0
-            }
-            Setup::OneForAll => {
-                OneForAll {
-                    bomb1: b1,
-                    bomb2: b2,
-                    bomb3: b3,
-                }
-                .spec()
-                .0
-            }
-            Setup::RestForOne => {
-                RestForOne {
-                    bomb1: b1,
-                    bomb2: b2,
-                    bomb3: b3,
-                }
-                .spec()
-                .0
-            }
-            Setup::RestForOneReordered => {
-                RestForOneReordered {
-                    bomb3: b3,
-                    bomb1: b1,
-                    bomb2: b2,
-                }
-                .spec()
-                .0
-            }
+            Setup::OneForOne => OneForOne { bomb1, bomb2, bomb3 }.spec().0,
+            Setup::OneForAll => OneForAll { bomb1, bomb2, bomb3 }.spec().0,
+            Setup::RestForOne => RestForOne { bomb1, bomb2, bomb3 }.spec().0,
+            Setup::RestForOneReordered => RestForOneReordered { bomb3, bomb1, bomb2 }.spec().0,
         }
     }
 }
