@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use examples::counter_kv::{wait_restart, CounterApi, KvStoreApi, MyApp};
+use examples::counter_kv::{CounterApi, KvStoreApi, MyApp};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -36,7 +36,9 @@ async fn main() {
     println!("iex> Process.exit(Process.whereis(Counter), :kill)");
     let before = app.counter.child().expect("the counter runs");
     before.kill();
-    let after = wait_restart(&app.counter, &before, Duration::from_secs(1))
+    let after = app
+        .counter
+        .wait_running(Duration::from_secs(1))
         .await
         .expect("the supervisor restarts the counter");
     println!(

@@ -9,23 +9,19 @@
 //! iex> Counter.get_count()                            # 0
 //! ```
 //!
-//! The typed handles play the registered names: a handle taken before the
-//! kill reaches the new incarnation, whose state is fresh (its start
-//! argument, `0`). The key-value store is not restarted and keeps its data.
-//!
-//! Both workers are `#[handlers]` GenServers: the seed's client functions
-//! are the generated [`CounterApi`] and [`KvStoreApi`], methods of the
-//! typed handles (`app.counter.get_count().await`).
+//! The typed handles play the registered names, and the seed's client
+//! functions are their generated methods ([`CounterApi`], [`KvStoreApi`]):
+//! a handle taken before the kill reaches the new incarnation, whose state
+//! is fresh (its start argument, `0`). The store is not restarted.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use supervise::{handlers, worker, ChildRef, Supervisor, Worker, WorkerHandle};
+use supervise::{handlers, worker, Supervisor};
 
 /// The counter (the seed's `Counter` GenServer): its state lives in its
 /// incarnation, built afresh from the field's value at every start.
 #[worker]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Counter {
     /// The count (the seed's `{Counter, 0}`: every start begins from it).
     pub count: u64,
@@ -69,7 +65,7 @@ impl KvStore {
 }
 
 /// `MyApp.Supervisor`: `[{Counter, 0}, {KVStore, []}]`, one_for_one.
-#[derive(Clone, Debug, Supervisor)]
+#[derive(Clone, Debug, Default, Supervisor)]
 #[supervisor(strategy = one_for_one)]
 pub struct MyApp {
     /// `{Counter, 0}`.
@@ -81,34 +77,6 @@ pub struct MyApp {
 impl MyApp {
     /// The seed's children.
     pub fn new() -> Self {
-        MyApp {
-            counter: Counter { count: 0 },
-            kv_store: KvStore::default(),
-        }
+        Self::default()
     }
-}
-
-impl Default for MyApp {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Waits until `handle` reaches an incarnation other than `old` (its
-/// restart), at most `timeout`. (Once `old` is killed, the handle stops
-/// reaching it at once; a call also waits for the restart, up to 5 s.)
-pub async fn wait_restart<W: Worker>(
-    handle: &WorkerHandle<W>,
-    old: &ChildRef,
-    timeout: Duration,
-) -> Option<ChildRef> {
-    let poll = async {
-        loop {
-            match handle.child() {
-                Some(child) if child != *old => return child,
-                _ => tokio::time::sleep(Duration::from_millis(1)).await,
-            }
-        }
-    };
-    tokio::time::timeout(timeout, poll).await.ok()
 }

@@ -20,8 +20,9 @@
 //!    restarts it alone.
 //! 2. `donation_processor` crashes: `donation_supervisor` (rest_for_one)
 //!    restarts it and `donation_worker`. `notification_supervisor` is not
-//!    restarted (the seed says it is): `donation_supervisor` handles the
-//!    crash itself and never exits, so the top level sees nothing.
+//!    restarted (the tutorial expects it to be): `donation_supervisor`
+//!    handles the crash itself and never exits, so the top level sees
+//!    nothing.
 //! 3. `database_pool` crashes: the top level (rest_for_one) restarts it and
 //!    everything started after it, i.e. the whole tree.
 

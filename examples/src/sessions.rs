@@ -35,7 +35,7 @@ impl Session {
 }
 
 /// The application: `MyApp.SessionSupervisor` under a root.
-#[derive(Clone, Debug, Supervisor)]
+#[derive(Clone, Debug, Default, Supervisor)]
 #[supervisor(strategy = one_for_one, name = "my_app")]
 pub struct MyApp {
     /// `MyApp.SessionSupervisor`: `DynamicSupervisor.init(strategy:
@@ -46,15 +46,7 @@ pub struct MyApp {
 impl MyApp {
     /// The seed's tree: no sessions yet.
     pub fn new() -> Self {
-        MyApp {
-            session_supervisor: DynamicSupervisor::new(),
-        }
-    }
-}
-
-impl Default for MyApp {
-    fn default() -> Self {
-        Self::new()
+        Self::default()
     }
 }
 

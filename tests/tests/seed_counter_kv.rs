@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use examples::counter_kv::{wait_restart, CounterApi, KvStoreApi, MyApp};
+use examples::counter_kv::{CounterApi, KvStoreApi, MyApp};
 use supervise::HandleError;
 use tokio::time::timeout;
 
@@ -19,7 +19,8 @@ async fn a_killed_counter_answers_zero_through_the_same_handle() {
 
     let killed = counter.child().unwrap();
     killed.kill();
-    let restarted = wait_restart(&counter, &killed, Duration::from_secs(1))
+    let restarted = counter
+        .wait_running(Duration::from_secs(1))
         .await
         .expect("the supervisor restarts the counter");
     assert_eq!(restarted.incarnation(), 2);
