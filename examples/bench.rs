@@ -48,7 +48,11 @@
 //!   against the same number of restarts in batches under fresh supervisors
 //!   with a small intensity (B); both sides are `supervise`.
 //! * W6: a call round trip through a typed `WorkerHandle` against a raw mpsc
-//!   plus oneshot round trip.
+//!   plus oneshot round trip. W6H: the same call to a `#[handlers]` worker
+//!   (A) against the hand-written receive loop (B), both through
+//!   `WorkerHandle::call`: what handler dispatch costs. W6G: the generated
+//!   client method, which puts `gen_server:call`'s 5 s on the whole call
+//!   (A), against `call_timeout` with 5 s to the hand-written loop (B).
 //! * W7: compile time, an incremental debug build of a 200-child tree written
 //!   with the macros (A) against the same tree written with the builder (B);
 //!   see `bench/w7.rs`.
@@ -1231,6 +1235,99 @@ fn w6(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
     }
 }
 
+/// `Echo` as a handler-style worker.
+#[derive(Clone)]
+struct HandlerEcho {
+    count: u64,
+}
+
+#[supervise::handlers(vis = pub(crate))]
+impl HandlerEcho {
+    #[call]
+    fn next(&mut self) -> u64 {
+        self.count += 1;
+        self.count
+    }
+}
+
+/// A tree of one worker built by `make`, its handle, and `calls` timed
+/// calls made by `call` after a tenth as many untimed.
+async fn timed_calls<W, F>(make: fn() -> W, calls: usize, call: F) -> Vec<f64>
+where
+    W: Worker,
+    F: AsyncFn(&WorkerHandle<W>) -> Result<u64, HandleError>,
+{
+    let (spec, handle) = ChildSpec::worker_with_handle("echo", make);
+    let sup = Supervisor::builder("w6")
+        .child(spec)
+        .build()
+        .expect("a valid spec")
+        .start()
+        .await
+        .expect("the tree starts");
+    for _ in 0..calls / 10 {
+        call(&handle).await.expect("an answer");
+    }
+    let mut latencies = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let started = Instant::now();
+        let got = call(&handle).await.expect("an answer");
+        latencies.push(started.elapsed());
+        tick();
+        std::hint::black_box(got);
+    }
+    sup.stop().await.expect("the tree stops");
+    call_stats(&latencies)
+}
+
+/// W6H: handler dispatch against the hand-written loop, one call path.
+fn w6_handlers(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
+    let calls = cfg.w6_calls;
+    match side {
+        Side::A => on_runtime(
+            flavour,
+            timed_calls(
+                || HandlerEcho { count: 0 },
+                calls,
+                async |h: &WorkerHandle<HandlerEcho>| h.call(HandlerEchoMessage::Next).await,
+            ),
+        ),
+        Side::B => on_runtime(
+            flavour,
+            timed_calls(
+                || Echo,
+                calls,
+                async |h: &WorkerHandle<Echo>| h.call(|reply| reply).await,
+            ),
+        ),
+    }
+}
+
+/// W6G: the generated client method (5 s on the whole call) against
+/// `call_timeout` with 5 s to the hand-written loop.
+fn w6_generated(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
+    let calls = cfg.w6_calls;
+    let five = Duration::from_secs(5);
+    match side {
+        Side::A => on_runtime(
+            flavour,
+            timed_calls(
+                || HandlerEcho { count: 0 },
+                calls,
+                async |h: &WorkerHandle<HandlerEcho>| h.next().await,
+            ),
+        ),
+        Side::B => on_runtime(
+            flavour,
+            timed_calls(
+                || Echo,
+                calls,
+                async move |h: &WorkerHandle<Echo>| h.call_timeout(|reply| reply, five).await,
+            ),
+        ),
+    }
+}
+
 // ===== W8: message throughput through typed handles =====
 
 /// What a W8 sink is sent.
@@ -2128,6 +2225,36 @@ const CASES: &[Case] = &[
         run: w6,
     },
     Case {
+        workload: "W6H",
+        title: "W6H call, #[handlers] (A) vs hand-written loop (B)",
+        metrics: &[
+            Metric {
+                name: "p50 (ns)",
+                target: Target::RatioAtMost(1.05),
+            },
+            Metric {
+                name: "mean (ns)",
+                target: Target::None,
+            },
+        ],
+        run: w6_handlers,
+    },
+    Case {
+        workload: "W6G",
+        title: "W6G call, generated method (A) vs call_timeout 5 s (B)",
+        metrics: &[
+            Metric {
+                name: "p50 (ns)",
+                target: Target::RatioAtMost(1.05),
+            },
+            Metric {
+                name: "mean (ns)",
+                target: Target::None,
+            },
+        ],
+        run: w6_generated,
+    },
+    Case {
         workload: "W8",
         title: "W8 send, 1 task",
         metrics: &[Metric {
@@ -2614,7 +2741,7 @@ fn print_summary(rows: &[Row], conditions: &[Condition]) {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [--quick] [--rounds N] [--conditions quiet,loaded,fresh] [W1 W2 W2P W3 W4 W5 W6 W7 W8 W9 ...]\n\
+        "usage: bench [--quick] [--rounds N] [--conditions quiet,loaded,fresh] [W1 W2 W2P W3 W4 W5 W6 W6H W6G W7 W8 W9 ...]\n\
          for profiling one side: [--side supervise|floor] [--rt mt|ct] (quiet only unless --conditions)"
     );
     std::process::exit(2)

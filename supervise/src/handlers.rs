@@ -151,7 +151,12 @@ async fn handle<W: Handlers>(
         child = %ctx.path(),
         handler = W::handler_name(&message),
     );
-    worker.handle(message, ctx).instrument(span).await
+    // No span is recorded (no subscriber wants it): no wrapper either.
+    if span.is_disabled() {
+        worker.handle(message, ctx).await
+    } else {
+        worker.handle(message, ctx).instrument(span).await
+    }
 }
 
 /// Asked to stop: the messages queued before the request are handled

@@ -561,7 +561,9 @@ pub use supervise_macros::worker;
 /// fails with `HandleError::Timeout`; `#[call(timeout = "30s")]` or
 /// `#[call(timeout = infinity)]` changes that for one handler. A call to a
 /// callee that dies fails at once with `HandleError::Lost`, whatever the
-/// timeout.
+/// timeout. The deadline is a tokio timer per call (about 0.2 µs on a
+/// current-thread runtime, 0.5 µs on the multi-thread one: BENCHMARKS.md,
+/// W6G); `timeout = infinity` leaves it out of a hot call.
 ///
 /// A message an `#[init]` hook sends itself (`ctx.send_self(...)`,
 /// Elixir's `{:continue, ...}`) is handled first, before any other.
