@@ -36,9 +36,9 @@ async fn main() {
     }
     rust.leave("dave".into()).await.unwrap();
     let said = elixir.send_message("alice".into(), "let it crash!".into());
-    said.await.unwrap().expect("alice joined");
+    said.await.expect("alice joined");
     let said = rust.send_message("carol".into(), "hello, tokio".into());
-    said.await.unwrap().expect("carol joined");
+    said.await.expect("carol joined");
     println!("{}", root.snapshot().await.unwrap());
     print_rooms(&app).await;
 

@@ -41,21 +41,8 @@ use std::time::Duration;
 
 use supervise::{
     handlers, supervision_tree, worker, Context, DynamicSupervisor, Exit, ExitReason, HandleError,
-    KeyedStartError, WorkerHandle,
+    KeyedStartError, ReplyError, WorkerHandle,
 };
-
-/// How long a call between services waits, through a restart if need be.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// A call between services, with [`CALL_TIMEOUT`]: the generated client
-/// methods have no deadline of their own (they wait while the callee lives).
-async fn within<T>(
-    call: impl std::future::Future<Output = Result<T, HandleError>>,
-) -> Result<T, HandleError> {
-    tokio::time::timeout(CALL_TIMEOUT, call)
-        .await
-        .unwrap_or(Err(HandleError::Timeout))
-}
 
 /// How long the payment gateway takes to answer.
 pub const PAYMENT_TIME: Duration = Duration::from_millis(100);
@@ -168,6 +155,15 @@ impl From<HandleError> for OrderError {
     }
 }
 
+impl From<ReplyError<OrderError>> for OrderError {
+    fn from(e: ReplyError<OrderError>) -> Self {
+        match e {
+            ReplyError::Call(e) => OrderError::Unavailable(e),
+            ReplyError::Reply(e) => e,
+        }
+    }
+}
+
 /// `OrderSystem.Repo`: the connections to the database.
 #[worker]
 #[derive(Clone, Debug)]
@@ -178,14 +174,15 @@ pub struct Repo {
 
 #[handlers]
 impl Repo {
-    /// `Orders.get!(id)`.
-    #[call]
+    /// `Orders.get!(id)`. Calls between services wait 1 s, through a
+    /// restart if need be.
+    #[call(timeout = "1s")]
     fn get(&mut self, id: u64) -> Option<Order> {
         self.storage.lock().orders.get(&id).cloned()
     }
 
     /// Sets an order's status.
-    #[call]
+    #[call(timeout = "1s")]
     fn set_status(&mut self, id: u64, status: Status) {
         if let Some(order) = self.storage.lock().orders.get_mut(&id) {
             order.status = status;
@@ -233,7 +230,7 @@ pub struct InventoryService {
 #[handlers]
 impl InventoryService {
     /// Reserves a quantity of an item.
-    #[call]
+    #[call(timeout = "1s")]
     fn reserve(&mut self, item: String, quantity: u32) -> Result<(), OrderError> {
         let left = self.stock.entry(item.clone()).or_default();
         if *left < quantity {
@@ -253,7 +250,7 @@ pub struct PaymentService;
 #[handlers]
 impl PaymentService {
     /// Charges an amount for an order.
-    #[call]
+    #[call(timeout = "1s")]
     async fn charge(&mut self, amount: u64) -> Result<(), OrderError> {
         tokio::time::sleep(PAYMENT_TIME).await;
         if amount > PAYMENT_LIMIT {
@@ -293,9 +290,12 @@ impl OrderProcessor {
     async fn process_order(&self, order: &Order) -> Result<(), OrderError> {
         let services = &self.app.services_supervisor;
         let (item, quantity) = (order.item.clone(), order.quantity);
-        within(services.inventory_service.reserve(item, quantity)).await??;
-        within(services.payment_service.charge(order.amount)).await??;
-        within(self.app.repo.set_status(order.id, Status::Completed)).await?;
+        services.inventory_service.reserve(item, quantity).await?;
+        services.payment_service.charge(order.amount).await?;
+        self.app
+            .repo
+            .set_status(order.id, Status::Completed)
+            .await?;
         let text = "your order is on its way".to_owned();
         let _ = services.notification_service.notify(order.id, text);
         Ok(())
@@ -309,7 +309,7 @@ impl OrderProcessor {
     #[init]
     async fn init(&mut self, ctx: &mut Context) -> Result<(), Exit> {
         let id = self.order_id;
-        let Some(order) = within(self.app.repo.get(id)).await? else {
+        let Some(order) = self.app.repo.get(id).await? else {
             return Err(format!("no order {id}").into());
         };
         self.order = Some(order);

@@ -207,6 +207,9 @@ struct Handler {
     args: Vec<(syn::Ident, syn::Type)>,
     /// A call's answer type.
     reply: Option<syn::Type>,
+    /// A call answering `Result<V, E>`: `V` and `E`, which its client
+    /// returns as `Result<V, ReplyError<E>>`.
+    flat: Option<(syn::Type, syn::Type)>,
     /// A call that keeps its `Reply` to answer later.
     deferred: bool,
     /// Returns `Result<_, Exit>`: an `Err` stops the worker.
@@ -399,6 +402,15 @@ fn generic_types(segment: &syn::PathSegment) -> Vec<&syn::Type> {
     }
 }
 
+/// `Result<V, E>`, written with two arguments: `V` and `E`.
+fn two_arg_result(ty: &syn::Type) -> Option<(syn::Type, syn::Type)> {
+    let segment = last_segment(ty)?;
+    match generic_types(segment).as_slice() {
+        [value, error] if segment.ident == "Result" => Some(((*value).clone(), (*error).clone())),
+        _ => None,
+    }
+}
+
 /// `Result<T, Exit>`: `T`.
 fn exit_result(ty: &syn::Type) -> Option<syn::Type> {
     let segment = last_segment(ty)?;
@@ -574,6 +586,7 @@ fn parse_handler(cx: &Ctxt, kind: Kind, method: &syn::ImplItemFn) -> Option<Hand
         return None;
     }
     let method_name = unraw(&sig.ident);
+    let flat = reply.as_ref().and_then(two_arg_result);
     Some(Handler {
         kind,
         method: sig.ident.clone(),
@@ -587,6 +600,7 @@ fn parse_handler(cx: &Ctxt, kind: Kind, method: &syn::ImplItemFn) -> Option<Hand
         params,
         args,
         reply,
+        flat,
         deferred,
         fallible,
         is_async: sig.asyncness.is_some(),
@@ -901,17 +915,37 @@ fn client_method(
                 },
                 CallTimeout::Infinity => quote!(self.call(#make)),
             };
+            let (output, call) = match &h.flat {
+                Some((value, error)) => (
+                    quote!(::core::result::Result<#value, #krate::ReplyError<#error>>),
+                    quote! {
+                        let call = #call;
+                        async move { #krate::ReplyError::flatten(call.await) }
+                    },
+                ),
+                None => (
+                    quote!(::core::result::Result<#reply, #krate::HandleError>),
+                    call,
+                ),
+            };
+            let errors = match &h.flat {
+                Some(_) => format!(
+                    "{errors} With its handler's own error, as `ReplyError::Reply`; the \
+                     `HandleError` as `ReplyError::Call`."
+                ),
+                None => errors.to_owned(),
+            };
             let decl = quote_spanned! {h.span=>
                 #(#docs)*
                 #[doc = ""]
                 #[doc = #errors]
                 fn #method(&self, #(#names: #types),*) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<#reply, #krate::HandleError>,
+                    Output = #output,
                 > + ::core::marker::Send;
             };
             let body = quote_spanned! {h.span=>
                 fn #method(&self, #(#names: #types),*) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<#reply, #krate::HandleError>,
+                    Output = #output,
                 > + ::core::marker::Send {
                     #call
                 }

@@ -187,7 +187,7 @@ pub use crate::supervisor::{
     CallError, DynamicSupervisor, Supervisor, SupervisorHandle, SupervisorRef, TaskSupervisor,
 };
 pub use crate::worker::{Context, Init, Worker};
-pub use crate::worker_handle::{HandleError, Reply, WorkerHandle};
+pub use crate::worker_handle::{HandleError, Reply, ReplyError, WorkerHandle};
 
 #[cfg(feature = "dashboard")]
 pub use crate::dashboard::{Dashboard, DashboardError, DashboardHandle};
@@ -570,8 +570,11 @@ pub use supervise_macros::worker;
 ///
 /// A handler returning `Result<T, Exit>` stops the worker with the error's
 /// exit (`?` works on any error: let it crash), after its terminate hook; a
-/// call's caller then gets `HandleError::Lost`. Return your own `Result`
-/// type to answer a caller with an error instead.
+/// call's caller then gets `HandleError::Lost`. A call whose handler
+/// answers with `Result<V, E>` (any other `E`) gives its caller
+/// `Result<V, ReplyError<E>>`: the handler's error as
+/// [`ReplyError::Reply`], the call's own as [`ReplyError::Call`], one `?`
+/// for both.
 ///
 /// A worker with a `#[terminate]` hook is asked to stop when its supervisor
 /// stops it (it handles shutdown, OTP's `trap_exit`): after the current

@@ -11,7 +11,9 @@ use crate::exit::{Exit, ExitReason};
 use crate::policy::{Restart, Shutdown};
 use std::collections::VecDeque;
 
-pub use crate::worker_handle::{HandleError, Reply, SendError, WorkerHandle, DEFAULT_CALL_TIMEOUT};
+pub use crate::worker_handle::{
+    HandleError, Reply, ReplyError, SendError, WorkerHandle, DEFAULT_CALL_TIMEOUT,
+};
 
 /// What a worker's [`init`](Worker::init) decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

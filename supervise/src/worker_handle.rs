@@ -51,6 +51,87 @@ impl fmt::Display for HandleError {
 
 impl std::error::Error for HandleError {}
 
+/// The error of a call whose handler answers with a `Result`: the call got
+/// no answer ([`HandleError`]), or the handler answered with its error. A
+/// `#[handlers]` call returning `Result<V, E>` gives its caller
+/// `Result<V, ReplyError<E>>`, one error for both (kameo's `SendError`
+/// does the same), so that one `?` takes either.
+///
+/// # Examples
+///
+/// ```
+/// use supervise::{handlers, worker, ReplyError, Supervisor};
+///
+/// #[worker]
+/// #[derive(Clone)]
+/// struct Divider;
+///
+/// #[handlers]
+/// impl Divider {
+///     #[call]
+///     fn divide(&mut self, a: u64, b: u64) -> Result<u64, String> {
+///         a.checked_div(b).ok_or_else(|| "division by zero".to_owned())
+///     }
+/// }
+///
+/// #[derive(Clone, Supervisor)]
+/// struct App { divider: Divider }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let app = App { divider: Divider }.start().await.unwrap();
+/// assert_eq!(app.divider.divide(6, 3).await, Ok(2));
+/// assert_eq!(
+///     app.divider.divide(1, 0).await,
+///     Err(ReplyError::Reply("division by zero".to_owned()))
+/// );
+/// app.stop().await.unwrap();
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyError<E> {
+    /// The call got no answer.
+    Call(HandleError),
+    /// The handler answered with this error.
+    Reply(E),
+}
+
+impl<E> From<HandleError> for ReplyError<E> {
+    fn from(error: HandleError) -> Self {
+        ReplyError::Call(error)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for ReplyError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplyError::Call(error) => write!(f, "the call got no answer: {error}"),
+            ReplyError::Reply(error) => write!(f, "the handler answered with an error: {error}"),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for ReplyError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReplyError::Call(error) => Some(error),
+            ReplyError::Reply(error) => Some(error),
+        }
+    }
+}
+
+impl<E> ReplyError<E> {
+    /// The answer of a call whose handler answers with a `Result`, its two
+    /// errors as one. Used by the client methods `#[handlers]` generates.
+    #[doc(hidden)]
+    pub fn flatten<V>(answer: Result<Result<V, E>, HandleError>) -> Result<V, ReplyError<E>> {
+        match answer {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(ReplyError::Reply(error)),
+            Err(error) => Err(ReplyError::Call(error)),
+        }
+    }
+}
+
 /// A message that could not be sent, handed back with the reason.
 pub struct SendError<M> {
     /// Why it was not sent.

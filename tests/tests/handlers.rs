@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use supervise::{
-    handlers, worker, Context, Event, Exit, ExitReason, HandleError, Init, Reply, Supervisor,
+    handlers, worker, Context, Event, Exit, ExitReason, HandleError, Init, Reply, ReplyError,
+    Supervisor,
 };
 
 /// What the workers below saw, in order.
@@ -106,11 +107,12 @@ async fn calls_and_casts_reach_their_handlers_in_order() {
         app.counter.add_both(1, 2).await,
         Ok((8, "counter".to_owned()))
     );
+    // A handler's own error and the call's come as one error type.
     assert_eq!(
         app.counter.checked_div(0).await,
-        Ok(Err("division by zero".into()))
+        Err(ReplyError::Reply("division by zero".into()))
     );
-    assert_eq!(app.counter.checked_div(2).await, Ok(Ok(4)));
+    assert_eq!(app.counter.checked_div(2).await, Ok(4));
     app.stop().await.unwrap();
     assert_eq!(lines(&log), ["init 1", "terminate shutdown at 8"]);
 }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use examples::chat_app::{ChatApp, ChatAppHandle, ChatError, LoggerApi, RoomApi};
-use supervise::{Event, EventStream};
+use supervise::{Event, EventStream, ReplyError};
 
 /// The paths that started until the tree was quiet.
 async fn started(events: &mut EventStream) -> Vec<String> {
@@ -30,10 +30,9 @@ async fn two_rooms() -> (ChatAppHandle, EventStream) {
     elixir.join("bob".into()).await.unwrap();
     rust.join("carol".into()).await.unwrap();
     let said = elixir.send_message("alice".into(), "let it crash!".into());
-    said.await.unwrap().unwrap();
+    said.await.unwrap();
     rust.send_message("carol".into(), "hello".into())
         .await
-        .unwrap()
         .unwrap();
     (app, events)
 }
@@ -43,14 +42,11 @@ async fn rooms_support_join_leave_and_send_message() {
     let (app, _events) = two_rooms().await;
     let rust = app.room("rust").unwrap();
     assert_eq!(rust.join("dave".into()).await.unwrap(), ["carol", "dave"]);
-    assert_eq!(
-        rust.send_message("dave".into(), "hi".into()).await,
-        Ok(Ok(2))
-    );
+    assert_eq!(rust.send_message("dave".into(), "hi".into()).await, Ok(2));
     assert_eq!(rust.leave("dave".into()).await.unwrap(), ["carol"]);
     assert_eq!(
         rust.send_message("dave".into(), "still here?".into()).await,
-        Ok(Err(ChatError::NotAMember))
+        Err(ReplyError::Reply(ChatError::NotAMember))
     );
     let elixir = app.room("elixir").unwrap();
     assert_eq!(elixir.users().await.unwrap(), ["alice", "bob"]);
@@ -113,7 +109,6 @@ async fn the_logger_restarts_independently() {
     assert!(app.logger.lines().await.unwrap().is_empty());
     rust.send_message("carol".into(), "anyone?".into())
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(app.logger.lines().await.unwrap(), ["[rust] carol: anyone?"]);
     app.stop().await.unwrap();
