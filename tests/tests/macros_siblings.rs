@@ -62,6 +62,16 @@ async fn a_child_is_built_from_the_handle_of_a_sibling_started_before_it() {
     .unwrap();
     assert_eq!(app.cache.lookup().await, Ok((4, 1)));
     assert_eq!(app.cache.lookup().await, Ok((4, 2)));
+    // The tree's handle lists and snapshots its tree directly.
+    let ids: Vec<_> = app
+        .which_children()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, [Some("cache".into()), Some("pool".into())]);
+    assert_eq!(app.snapshot().await.unwrap().children.len(), 2);
 
     // The pool restarts; the cache, which only uses it, does not (its
     // count goes on), and its handle reaches the new pool.
