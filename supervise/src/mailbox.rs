@@ -215,7 +215,7 @@ impl<M> Mailbox<M> {
 
     /// Queues `message` for the running incarnation, or hands it back.
     pub(crate) fn send(&self, message: M) -> Result<(), (HandleError, M)> {
-        self.push(message, None, |_| ())
+        self.push(message, None, None, |_| ())
     }
 
     /// Queues a call's request, which carries `watch` (its reply slot),
@@ -226,18 +226,24 @@ impl<M> Mailbox<M> {
         message: M,
         watch: WatchRef,
     ) -> Result<ChildRef, (HandleError, M)> {
-        self.push(message, Some(watch), ChildRef::clone)
+        self.push(message, Some(watch), None, ChildRef::clone)
     }
 
+    /// Queues `message` for the incarnation up (for `to` only, when given),
+    /// and returns what `queued` makes of it.
     fn push<T>(
         &self,
         message: M,
         watch: Option<WatchRef>,
+        to: Option<&Arc<Incarnation>>,
         queued: impl FnOnce(&ChildRef) -> T,
     ) -> Result<T, (HandleError, M)> {
         let (waker, out) = {
             let mut state = self.lock();
             match &mut *state {
+                State::Up { child, .. } if to.is_some_and(|me| !child.is(me)) => {
+                    return Err((HandleError::NotRunning, message));
+                }
                 State::Up { child, queue, .. } if queue.len() >= self.capacity() => {
                     if child.inner().is_exiting() {
                         return Err((HandleError::NotRunning, message));
@@ -273,29 +279,7 @@ impl<M> Mailbox<M> {
         me: &Arc<Incarnation>,
         message: M,
     ) -> Result<(), (HandleError, M)> {
-        let waker = {
-            let mut state = self.lock();
-            match &mut *state {
-                State::Up {
-                    child,
-                    queue,
-                    waker,
-                    ..
-                } if child.is(me) && !me.is_exiting() => {
-                    if queue.len() >= self.capacity() {
-                        return Err((HandleError::Full, message));
-                    }
-                    queue.push_back(Envelope::new(message));
-                    waker.take()
-                }
-                State::Gone => return Err((HandleError::NotFound, message)),
-                _ => return Err((HandleError::NotRunning, message)),
-            }
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        Ok(())
+        self.push(message, None, Some(me), |_| ())
     }
 
     /// Waits for the reply to a request queued for `child`. Fails with
