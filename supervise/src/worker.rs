@@ -186,9 +186,8 @@ pub struct Context<M = ()> {
     mailbox: Option<MailboxRef<M>>,
     tasks: Option<JoinSet<()>>,
     /// Messages the worker sent itself during its init, before its mailbox
-    /// opened: received first. Boxed, since a context is in every worker's
-    /// task and such a message is rare.
-    early: Option<Box<VecDeque<M>>>,
+    /// opened: received first.
+    early: VecDeque<M>,
 }
 
 impl<M> std::fmt::Debug for Context<M> {
@@ -206,7 +205,7 @@ impl<M> Context<M> {
             inc,
             mailbox,
             tasks: None,
-            early: None,
+            early: VecDeque::new(),
         }
     }
 
@@ -255,7 +254,7 @@ impl<M> Context<M> {
     ///
     /// As [`recv`](Self::recv).
     pub async fn recv_traced(&mut self) -> Option<(M, tracing::Span)> {
-        if let Some(message) = self.early.as_mut().and_then(|early| early.pop_front()) {
+        if let Some(message) = self.early.pop_front() {
             return Some((message, tracing::Span::none()));
         }
         let envelope = match &self.mailbox {
@@ -276,7 +275,7 @@ impl<M> Context<M> {
     /// [`try_recv`](Self::try_recv), with the sender's span (see
     /// [`recv_traced`](Self::recv_traced)).
     pub(crate) fn try_recv_traced(&mut self) -> Option<(M, tracing::Span)> {
-        if let Some(message) = self.early.as_mut().and_then(|early| early.pop_front()) {
+        if let Some(message) = self.early.pop_front() {
             return Some((message, tracing::Span::none()));
         }
         self.mailbox.as_ref()?.try_recv(&self.inc).map(|envelope| {
@@ -289,7 +288,7 @@ impl<M> Context<M> {
 
     /// How many messages wait for this incarnation.
     pub(crate) fn queued(&self) -> usize {
-        self.early.as_ref().map_or(0, |early| early.len())
+        self.early.len()
             + self
                 .mailbox
                 .as_ref()
@@ -314,7 +313,7 @@ impl<M> Context<M> {
             Ok(()) => Ok(()),
             // Not up yet and not exiting: in its init.
             Err((HandleError::NotRunning, message)) if !self.inc.is_exiting() => {
-                self.early.get_or_insert_default().push_back(message);
+                self.early.push_back(message);
                 Ok(())
             }
             Err((_, message)) => Err(message),
