@@ -29,11 +29,29 @@ import sim  # noqa: E402
 # terminate_child's pid and start_child's behaviour when the event is played,
 # as the oracle does; v6 an `id` of its own only under one_for_one (findings
 # A1), and terminate_child under a dynamic supervisor needs a pid before the
-# event's instant.
-VERSION = 6
+# event's instant; v7 no two API calls at one instant where the first stops
+# or restarts the supervisor the second goes to, or one above it (findings
+# A2).
+VERSION = 7
 INVALID_SPEC = 0.06  # how often a start_child carries a spec OTP rejects
 GRID = 100
 MAX_END = 5000
+
+
+def call_target(ev):
+    """The supervisor an API call goes to."""
+    return ev[2] if ev[1] in ("which_children", "count_children") else sim.parent(ev[2])
+
+
+def stops_target(first, second):
+    """Two API calls at one instant: does the first stop (or restart) the
+    supervisor the second goes to, or one above it? Then what the second
+    finds is a race between its client and the first call's effect, which
+    the oracle settles by its own scheduling (findings A2)."""
+    if first[1] not in ("terminate_child", "terminate_child_id", "restart_child"):
+        return False
+    target = call_target(second)
+    return target == first[2] or target.startswith(first[2] + "/")
 
 
 def pick(rng, weighted):
@@ -371,7 +389,8 @@ class Gen:
             if ev is None:
                 continue
             gap = pick(rng, [(0, 0.6), (100, 4), (200, 4), (300, 3), (400, 2), (500, 1.5), (700, 1), (1000, 0.5)])
-            same_t = gap == 0 and events and ev[0] == "api" and events[-1][1][0] == "api"
+            same_t = gap == 0 and events and ev[0] == "api" and events[-1][1][0] == "api" \
+                and not stops_target(events[-1][1], ev)
             cand = events[-1][0] if same_t else (events[-1][0] + max(gap, GRID) if events else t + rng.choice([0, 0, 100, 200]))
             placed = False
             for k in range(12):
