@@ -537,6 +537,7 @@ fn play(sh: &Arc<Shared>, ev: &Ev) {
             let mut handles = Vec::new();
             let spec = child_spec(&mut handles, path, def);
             let sh2 = sh.clone();
+            let dynamic = sh.nodes.get(parent_of(path)) == Some(&NodeKind::Dyn);
             call(
                 sh,
                 "start_child",
@@ -548,6 +549,9 @@ fn play(sh: &Arc<Shared>, ev: &Ev) {
                         add_handles(&sh2, handles);
                     }
                     match result {
+                        // Elixir's DynamicSupervisor answers a bare `ignore`
+                        // (S30.4).
+                        Ok(None) if dynamic => "ignore".into(),
                         Ok(c) => render_ok_child(&c),
                         Err(e) => render_call_error(&e),
                     }

@@ -991,7 +991,12 @@ fn start_child(out: &mut Out, sup: &mut Sup, def: &ChildDef) -> String {
             if sup.is_dynamic() || def.restart == Restart::Temporary {
                 sup.children.remove(idx);
             }
-            "{ok,undefined}".into()
+            // Elixir's DynamicSupervisor answers a bare `ignore` (S30.4).
+            if sup.is_dynamic() {
+                "ignore".into()
+            } else {
+                "{ok,undefined}".into()
+            }
         }
         Started::Failed(reason) => {
             sup.children.remove(idx);
