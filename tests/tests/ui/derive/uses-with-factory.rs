@@ -31,7 +31,7 @@ struct App {
 }
 
 fn make_cache() -> Cache {
-    unimplemented!()
+    Cache(supervise::ChildSpec::worker_with_handle("pool", || Pool).1)
 }
 
 fn main() {}
