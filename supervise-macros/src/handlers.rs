@@ -10,6 +10,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
 
 use crate::internals::ctxt::Ctxt;
 
@@ -34,7 +35,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         Ok(item) => item,
         Err(_) => {
             let at = syn::parse2::<syn::Item>(input.clone())
-                .map(|item| item_name(&item))
+                .map(|item| crate::internals::ast::item_name(&item))
                 .unwrap_or_else(|_| input.clone());
             cx.error_spanned_by(
                 at,
@@ -59,16 +60,6 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     out.extend(item.into_token_stream());
     out.extend(generated);
     out
-}
-
-fn item_name(item: &syn::Item) -> TokenStream {
-    match item {
-        syn::Item::Fn(f) => f.sig.ident.to_token_stream(),
-        syn::Item::Struct(s) => s.ident.to_token_stream(),
-        syn::Item::Enum(e) => e.ident.to_token_stream(),
-        syn::Item::Trait(t) => t.ident.to_token_stream(),
-        other => other.to_token_stream(),
-    }
 }
 
 // ===== parse =====
@@ -275,7 +266,7 @@ fn parse_handlers(cx: &Ctxt, options: &Options, item: &mut syn::ItemImpl) -> Opt
         );
         return None;
     };
-    let name = unraw(name);
+    let name = name.unraw().to_string();
     let message = options
         .message
         .clone()
@@ -354,11 +345,6 @@ fn parse_handlers(cx: &Ctxt, options: &Options, item: &mut syn::ItemImpl) -> Opt
     Some(model)
 }
 
-fn unraw(ident: &syn::Ident) -> String {
-    let name = ident.to_string();
-    name.strip_prefix("r#").map(str::to_owned).unwrap_or(name)
-}
-
 /// `&mut Context` (no message type written) becomes
 /// `&mut Context<Message>`: a handler need not name the generated enum.
 fn fill_context(sig: &mut syn::Signature, message: &syn::Ident) {
@@ -413,17 +399,9 @@ fn two_arg_result(ty: &syn::Type) -> Option<(syn::Type, syn::Type)> {
 
 /// `Result<T, Exit>`: `T`.
 fn exit_result(ty: &syn::Type) -> Option<syn::Type> {
-    let segment = last_segment(ty)?;
-    let types = generic_types(segment);
-    match types.as_slice() {
-        [value, error]
-            if segment.ident == "Result"
-                && last_segment(error).is_some_and(|e| e.ident == "Exit") =>
-        {
-            Some((*value).clone())
-        }
-        _ => None,
-    }
+    two_arg_result(ty)
+        .filter(|(_, error)| last_segment(error).is_some_and(|e| e.ident == "Exit"))
+        .map(|(value, _)| value)
 }
 
 fn is_unit(ty: &syn::Type) -> bool {
@@ -536,7 +514,7 @@ fn parse_handler(cx: &Ctxt, kind: Kind, method: &syn::ImplItemFn) -> Option<Hand
         }
         let name = match &*pat.pat {
             syn::Pat::Ident(p) if p.subpat.is_none() => {
-                format_ident!("{}", unraw(&p.ident), span = p.ident.span())
+                format_ident!("{}", p.ident.unraw().to_string(), span = p.ident.span())
             }
             _ => format_ident!("arg{}", args.len()),
         };
@@ -585,7 +563,7 @@ fn parse_handler(cx: &Ctxt, kind: Kind, method: &syn::ImplItemFn) -> Option<Hand
     if !ok {
         return None;
     }
-    let method_name = unraw(&sig.ident);
+    let method_name = sig.ident.unraw().to_string();
     let flat = reply.as_ref().and_then(two_arg_result);
     Some(Handler {
         kind,
@@ -637,7 +615,7 @@ fn camel_case(snake: &str) -> String {
 /// message.
 fn check_client_names(cx: &Ctxt, model: &mut Model) {
     for handler in &model.handlers {
-        let name = unraw(&handler.method);
+        let name = handler.method.unraw().to_string();
         if handler.kind != Kind::Info && HANDLE_METHODS.contains(&name.as_str()) {
             cx.error_spanned_by(
                 &handler.method,
@@ -703,7 +681,7 @@ fn expand_model(options: &Options, model: &Model, item: &syn::ItemImpl) -> Token
     let arms = model.handlers.iter().map(|h| dispatch_arm(message, h));
     let names = model.handlers.iter().map(|h| {
         let variant = &h.variant;
-        let name = unraw(&h.method);
+        let name = h.method.unraw().to_string();
         let pattern = if h.args.is_empty() && h.reply.is_none() {
             quote!(#message::#variant)
         } else {

@@ -90,14 +90,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             defaults(self_ty.to_token_stream(), &i.generics)
         }
         other => {
-            let at = match other {
-                syn::Item::Fn(f) => f.sig.ident.to_token_stream(),
-                syn::Item::Trait(t) => t.ident.to_token_stream(),
-                syn::Item::Type(t) => t.ident.to_token_stream(),
-                syn::Item::Union(u) => u.ident.to_token_stream(),
-                syn::Item::Impl(i) => i.self_ty.to_token_stream(),
-                other => other.to_token_stream(),
-            };
+            let at = crate::internals::ast::item_name(other);
             cx.error_spanned_by(
                 at,
                 "`#[worker]` goes on the struct or enum that implements `supervise::Worker`",

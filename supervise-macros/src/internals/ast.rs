@@ -205,6 +205,21 @@ impl Tree {
     }
 }
 
+/// The tokens that name an item, where a misplaced attribute is reported:
+/// its name, or the whole item when it has none.
+pub(crate) fn item_name(item: &syn::Item) -> TokenStream {
+    match item {
+        syn::Item::Fn(f) => f.sig.ident.to_token_stream(),
+        syn::Item::Struct(s) => s.ident.to_token_stream(),
+        syn::Item::Enum(e) => e.ident.to_token_stream(),
+        syn::Item::Trait(t) => t.ident.to_token_stream(),
+        syn::Item::Type(t) => t.ident.to_token_stream(),
+        syn::Item::Union(u) => u.ident.to_token_stream(),
+        syn::Item::Impl(i) => i.self_ty.to_token_stream(),
+        other => other.to_token_stream(),
+    }
+}
+
 /// The lint-level attributes among `attrs`.
 pub(crate) fn lint_attrs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
     attrs

@@ -210,23 +210,28 @@ fn check_dependencies(cx: &Ctxt, tree: &Tree) {
             if dep_name == child.name() {
                 cx.error_spanned_by(dep, format!("child `{dep_name}` cannot depend on itself"));
             } else if !names.contains(&dep_name) {
-                let mut msg = format!("unknown sibling `{dep_name}` in `depends_on`");
-                if let Some(close) = closest(&dep_name, &name_refs) {
-                    msg.push_str(&format!("; did you mean `{close}`?"));
-                }
-                if !msg.ends_with('?') {
-                    msg.push('.');
-                }
-                msg.push_str(&format!(
-                    " The children of `{}` are {}",
-                    tree.ident,
-                    list(&name_refs)
-                ));
-                cx.error_spanned_by(dep, msg);
+                unknown_sibling(cx, tree, dep, "depends_on", &name_refs);
             }
         }
     }
     check_cycles(cx, tree);
+}
+
+/// A name in `key` (`depends_on`, `uses`) that is no sibling: the error
+/// at it, with the closest name and the siblings there are.
+fn unknown_sibling(cx: &Ctxt, tree: &Tree, name: &syn::Ident, key: &str, names: &[&str]) {
+    let name_text = name.unraw().to_string();
+    let mut msg = format!("unknown sibling `{name_text}` in `{key}`");
+    match closest(&name_text, names) {
+        Some(close) => msg.push_str(&format!("; did you mean `{close}`?")),
+        None => msg.push('.'),
+    }
+    msg.push_str(&format!(
+        " The children of `{}` are {}",
+        tree.ident,
+        list(names)
+    ));
+    cx.error_spanned_by(name, msg);
 }
 
 /// `uses` builds a child, at every start, from the handles of siblings
@@ -311,20 +316,7 @@ fn check_uses(cx: &Ctxt, tree: &Tree) {
                         }
                     }
                 }
-                None => {
-                    let mut msg = format!("unknown sibling `{name_text}` in `uses`");
-                    if let Some(close) = closest(&name_text, &name_refs) {
-                        msg.push_str(&format!("; did you mean `{close}`?"));
-                    } else {
-                        msg.push('.');
-                    }
-                    msg.push_str(&format!(
-                        " The children of `{}` are {}",
-                        tree.ident,
-                        list(&name_refs)
-                    ));
-                    cx.error_spanned_by(name, msg);
-                }
+                None => unknown_sibling(cx, tree, name, "uses", &name_refs),
             }
         }
     }
