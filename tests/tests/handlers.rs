@@ -232,14 +232,14 @@ impl Ticker {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn info_handlers_take_timers_and_messages_to_self() {
-    #[derive(Clone, Supervisor)]
-    struct App {
-        ticker: Ticker,
-    }
-    let log = Log::default();
-    let app = App {
+#[derive(Clone, Supervisor)]
+struct TickerApp {
+    ticker: Ticker,
+}
+
+/// A tree of one `Ticker` that logs to `log`, started.
+async fn ticker_app(log: &Log) -> TickerAppHandle {
+    TickerApp {
         ticker: Ticker {
             ticks: 0,
             log: log.clone(),
@@ -247,7 +247,13 @@ async fn info_handlers_take_timers_and_messages_to_self() {
     }
     .start()
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn info_handlers_take_timers_and_messages_to_self() {
+    let log = Log::default();
+    let app = ticker_app(&log).await;
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(app.ticker.ticks().await, Ok(2));
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -258,20 +264,8 @@ async fn info_handlers_take_timers_and_messages_to_self() {
 
 #[tokio::test(start_paused = true)]
 async fn a_timer_dies_with_its_incarnation() {
-    #[derive(Clone, Supervisor)]
-    struct App {
-        ticker: Ticker,
-    }
     let log = Log::default();
-    let app = App {
-        ticker: Ticker {
-            ticks: 0,
-            log: log.clone(),
-        },
-    }
-    .start()
-    .await
-    .unwrap();
+    let app = ticker_app(&log).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     // The first incarnation's timer is due at 100 ms; it is killed at 50.
     app.ticker.child().unwrap().kill();
