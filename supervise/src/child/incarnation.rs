@@ -26,16 +26,31 @@ const STOP_SHUTDOWN: u8 = 1;
 /// Its supervisor was killed (the `killed` exit a linked process gets).
 pub(super) const STOP_KILLED: u8 = 2;
 
-/// `parent/id`.
+/// `parent/id`, allocated once: joined on the stack (or, for a long path,
+/// in a `String` of the exact size), not through `format!`, whose
+/// machinery and growing buffer cost a child's start more than its spawn.
 pub(crate) fn child_path(parent: &str, id: &str) -> Arc<str> {
-    format!("{parent}/{id}").into()
+    const ON_STACK: usize = 256;
+    let len = parent.len() + 1 + id.len();
+    if len > ON_STACK {
+        return [parent, "/", id].concat().into();
+    }
+    let mut buf = [0u8; ON_STACK];
+    buf[..parent.len()].copy_from_slice(parent.as_bytes());
+    buf[parent.len()] = b'/';
+    buf[parent.len() + 1..len].copy_from_slice(id.as_bytes());
+    match std::str::from_utf8(&buf[..len]) {
+        Ok(path) => path.into(),
+        // Two whole `str`s and a `/` are UTF-8: not reached.
+        Err(_) => [parent, "/", id].concat().into(),
+    }
 }
 
-/// A child's path in its tree (`supervisor/id`). A static child's is
-/// joined once, when its supervisor is built. A dynamic child's is joined
-/// only when something reads it: most never need it (an idle child, with
-/// nobody watching events or traces), and joining it would be an
-/// allocation on the hot path of a dynamic start.
+/// A child's path in its tree (`supervisor/id`), joined only when
+/// something reads it: most never need it (an idle child, with nobody
+/// watching events or traces), and joining it would be an allocation on
+/// the hot path of a start. A static child's, once its supervisor has
+/// joined it (for a report or a snapshot), is shared by its incarnations.
 pub(crate) enum ChildPath {
     Joined {
         path: Arc<str>,
@@ -52,6 +67,14 @@ impl ChildPath {
     /// A path joined already.
     pub(crate) fn joined(path: Arc<str>) -> Self {
         let id_start = path.rfind('/').map_or(0, |i| i + 1);
+        ChildPath::Joined { path, id_start }
+    }
+
+    /// A path joined already by [`child_path`] from its supervisor's path
+    /// and `id`: the id is its end, found without a search.
+    pub(crate) fn joined_with(path: Arc<str>, id: &str) -> Self {
+        debug_assert!(path.ends_with(id) && path.len() > id.len());
+        let id_start = path.len() - id.len();
         ChildPath::Joined { path, id_start }
     }
 
@@ -163,15 +186,24 @@ impl Incarnation {
         }
     }
 
+    /// Completes once it has been asked to stop.
+    ///
+    /// Cancel safe.
     pub(crate) async fn stop_requested(&self) {
         loop {
+            // `notify` is only ever woken with `notify_waiters`, which a
+            // `Notified` sees from its creation on: it needs no `enable`
+            // before the flag is read.
             let notified = self.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
             if self.is_stop_requested() {
                 return;
             }
             notified.await;
+            // Woken by a stop request, usually: read the flag before
+            // making another `Notified`.
+            if self.is_stop_requested() {
+                return;
+            }
         }
     }
 

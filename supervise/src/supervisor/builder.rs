@@ -18,6 +18,9 @@ use crate::supervisor::SupervisorRef;
 use super::runner::{Core, Flags};
 use super::SupervisorHandle;
 
+/// Up to this many children, `validate` finds a duplicate id without a set.
+const FEW_CHILDREN: usize = 8;
+
 /// Declares a supervisor: its flags and its children, in start order.
 ///
 /// Nothing is validated until [`build`](Self::build), which checks the
@@ -191,10 +194,19 @@ impl SupervisorBuilder {
         if self.flags.intensity.period.is_zero() {
             return Err(SpecError::ZeroPeriod);
         }
-        let mut seen = std::collections::HashSet::with_capacity(self.children.len());
-        for child in &self.children {
+        // A few ids are compared with the ones before them; many go
+        // through a set with a fast hash (not SipHash: ids are the
+        // program's own, and this is a supervisor's start path).
+        let mut seen = (self.children.len() > FEW_CHILDREN).then(|| {
+            foldhash::HashSet::with_capacity_and_hasher(self.children.len(), Default::default())
+        });
+        for (i, child) in self.children.iter().enumerate() {
             child.check(Some(self.flags.auto_shutdown))?;
-            if !seen.insert(&child.id) {
+            let duplicate = match &mut seen {
+                Some(seen) => !seen.insert(child.id.as_str()),
+                None => self.children[..i].iter().any(|c| c.id == child.id),
+            };
+            if duplicate {
                 return Err(SpecError::DuplicateChildId {
                     id: child.id.as_str().into(),
                 });
@@ -216,16 +228,42 @@ impl SupervisorBuilder {
             inner: Arc::new(SpecInner {
                 name: self.name,
                 flags: self.flags,
-                children: self
-                    .children
-                    .into_iter()
-                    .map(|c| (c, Arc::default()))
-                    .collect(),
+                counters: self.children.iter().map(|_| AtomicU64::new(0)).collect(),
+                children: self.children,
                 sup_ref: SupervisorRef::default(),
                 init: self.init,
             }),
             bus: EventBus::new(),
         })
+    }
+}
+
+/// A child's start counter: one of its supervisor spec's, which keeps all
+/// of them in one allocation (`counters[index]`), or one of its own.
+pub(crate) struct Attempts {
+    counters: Arc<[AtomicU64]>,
+    index: usize,
+}
+
+impl Attempts {
+    /// The spec's counter of its child at `index`.
+    pub(crate) fn of(counters: &Arc<[AtomicU64]>, index: usize) -> Self {
+        Attempts {
+            counters: counters.clone(),
+            index,
+        }
+    }
+
+    /// A counter of its own, from 0.
+    pub(crate) fn own() -> Self {
+        Attempts {
+            counters: Arc::new([AtomicU64::new(0)]),
+            index: 0,
+        }
+    }
+
+    pub(super) fn get(&self) -> &AtomicU64 {
+        &self.counters[self.index]
     }
 }
 
@@ -241,10 +279,12 @@ pub struct SupervisorSpec {
 struct SpecInner {
     name: Arc<str>,
     flags: Flags,
-    /// Each child with its start counter, which every incarnation of this
-    /// supervisor shares: a child's incarnation number keeps counting when
-    /// its supervisor is restarted, as OTP's per-path count does.
-    children: Vec<(ChildSpec, Arc<AtomicU64>)>,
+    children: Vec<ChildSpec>,
+    /// Each child's start counter (`counters[i]` is `children[i]`'s), in
+    /// one allocation, which every incarnation of this supervisor shares:
+    /// a child's incarnation number keeps counting when its supervisor is
+    /// restarted, as OTP's per-path count does.
+    counters: Arc<[AtomicU64]>,
     /// Follows whichever incarnation of this supervisor is running.
     sup_ref: SupervisorRef,
     /// Its own init decision, if it has one.
@@ -369,7 +409,7 @@ impl StartChild for SupervisorSpec {
             let mut core = Core::new(
                 inc.path_arc().clone(),
                 inner.flags,
-                inner.children.clone(),
+                (&inner.children, &inner.counters),
                 inc.bus().clone(),
                 inc.is_root(),
                 Box::new(move |id: &SmolStr| {
@@ -379,9 +419,8 @@ impl StartChild for SupervisorSpec {
                     added
                         .children
                         .iter()
-                        .find(|(c, _)| c.id == *id)
-                        .map(|(_, counter)| counter.clone())
-                        .unwrap_or_default()
+                        .position(|c| c.id == *id)
+                        .map_or_else(Attempts::own, |i| Attempts::of(&added.counters, i))
                 }),
             );
             // Reachable while it starts its children, as an OTP supervisor
@@ -429,7 +468,7 @@ impl StartChild for SupervisorSpec {
 
     /// Gone for good: so are all the children it would have started.
     fn forget(&self) {
-        for (child, _) in &self.inner.children {
+        for child in &self.inner.children {
             child.start.forget();
         }
     }

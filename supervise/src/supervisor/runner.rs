@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use smol_str::SmolStr;
 use tokio::sync::mpsc;
@@ -19,21 +19,32 @@ use crate::rules::{self, expected_at_shutdown, AfterExit};
 use crate::snapshot::{ChildSnapshot, ChildState, History, SupervisorKind, SupervisorSnapshot};
 use crate::supervisor::CallError;
 
+use super::builder::Attempts;
 use super::{Call, ChildCounts, ChildInfo, ChildStatus, Inbox, Msg, SupervisorHandle};
 
 /// One child spec and the state of its current incarnation.
 struct Slot {
     spec: ChildSpec,
-    path: Arc<str>,
+    /// Its path, joined when first needed (a report, a snapshot): most
+    /// children's never is, and an incarnation joins its own when read.
+    path: OnceLock<Arc<str>>,
     /// Start attempts so far (the incarnation number of the last one),
     /// shared with the spec so that it keeps counting when this supervisor
     /// itself is restarted.
-    attempts: Arc<AtomicU64>,
+    attempts: Attempts,
     /// The serial of the running incarnation, to recognise its exit.
     serial: u64,
     state: SlotState,
     backoff: BackoffState,
     history: History,
+}
+
+impl Slot {
+    fn path(&self, supervisor: &str) -> Arc<str> {
+        self.path
+            .get_or_init(|| child_path(supervisor, &self.spec.id))
+            .clone()
+    }
 }
 
 enum SlotState {
@@ -78,13 +89,14 @@ pub(crate) struct Core {
     span: tracing::Span,
 }
 
-pub(crate) type CounterOf = Box<dyn Fn(&SmolStr) -> Arc<AtomicU64> + Send>;
+pub(crate) type CounterOf = Box<dyn Fn(&SmolStr) -> Attempts + Send>;
 
 impl Core {
+    /// `children` in start order, and the spec's start counter of each.
     pub(crate) fn new(
         path: Arc<str>,
         flags: Flags,
-        children: Vec<(ChildSpec, Arc<AtomicU64>)>,
+        (children, counters): (&[ChildSpec], &Arc<[AtomicU64]>),
         bus: Arc<EventBus>,
         root: bool,
         counter_of: CounterOf,
@@ -92,11 +104,12 @@ impl Core {
         let (tx, rx) = Inbox::new();
         let handle = SupervisorHandle::new(path.clone(), tx.clone(), &bus);
         let children = children
-            .into_iter()
-            .map(|(spec, attempts)| Slot {
-                path: child_path(&path, &spec.id),
-                spec,
-                attempts,
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| Slot {
+                path: OnceLock::new(),
+                spec: spec.clone(),
+                attempts: Attempts::of(counters, i),
                 serial: 0,
                 state: SlotState::Stopped,
                 backoff: BackoffState::default(),
@@ -141,7 +154,7 @@ impl Core {
                 }
                 Start::Failed(reason) => {
                     self.reporter()
-                        .start_error(self.children[i].path.clone(), &reason);
+                        .start_error(self.children[i].path(&self.path), &reason);
                     let id = self.children[i].spec.id.as_str().into();
                     self.terminate_all().await;
                     return Err(ExitReason::FailedToStartChild {
@@ -158,14 +171,17 @@ impl Core {
         self.next_serial += 1;
         let serial = self.next_serial;
         let slot = &mut self.children[i];
-        let number = slot.attempts.fetch_add(1, Ordering::Relaxed) + 1;
+        let number = slot.attempts.get().fetch_add(1, Ordering::Relaxed) + 1;
         let parent = Parent {
             inbox: self.tx.clone(),
             serial,
         };
         let started = child::start(
             &slot.spec,
-            ChildPath::joined(slot.path.clone()),
+            match slot.path.get() {
+                Some(path) => ChildPath::joined_with(path.clone(), &slot.spec.id),
+                None => ChildPath::lazy(self.path.clone(), slot.spec.id.clone()),
+            },
             number,
             &self.bus,
             Some(parent),
@@ -193,10 +209,15 @@ impl Core {
     // ===== the loop =====
 
     /// Serves the inbox in `span` until the supervisor stops; returns its
-    /// exit reason.
+    /// exit reason. A span nobody records is not entered at every poll.
     pub(crate) fn run_in(mut self, span: tracing::Span) -> impl Future<Output = ExitReason> {
         self.span = span.clone();
-        tracing::Instrument::instrument(self.run(), span)
+        use futures_util::future::Either;
+        let run = self.run();
+        match span.is_disabled() {
+            true => Either::Left(run),
+            false => Either::Right(tracing::Instrument::instrument(run, span)),
+        }
     }
 
     async fn run(mut self) -> ExitReason {
@@ -259,7 +280,7 @@ impl Core {
         let significant = slot.spec.significant;
         if rules::is_reported(restart, &reason) {
             self.reporter()
-                .child_terminated(self.children[i].path.clone(), &reason);
+                .child_terminated(self.children[i].path(&self.path), &reason);
         }
         match rules::after_exit(restart, &reason) {
             AfterExit::Forget => {
@@ -290,7 +311,7 @@ impl Core {
             return None;
         }
         self.reporter()
-            .gave_up(self.children[i].path.clone(), &self.flags.intensity);
+            .gave_up(self.children[i].path(&self.path), &self.flags.intensity);
         self.handle.shared.mark_gave_up();
         self.children[i].state = SlotState::Stopped;
         Some(ExitReason::Shutdown)
@@ -305,7 +326,7 @@ impl Core {
         let intensity = self.flags.intensity;
         self.children[i].history.record_restart(&intensity, now);
         self.reporter()
-            .restarting(self.children[i].path.clone(), false);
+            .restarting(self.children[i].path(&self.path), false);
         if let Some(backoff) = self.children[i]
             .spec
             .backoff_policy()
@@ -354,7 +375,7 @@ impl Core {
             });
         });
         crate::report::observe(|| {
-            tracing::debug!(supervisor = %self.path, child = %self.children[i].path, ?delay, "restart backing off");
+            tracing::debug!(supervisor = %self.path, child = %self.children[i].path(&self.path), ?delay, "restart backing off");
         });
         self.children[i].state = SlotState::Restarting(Some(pending));
     }
@@ -405,7 +426,7 @@ impl Core {
     /// already in the inbox.
     fn retry_later(&mut self, i: usize, reason: &ExitReason) {
         self.reporter()
-            .start_error(self.children[i].path.clone(), reason);
+            .start_error(self.children[i].path(&self.path), reason);
         self.children[i].state = SlotState::Restarting(None);
         let _ = self.tx.send(Msg::TryAgain {
             id: self.children[i].spec.id.clone(),
@@ -449,7 +470,7 @@ impl Core {
             );
         }
         if !expected_at_shutdown(shutdown, slot.spec.restart, &reason) {
-            let child = slot.path.clone();
+            let child = slot.path(&self.path);
             self.reporter().shutdown_error(child, reason, None);
         }
     }
@@ -543,11 +564,11 @@ impl Core {
                 nested.push(handle);
                 ChildSnapshot {
                     id: s.spec.id.as_str().into(),
-                    path: s.path.clone(),
+                    path: s.path(&self.path),
                     kind: s.spec.kind,
                     restart: s.spec.restart,
                     state,
-                    incarnation: s.attempts.load(Ordering::Relaxed),
+                    incarnation: s.attempts.get().load(Ordering::Relaxed),
                     restarts_in_window: s.history.restarts_in_window(&intensity, now),
                     history: s.history.exits(),
                     supervisor: None,
@@ -609,7 +630,7 @@ impl Core {
             });
         }
         self.children.push(Slot {
-            path: child_path(&self.path, &spec.id),
+            path: OnceLock::new(),
             attempts: (self.counter_of)(&spec.id),
             spec,
             serial: 0,
