@@ -22,13 +22,17 @@
 //!   counted, after the state was changed under the lock. So a waiter
 //!   either sees the change or is woken by it. (Sequentially consistent on
 //!   both sides: the count and the state are two locations.)
-//! * A call's request carries a weak reference to its reply slot
-//!   (`crate::sync::call`). The incarnation that takes it out of its queue
-//!   keeps that reference beside its queue (under the lock), and when it
-//!   goes down (or a newer one comes up, or the child is gone) every slot
-//!   it kept is marked ended, outside the lock: a caller whose callee
-//!   handed its reply elsewhere fails then. A request still queued dies
-//!   with the queue, its reply dropped.
+//! * A call's request comes with a weak reference to its reply slot
+//!   (`crate::sync::call`). The incarnation it is queued for keeps that
+//!   reference beside its queue (under the lock), and when it goes down
+//!   (or a newer one comes up, or the child is gone) every slot it kept is
+//!   marked ended, outside the lock: a caller fails then, whether its
+//!   request was still queued, taken, or its reply handed elsewhere.
+//! * An unbounded queue is taken whole by its incarnation, into a batch
+//!   of its own that it receives from without the lock while it is not
+//!   exiting (an incarnation is made exiting before a newer one comes up
+//!   or the child goes). What its batch holds when it ends dies with it,
+//!   counted as its queue's messages are.
 //!
 //! `mailbox::shuttle_model` checks it under `--cfg shuttle` (see
 //! `crate::sync`).
@@ -98,7 +102,7 @@ enum State<M> {
         queue: VecDeque<Envelope<M>>,
         /// The incarnation, waiting for a message.
         waker: Option<Waker>,
-        /// The calls it has taken out of its queue: marked ended when it
+        /// The calls sent to it, queued or taken: marked ended when it
         /// goes down.
         taken: Vec<WatchRef>,
     },
@@ -126,6 +130,12 @@ impl<M> Mailbox<M> {
             waiting: AtomicU32::new(0),
             capacity: u32::try_from(capacity).unwrap_or(u32::MAX).max(1),
         }
+    }
+
+    /// Whether the queue is unbounded (the default): then an incarnation
+    /// takes it whole.
+    fn is_unbounded(&self) -> bool {
+        self.capacity == u32::MAX
     }
 
     fn lock(&self) -> MutexGuard<'_, State<M>> {
@@ -157,7 +167,7 @@ impl<M> Mailbox<M> {
         } = old
         {
             call::end_all(taken);
-            discard(&child, queue);
+            discard(child.inner(), queue);
         }
     }
 
@@ -192,7 +202,7 @@ impl<M> Mailbox<M> {
             }
         };
         call::end_all(taken);
-        discard(child, left);
+        discard(child.inner(), left);
     }
 
     /// The child is gone for good (deleted, or not to be restarted).
@@ -207,7 +217,7 @@ impl<M> Mailbox<M> {
         } = old
         {
             call::end_all(taken);
-            discard(&child, queue);
+            discard(child.inner(), queue);
         }
     }
 
@@ -218,7 +228,7 @@ impl<M> Mailbox<M> {
         self.push(message, None, None, |_| ())
     }
 
-    /// Queues a call's request, which carries `watch` (its reply slot),
+    /// Queues a call's request, with `watch` (its reply slot),
     /// for the running incarnation and returns that incarnation (see
     /// [`wait_reply`](Self::wait_reply)).
     pub(crate) fn send_call(
@@ -238,31 +248,33 @@ impl<M> Mailbox<M> {
         to: Option<&Arc<Incarnation>>,
         queued: impl FnOnce(&ChildRef) -> T,
     ) -> Result<T, (HandleError, M)> {
+        let envelope = Envelope::new(message);
         let (waker, out) = {
             let mut state = self.lock();
             match &mut *state {
                 State::Up { child, .. } if to.is_some_and(|me| !child.is(me)) => {
-                    return Err((HandleError::NotRunning, message));
+                    return Err((HandleError::NotRunning, envelope.message));
                 }
                 State::Up { child, queue, .. } if queue.len() >= self.capacity() => {
                     if child.inner().is_exiting() {
-                        return Err((HandleError::NotRunning, message));
+                        return Err((HandleError::NotRunning, envelope.message));
                     }
-                    return Err((HandleError::Full, message));
+                    return Err((HandleError::Full, envelope.message));
                 }
                 State::Up {
                     child,
                     queue,
                     waker,
-                    ..
+                    taken,
                 } if !child.inner().is_exiting() => {
-                    let mut envelope = Envelope::new(message);
-                    envelope.watch = watch;
+                    if let Some(watch) = watch {
+                        call::keep(taken, watch);
+                    }
                     queue.push_back(envelope);
                     (waker.take(), queued(child))
                 }
-                State::Gone => return Err((HandleError::NotFound, message)),
-                _ => return Err((HandleError::NotRunning, message)),
+                State::Gone => return Err((HandleError::NotFound, envelope.message)),
+                _ => return Err((HandleError::NotRunning, envelope.message)),
             }
         };
         if let Some(waker) = waker {
@@ -364,83 +376,136 @@ impl<M> Mailbox<M> {
     // ===== the incarnation's side =====
 
     /// The next message for the incarnation `me`; `None` when it is not
-    /// (or no longer) the one up.
+    /// (or no longer) the one up. `batch` is the incarnation's own: what it
+    /// took out of an unbounded queue at once, received before the queue.
+    ///
+    /// An incarnation that is not exiting is the one up (it is made
+    /// exiting before a newer one comes up or the child goes), so its batch
+    /// is read without the lock.
+    #[inline]
     pub(crate) fn poll_recv(
         &self,
         me: &Arc<Incarnation>,
+        batch: &mut VecDeque<Envelope<M>>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Envelope<M>>> {
+        if !me.is_exiting() {
+            if let Some(message) = pop(batch) {
+                return Poll::Ready(Some(message));
+            }
+        }
+        match self.next(me, batch, Some(cx.waker())) {
+            Next::Message(message) => Poll::Ready(Some(message)),
+            Next::Empty => Poll::Pending,
+            Next::Ended => Poll::Ready(None),
+        }
+    }
+
+    /// A message for `me`, if one waits (see [`poll_recv`](Self::poll_recv)).
+    #[inline]
+    pub(crate) fn try_recv(
+        &self,
+        me: &Arc<Incarnation>,
+        batch: &mut VecDeque<Envelope<M>>,
+    ) -> Option<Envelope<M>> {
+        if !me.is_exiting() {
+            if let Some(message) = pop(batch) {
+                return Some(message);
+            }
+        }
+        match self.next(me, batch, None) {
+            Next::Message(message) => Some(message),
+            Next::Empty | Next::Ended => None,
+        }
+    }
+
+    /// The next message for `me` once its batch is empty or it is
+    /// exiting, leaving `waker` to be woken by the next send when there is
+    /// none. An unbounded queue is taken whole into the
+    /// batch under one lock, its calls' reply slots kept as taken: a burst
+    /// costs the receiver one lock instead of one per message. A bounded
+    /// queue gives one message at a time, so that what it holds counts
+    /// against its capacity until received.
+    fn next(
+        &self,
+        me: &Arc<Incarnation>,
+        batch: &mut VecDeque<Envelope<M>>,
+        waker: Option<&Waker>,
+    ) -> Next<M> {
         let mut state = self.lock();
         let State::Up {
             child,
             queue,
-            waker,
-            taken,
+            waker: slot,
+            ..
         } = &mut *state
         else {
-            return Poll::Ready(None);
+            drop(state);
+            discard(me, std::mem::take(batch));
+            return Next::Ended;
         };
         if !child.is(me) {
-            return Poll::Ready(None);
+            drop(state);
+            discard(me, std::mem::take(batch));
+            return Next::Ended;
         }
-        if let Some(message) = pop(queue, taken) {
+        if let Some(message) = pop(batch) {
+            return Next::Message(message);
+        }
+        if self.is_unbounded() && !queue.is_empty() {
+            std::mem::swap(queue, batch);
+            drop(state);
+            return pop(batch).map_or(Next::Empty, Next::Message);
+        }
+        if let Some(message) = pop(queue) {
             let had_no_room = queue.len() + 1 == self.capacity();
             drop(state);
             if had_no_room {
                 self.notify_changed();
             }
-            return Poll::Ready(Some(message));
+            return Next::Message(message);
         }
-        match waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
+        if let Some(waker) = waker {
+            match slot {
+                Some(old) if old.will_wake(waker) => {}
+                slot => *slot = Some(waker.clone()),
+            }
         }
-        Poll::Pending
+        Next::Empty
     }
 
-    /// How many messages wait for `me`.
+    /// How many messages wait for `me` in its queue (its batch aside).
     pub(crate) fn queued_for(&self, me: &Arc<Incarnation>) -> usize {
         match &*self.lock() {
             State::Up { child, queue, .. } if child.is(me) => queue.len(),
             _ => 0,
         }
     }
+}
 
-    /// A message for `me`, if one waits.
-    pub(crate) fn try_recv(&self, me: &Arc<Incarnation>) -> Option<Envelope<M>> {
-        let (message, had_no_room) = match &mut *self.lock() {
-            State::Up {
-                child,
-                queue,
-                taken,
-                ..
-            } if child.is(me) => {
-                let message = pop(queue, taken)?;
-                (message, queue.len() + 1 == self.capacity())
-            }
-            _ => return None,
-        };
-        if had_no_room {
-            self.notify_changed();
-        }
-        Some(message)
-    }
+/// What [`Mailbox::next`] found.
+enum Next<M> {
+    Message(Envelope<M>),
+    /// Nothing yet: the waker given is woken by the next send.
+    Empty,
+    /// The incarnation is no longer the one up.
+    Ended,
 }
 
 /// Messages that were queued for `child` die with it: counted, then
 /// dropped outside any lock. A message whose `Drop` panics does not change
 /// how the incarnation ended: the panic is caught and reported on its own.
-fn discard<M>(child: &ChildRef, left: VecDeque<Envelope<M>>) {
+pub(crate) fn discard<M>(child: &Incarnation, left: VecDeque<Envelope<M>>) {
     if left.is_empty() {
         return;
     }
-    child.inner().messages_dropped(left.len());
+    child.messages_dropped(left.len());
     if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(left))) {
         let reason = ExitReason::from_panic(panic);
         observe(|| {
             tracing::error!(
                 path = %child.path(),
-                incarnation = child.incarnation(),
+                incarnation = child.number(),
                 %reason,
                 "a message queued for an ended incarnation panicked when dropped"
             );
@@ -452,36 +517,47 @@ fn discard<M>(child: &ChildRef, left: VecDeque<Envelope<M>>) {
 /// when a subscriber records spans (`None` otherwise: nothing is captured).
 pub(crate) struct Envelope<M> {
     pub(crate) message: M,
-    pub(crate) span: Option<tracing::Span>,
-    /// A call's reply slot, kept by the incarnation that takes it.
-    watch: Option<WatchRef>,
+    /// Boxed: a span is recorded only under a subscriber, and an envelope
+    /// is moved at every step from the sender to the worker.
+    span: Option<Box<tracing::Span>>,
 }
 
 impl<M> Envelope<M> {
+    /// The message, and the span current where it was sent
+    /// (`Span::none()` when none was recorded).
+    pub(crate) fn traced(self) -> (M, tracing::Span) {
+        let span = self.span.map_or_else(tracing::Span::none, |span| *span);
+        (self.message, span)
+    }
+
+    /// `message`, with no span: what a worker sends
+    /// itself during its init.
+    pub(crate) fn plain(message: M) -> Self {
+        Envelope {
+            message,
+            span: None,
+        }
+    }
+
     /// `message`, with the sender's current span if it is recorded. No
     /// span is looked up while no subscriber was ever set (global or
     /// scoped: both mark the dispatcher set).
     fn new(message: M) -> Self {
         let span = if tracing::dispatcher::has_been_set() {
             let span = tracing::Span::current();
-            (!span.is_disabled()).then_some(span)
+            (!span.is_disabled()).then(|| Box::new(span))
         } else {
             None
         };
-        Envelope {
-            message,
-            span,
-            watch: None,
-        }
+        Envelope { message, span }
     }
 }
 
-/// The next message; a call's reply slot is kept among `taken`.
-fn pop<M>(queue: &mut VecDeque<Envelope<M>>, taken: &mut Vec<WatchRef>) -> Option<Envelope<M>> {
-    let mut message = queue.pop_front()?;
-    if let Some(watch) = message.watch.take() {
-        call::keep(taken, watch);
-    }
+/// The next message of a queue or a batch; one that grew past
+/// [`KEEP_CAPACITY`] gives its memory back once empty.
+#[inline]
+fn pop<M>(queue: &mut VecDeque<Envelope<M>>) -> Option<Envelope<M>> {
+    let message = queue.pop_front()?;
     if queue.is_empty() && queue.capacity() > KEEP_CAPACITY {
         *queue = VecDeque::new();
     }

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::mailbox::MailboxRef;
+use crate::mailbox::{self, Envelope, MailboxRef};
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::child::{ChildRef, Incarnation};
@@ -185,9 +185,10 @@ pub struct Context<M = ()> {
     /// The child's mailbox, when it has a handle.
     mailbox: Option<MailboxRef<M>>,
     tasks: Option<JoinSet<()>>,
-    /// Messages the worker sent itself during its init, before its mailbox
-    /// opened: received first.
-    early: VecDeque<M>,
+    /// Messages received before the mailbox's queue: those the worker
+    /// sent itself during its init, before its mailbox opened, then each
+    /// burst taken from the queue at once (see `Mailbox::poll_recv`).
+    batch: VecDeque<Envelope<M>>,
 }
 
 impl<M> std::fmt::Debug for Context<M> {
@@ -199,13 +200,21 @@ impl<M> std::fmt::Debug for Context<M> {
     }
 }
 
+/// What the incarnation took from its queue and did not receive dies with
+/// it, counted as the queue's messages are.
+impl<M> Drop for Context<M> {
+    fn drop(&mut self) {
+        mailbox::discard(&self.inc, std::mem::take(&mut self.batch));
+    }
+}
+
 impl<M> Context<M> {
     pub(crate) fn new(inc: Arc<Incarnation>, mailbox: Option<MailboxRef<M>>) -> Self {
         Context {
             inc,
             mailbox,
             tasks: None,
-            early: VecDeque::new(),
+            batch: VecDeque::new(),
         }
     }
 
@@ -224,7 +233,17 @@ impl<M> Context<M> {
     ///
     /// Cancel safe: no message is lost by dropping this future.
     pub async fn recv(&mut self) -> Option<M> {
-        self.recv_traced().await.map(|(message, _)| message)
+        self.recv_envelope().await.map(|envelope| envelope.message)
+    }
+
+    /// The next envelope (see [`recv`](Self::recv)).
+    async fn recv_envelope(&mut self) -> Option<Envelope<M>> {
+        match &self.mailbox {
+            Some(mailbox) => {
+                std::future::poll_fn(|cx| mailbox.poll_recv(&self.inc, &mut self.batch, cx)).await
+            }
+            None => std::future::pending().await,
+        }
     }
 
     /// [`recv`](Self::recv), with the span that was current where the
@@ -254,41 +273,28 @@ impl<M> Context<M> {
     ///
     /// As [`recv`](Self::recv).
     pub async fn recv_traced(&mut self) -> Option<(M, tracing::Span)> {
-        if let Some(message) = self.early.pop_front() {
-            return Some((message, tracing::Span::none()));
-        }
-        let envelope = match &self.mailbox {
-            Some(mailbox) => std::future::poll_fn(|cx| mailbox.poll_recv(&self.inc, cx)).await,
-            None => std::future::pending().await,
-        }?;
-        Some((
-            envelope.message,
-            envelope.span.unwrap_or_else(tracing::Span::none),
-        ))
+        self.recv_envelope().await.map(Envelope::traced)
     }
 
     /// Receives a message if one is waiting.
     pub fn try_recv(&mut self) -> Option<M> {
-        self.try_recv_traced().map(|(message, _)| message)
+        let mailbox = self.mailbox.as_ref()?;
+        let envelope = mailbox.try_recv(&self.inc, &mut self.batch)?;
+        Some(envelope.message)
     }
 
     /// [`try_recv`](Self::try_recv), with the sender's span (see
     /// [`recv_traced`](Self::recv_traced)).
     pub(crate) fn try_recv_traced(&mut self) -> Option<(M, tracing::Span)> {
-        if let Some(message) = self.early.pop_front() {
-            return Some((message, tracing::Span::none()));
-        }
-        self.mailbox.as_ref()?.try_recv(&self.inc).map(|envelope| {
-            (
-                envelope.message,
-                envelope.span.unwrap_or_else(tracing::Span::none),
-            )
-        })
+        let mailbox = self.mailbox.as_ref()?;
+        mailbox
+            .try_recv(&self.inc, &mut self.batch)
+            .map(Envelope::traced)
     }
 
     /// How many messages wait for this incarnation.
     pub(crate) fn queued(&self) -> usize {
-        self.early.len()
+        self.batch.len()
             + self
                 .mailbox
                 .as_ref()
@@ -313,7 +319,7 @@ impl<M> Context<M> {
             Ok(()) => Ok(()),
             // Not up yet and not exiting: in its init.
             Err((HandleError::NotRunning, message)) if !self.inc.is_exiting() => {
-                self.early.push_back(message);
+                self.batch.push_back(Envelope::plain(message));
                 Ok(())
             }
             Err((_, message)) => Err(message),

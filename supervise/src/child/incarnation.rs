@@ -223,6 +223,7 @@ impl Incarnation {
     }
 
     /// Whether its exit has been reported.
+    #[inline]
     pub(crate) fn has_exited(&self) -> bool {
         self.exit_reported.load(Ordering::Acquire)
     }
@@ -258,6 +259,7 @@ impl Incarnation {
 
     /// True once the incarnation has exited or is being aborted: its
     /// handles stop reaching it at once.
+    #[inline]
     pub(crate) fn is_exiting(&self) -> bool {
         self.aborting.load(Ordering::Acquire) || self.exit_reported.load(Ordering::Acquire)
     }

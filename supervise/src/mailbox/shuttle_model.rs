@@ -18,8 +18,9 @@ fn sends_wake_the_receiver() {
         let mailbox = mailbox.clone();
         shuttle::future::spawn(async move {
             let mut got = Vec::new();
+            let mut batch = VecDeque::new();
             while got.len() < 4 {
-                let m = std::future::poll_fn(|cx| mailbox.poll_recv(&me, cx))
+                let m = std::future::poll_fn(|cx| mailbox.poll_recv(&me, &mut batch, cx))
                     .await
                     .map(|e| e.message);
                 got.push(m.expect("up"));
@@ -79,7 +80,10 @@ fn down_fails_a_waiting_call(answers: bool) {
         let mailbox = mailbox.clone();
         shuttle::future::spawn(async move { mailbox.wait_reply(&callee, rx).await })
     };
-    let reply = mailbox.try_recv(&me).map(|e| e.message).expect("queued");
+    let reply = mailbox
+        .try_recv(&me, &mut VecDeque::new())
+        .map(|e| e.message)
+        .expect("queued");
     // Unanswered, the callee keeps its reply somewhere that outlives
     // it, until the call has failed.
     let kept = if answers {
@@ -102,12 +106,59 @@ fn down_fails_a_waiting_call(answers: bool) {
     drop(kept);
 }
 
+/// A sender races an incarnation that receives in batches and is killed
+/// and replaced: every message sent is received, refused, or counted as
+/// dropped with the incarnation (its queue or its batch), exactly once.
+fn a_killed_incarnation_accounts_for_every_message() {
+    let bus = EventBus::new();
+    let mut events = bus.subscribe();
+    let mailbox: Arc<Mailbox<u32>> = Arc::new(Mailbox::new());
+    let old = incarnation(&bus, 1);
+    mailbox.up(ChildRef::from_inner(old.clone()));
+    let sender = {
+        let mailbox = mailbox.clone();
+        shuttle::thread::spawn(move || (0..4).filter(|&i| mailbox.send(i).is_ok()).count())
+    };
+    let receiver = {
+        let mailbox = mailbox.clone();
+        let old = old.clone();
+        shuttle::thread::spawn(move || {
+            let mut batch = VecDeque::new();
+            let mut got = 0;
+            for _ in 0..2 {
+                if mailbox.try_recv(&old, &mut batch).is_some() {
+                    got += 1;
+                }
+                shuttle::thread::yield_now();
+            }
+            // Its life ends: what its batch holds dies with it.
+            discard(&old, batch);
+            got
+        })
+    };
+    old.abort_with(ExitReason::Killed);
+    let new = incarnation(&bus, 2);
+    mailbox.up(ChildRef::from_inner(new.clone()));
+    let sent = sender.join().unwrap();
+    let got_old = receiver.join().unwrap();
+    let mut batch = VecDeque::new();
+    let got_new = std::iter::from_fn(|| mailbox.try_recv(&new, &mut batch)).count();
+    let mut dropped = 0;
+    while let Some(event) = events.try_recv() {
+        if let crate::Event::MessagesDropped { count, .. } = event {
+            dropped += count;
+        }
+    }
+    assert_eq!(sent, got_old + got_new + dropped);
+}
+
 #[test]
 fn mailbox_random_schedules() {
     shuttle::check_random(sends_wake_the_receiver, 2_000);
     shuttle::check_random(up_wakes_a_waiting_handle, 2_000);
     shuttle::check_random(|| down_fails_a_waiting_call(true), 2_000);
     shuttle::check_random(|| down_fails_a_waiting_call(false), 2_000);
+    shuttle::check_random(a_killed_incarnation_accounts_for_every_message, 2_000);
 }
 
 #[test]
@@ -116,4 +167,5 @@ fn mailbox_bounded_preemptions() {
     shuttle::check_pct(up_wakes_a_waiting_handle, 2_000, 3);
     shuttle::check_pct(|| down_fails_a_waiting_call(true), 2_000, 3);
     shuttle::check_pct(|| down_fails_a_waiting_call(false), 2_000, 3);
+    shuttle::check_pct(a_killed_incarnation_accounts_for_every_message, 2_000, 3);
 }
