@@ -140,6 +140,7 @@ impl Worker for Mailer {
 
 supervision_tree! {
     #[supervisor(strategy = one_for_one, max_restarts = 20, max_seconds = 10)]
+    #[derive(Debug)]
     pub struct Shop {
         db: Db,
         #[supervisor(strategy = rest_for_one)]

@@ -321,12 +321,13 @@ impl Gen {
                     .children
                     .iter()
                     .map(|c| self.split(c, &whole, &TokenStream::new()));
-                let pattern = self.pattern(tree, &mut 0);
+                let mut bindings = Vec::new();
+                bindings_of(tree, &quote!(self), &mut bindings);
                 let values = self.values(tree, &mut 0);
                 let (spec, handle_var) = (local("spec"), local("handle"));
                 (
                     quote! {
-                        let #pattern = self;
+                        #(#bindings)*
                         #build(#root_name, (#(#values,)*))
                     },
                     quote! {
@@ -445,26 +446,8 @@ impl Gen {
         }
     }
 
-    /// The pattern that takes a tree's value apart, down its inline trees,
-    /// into hygienic variables numbered in declaration order.
-    fn pattern(&self, tree: &Tree, n: &mut usize) -> TokenStream {
-        let ident = &tree.ident;
-        let fields = tree.children.iter().map(|c| {
-            let field = &c.ident;
-            let sub = match &c.ty {
-                ChildType::Inline(nested) => self.pattern(nested, n),
-                ChildType::Type(_) => {
-                    *n += 1;
-                    local(&format!("v{n}")).to_token_stream()
-                }
-            };
-            quote!(#field: #sub)
-        });
-        quote!(#ident { #(#fields,)* })
-    }
-
     /// The arguments of a tree's build function, from the variables of
-    /// [`Gen::pattern`]: a factory per child (a tuple of them for an inline
+    /// [`bindings_of`]: a factory per child (a tuple of them for an inline
     /// tree).
     fn values(&self, tree: &Tree, n: &mut usize) -> Vec<TokenStream> {
         let krate = &self.krate;
@@ -1086,6 +1069,26 @@ fn derives_clone(attrs: &[syn::Attribute]) -> bool {
 /// The struct definitions of a `supervision_tree!` (the root and every
 /// inline supervisor): public fields, and `Clone` when every field is (a
 /// child built by a factory need not be, and then neither is its tree).
+/// Takes a tree's value apart, down its inline trees, into hygienic
+/// variables numbered in declaration order: `let v1 = self.web.api;`. By
+/// field accesses, as the struct's `Clone` and the factory's split read
+/// them: an inline tree whose name is taken by another type in the module
+/// (rustc's "defined multiple times") then gives one error per field, not
+/// one per form.
+fn bindings_of(tree: &Tree, path: &TokenStream, out: &mut Vec<TokenStream>) {
+    for child in &tree.children {
+        let field = &child.ident;
+        let path = quote!(#path.#field);
+        match &child.ty {
+            ChildType::Inline(nested) => bindings_of(nested, &path, out),
+            ChildType::Type(_) => {
+                let var = local(&format!("v{}", out.len() + 1));
+                out.push(quote!(let #var = #path;));
+            }
+        }
+    }
+}
+
 pub(crate) fn structs(tree: &Tree) -> TokenStream {
     let mut trees = Vec::new();
     collect(tree, &mut trees, &mut HashSet::new());
@@ -1130,13 +1133,16 @@ fn struct_def(tree: &Tree) -> TokenStream {
             {
                 fn clone(&self) -> Self {
                     #ident {
-                        #(#names: ::core::clone::Clone::clone(&self.#names),)*
+                        #(#names: ::core::clone::Clone::clone(&(*self).#names),)*
                     }
                 }
             }
         }
     };
-    quote! {
+    // Spanned at the name: a name taken in the module (E0428) is reported
+    // at the user's token, not at the macro call.
+    let span = ident.span();
+    quote_spanned! {span=>
         #(#attrs)*
         #vis struct #ident {
             #(#fields,)*
