@@ -364,10 +364,14 @@ impl Spawner {
         let task = run_to_exit(run, guard);
         // In its span, unless nobody records it: the task then neither
         // carries the span nor enters it at every poll.
+        // Through the runtime's handle rather than `tokio::spawn`, whose
+        // closure over the runtime's context moves the child's future
+        // (hundreds of bytes) twice more on its way into the task.
+        let runtime = tokio::runtime::Handle::current();
         if self.span.is_disabled() {
-            tokio::spawn(task)
+            runtime.spawn(task)
         } else {
-            tokio::spawn(task.instrument(self.span))
+            runtime.spawn(task.instrument(self.span))
         }
     }
 
