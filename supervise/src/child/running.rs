@@ -87,6 +87,47 @@ impl Running {
         if !aborted || !self.yield_until_finished().await {
             return self.join().await;
         }
+        self.wait_after_turn().await
+    }
+
+    /// Waits for children that were all aborted by
+    /// [`begin_stop`](Self::begin_stop), as [`finish_stop`](Self::finish_stop)
+    /// would for each, but with one turn for all of them rather than a
+    /// future each: those done after it are collected in place, the rest
+    /// (tasks that block their thread) wait out [`KILL_GRACE`] together.
+    /// Their exit reasons, in their order.
+    pub(crate) async fn finish_aborted(mut children: Vec<Running>) -> Vec<ExitReason> {
+        let finished = |c: &Running| c.join.as_ref().is_none_or(|j| j.is_finished());
+        if !children.iter().all(finished) {
+            requeue().await;
+        }
+        let mut reasons = Vec::with_capacity(children.len());
+        let mut late = Vec::new();
+        for (i, child) in children.iter_mut().enumerate() {
+            if finished(child) {
+                reasons.push(child.join().await);
+            } else {
+                reasons.push(ExitReason::Killed);
+                late.push(i);
+            }
+        }
+        if !late.is_empty() {
+            let waits = children
+                .iter_mut()
+                .enumerate()
+                .filter(|(i, _)| late.binary_search(i).is_ok())
+                .map(|(_, child)| child.wait_after_turn());
+            let late_reasons = futures_util::future::join_all(waits).await;
+            for (i, reason) in late.into_iter().zip(late_reasons) {
+                reasons[i] = reason;
+            }
+        }
+        reasons
+    }
+
+    /// The end of [`wait`](Self::wait) for an aborted task that is still
+    /// running after its turn.
+    async fn wait_after_turn(&mut self) -> ExitReason {
         let join = self.join.as_mut().expect("a running child has its task");
         match tokio::time::timeout(KILL_GRACE, join).await {
             Ok(result) => self.join_result(result),

@@ -391,34 +391,58 @@ impl DynCore {
         // only once an earlier one with a longer timeout had stopped.
         let now = Instant::now();
         let expected = self.expected_at_shutdown();
-        let mut stopping = Vec::with_capacity(order.len());
-        for &slot in &order {
+        // The aborted ones (most often all of them) are waited for as one
+        // set, without a future each (see `Running::finish_aborted`).
+        let mut stopping = Vec::new();
+        let (mut aborted, mut aborted_at) = (Vec::new(), Vec::new());
+        for (at, &slot) in order.iter().enumerate() {
             let policy = self.policy(&self.children[slot].spec);
             let (shutdown, restart) = (policy.shutdown, policy.restart);
             let Some(running) = self.children[slot].running.take() else {
                 continue;
             };
-            let aborted = running.begin_stop(shutdown);
+            if running.begin_stop(shutdown) {
+                aborted.push(running);
+                aborted_at.push((at, slot, shutdown, restart));
+                continue;
+            }
             let deadline = shutdown.deadline(now);
             stopping.push(async move {
-                let reason = running.finish_stop(aborted, shutdown, deadline).await;
-                (
-                    slot,
-                    (!expected(shutdown, restart, &reason)).then_some(reason),
-                )
+                let reason = running.finish_stop(false, shutdown, deadline).await;
+                let error = (!expected(shutdown, restart, &reason)).then_some(reason);
+                (at, slot, error)
             });
         }
-        let mut errors: Vec<(Arc<str>, ExitReason)> = Vec::new();
         // Outside tokio's coop budget: under it, once the budget is spent
         // every child's join handle answers "not yet" and `join_all` polls
         // its whole set again, about n²/128 polls for n children (W2's
         // 100,000: 3 s instead of 60 ms).
-        let joined = tokio::task::unconstrained(futures_util::future::join_all(stopping));
-        for (slot, error) in joined.await {
-            if let Some(reason) = error {
-                errors.push((self.children[slot].path(&self.path), reason));
-            }
-        }
+        let (aborted, stopped) = tokio::task::unconstrained(futures_util::future::join(
+            Running::finish_aborted(aborted),
+            futures_util::future::join_all(stopping),
+        ))
+        .await;
+        let aborted =
+            aborted_at
+                .into_iter()
+                .zip(aborted)
+                .map(|((at, slot, shutdown, restart), reason)| {
+                    (
+                        at,
+                        slot,
+                        (!expected(shutdown, restart, &reason)).then_some(reason),
+                    )
+                });
+        // Reported in start order, as the children were stopped.
+        let mut failed: Vec<(usize, usize, ExitReason)> = aborted
+            .chain(stopped)
+            .filter_map(|(at, slot, error)| Some((at, slot, error?)))
+            .collect();
+        failed.sort_unstable_by_key(|&(at, ..)| at);
+        let errors: Vec<(Arc<str>, ExitReason)> = failed
+            .into_iter()
+            .map(|(_, slot, reason)| (self.children[slot].path(&self.path), reason))
+            .collect();
         self.children.clear();
         match &self.inner.template {
             None => {
