@@ -371,39 +371,16 @@ impl Gen {
                 pub fn supervisor(&self) -> &#krate::SupervisorRef {
                     &self.#supervisor
                 }
+            }
 
-                /// Stops the tree: its children in reverse start order, each
-                /// by its shutdown policy (a nested tree's handle stops that
-                /// supervisor, which its parent then restarts as its restart
-                /// type says). Returns once it has exited.
-                ///
-                /// # Errors
-                ///
-                /// `CallError::Stopped` when it was not running.
-                pub async fn stop(&self) -> ::core::result::Result<(), #krate::CallError> {
-                    self.#supervisor.stop().await
-                }
+            /// The supervisor's control handle: `stop`, `which_children`,
+            /// `count_children`, `snapshot`, ... are called on the tree's
+            /// handle directly.
+            impl ::core::ops::Deref for #handle where #(#bounds,)* {
+                type Target = #krate::SupervisorRef;
 
-                /// The supervisor's children, the most recently started first.
-                ///
-                /// # Errors
-                ///
-                /// `CallError::Stopped` when it is not running.
-                pub async fn which_children(
-                    &self,
-                ) -> ::core::result::Result<::std::vec::Vec<#krate::ChildInfo>, #krate::CallError> {
-                    self.#supervisor.which_children().await
-                }
-
-                /// The live tree, level by level.
-                ///
-                /// # Errors
-                ///
-                /// `CallError::Stopped` when it is not running.
-                pub async fn snapshot(
-                    &self,
-                ) -> ::core::result::Result<#krate::SupervisorSnapshot, #krate::CallError> {
-                    self.#supervisor.snapshot().await
+                fn deref(&self) -> &#krate::SupervisorRef {
+                    &self.#supervisor
                 }
             }
 
