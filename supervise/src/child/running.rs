@@ -175,7 +175,12 @@ impl Running {
     /// returns the reason it exited with.
     pub(crate) async fn terminate(self, shutdown: Shutdown) -> ExitReason {
         let aborted = self.begin_stop(shutdown);
-        let deadline = shutdown.deadline(tokio::time::Instant::now());
+        // An aborted child has no deadline: no clock read for it.
+        let deadline = if aborted {
+            None
+        } else {
+            shutdown.deadline(tokio::time::Instant::now())
+        };
         self.finish_stop(aborted, shutdown, deadline).await
     }
 
