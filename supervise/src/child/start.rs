@@ -350,6 +350,7 @@ pub(crate) struct Spawner {
 }
 
 impl Spawner {
+    #[inline(always)]
     pub(crate) fn spawn<F>(self, run: F) -> JoinHandle<ExitReason>
     where
         F: Future<Output = ExitReason> + Send + 'static,
@@ -396,6 +397,7 @@ pin_project_lite::pin_project! {
     }
 }
 
+#[inline(always)]
 fn run_to_exit<F: Future<Output = ExitReason>>(run: F, guard: ExitGuard) -> ChildTask<F> {
     ChildTask {
         life: AssertUnwindSafe(PanicScope::new(run)).catch_unwind(),
