@@ -459,6 +459,7 @@ fn to_tree(
         lint_attrs: crate::internals::ast::lint_attrs(&pass_attrs),
         pass_attrs,
         excluded: Default::default(),
+        inline: false,
     }
 }
 
@@ -505,7 +506,7 @@ fn to_child(
                 "The start argument of supervisor `{}` under `{parent}`: one field per child.",
                 raw.ident
             );
-            ChildType::Inline(Box::new(to_tree(
+            let mut tree = to_tree(
                 cx,
                 sup_attrs,
                 parent_vis.clone(),
@@ -513,7 +514,9 @@ fn to_child(
                 children,
                 &doc,
                 parent_derives,
-            )))
+            );
+            tree.inline = true;
+            ChildType::Inline(Box::new(tree))
         }
     };
     ChildNode {

@@ -293,6 +293,7 @@ impl Gen {
     fn impls(&self, tree: &Tree) -> TokenStream {
         let krate = &self.krate;
         let ident = &tree.ident;
+        let self_ty = type_path(tree);
         let handle = handle_ident(tree);
         let handle_name = handle.to_string();
         let supervisor = supervisor_field(tree);
@@ -384,7 +385,7 @@ impl Gen {
                 }
             }
 
-            impl #ident where #(#bounds,)* {
+            impl #self_ty where #(#bounds,)* {
                 /// The tree's spec, started from this value (each field is
                 /// cloned for every start of its child), and its typed handle.
                 /// Subscribe to the spec's events before starting it.
@@ -406,7 +407,7 @@ impl Gen {
                 }
             }
 
-            #impl_token #krate::Child for #ident where #(#bounds,)* #(#send_bounds,)* {
+            #impl_token #krate::Child for #self_ty where #(#bounds,)* #(#send_bounds,)* {
                 type Handle = #handle;
                 const KIND: #krate::ChildKind = #krate::ChildKind::Supervisor;
                 const RESTART: #krate::Restart = #krate::Restart::Permanent;
@@ -1072,27 +1073,67 @@ pub(crate) fn structs(tree: &Tree) -> TokenStream {
     trees.iter().map(|t| struct_def(t)).collect()
 }
 
+/// The type of a tree's struct. An inline supervisor's struct is generic
+/// in its fields' types, in a module of its own (which sees nothing of the
+/// user's scope, so it takes the types as parameters), and the name the
+/// user wrote is an alias of it: `type Web = __supervise_inline_Web::Web<Api>;`.
+/// The generated code names the struct by this path, never by the alias,
+/// so that a name the module already has (rustc's "defined multiple
+/// times", at the alias) is the one error: nothing generated reaches the
+/// other type.
+pub(crate) fn type_path(tree: &Tree) -> TokenStream {
+    let ident = &tree.ident;
+    if !tree.inline {
+        return ident.to_token_stream();
+    }
+    let module = inline_module(tree);
+    let args: Vec<TokenStream> = tree.children.iter().map(field_type).collect();
+    if args.is_empty() {
+        quote!(#module::#ident)
+    } else {
+        quote!(#module::#ident<#(#args),*>)
+    }
+}
+
+/// The module of an inline supervisor's struct.
+fn inline_module(tree: &Tree) -> syn::Ident {
+    format_ident!("__supervise_inline_{}", tree.ident)
+}
+
+/// A field's type in its tree's struct.
+fn field_type(child: &ChildNode) -> TokenStream {
+    match &child.ty {
+        // A supervisor whose name is taken (reported): not declared.
+        ChildType::Inline(nested) if nested.excluded.get() => quote!(()),
+        _ => child.ty_tokens(),
+    }
+}
+
 fn struct_def(tree: &Tree) -> TokenStream {
     let ident = &tree.ident;
     let vis = &tree.vis;
     let attrs = &tree.pass_attrs;
-    let types: Vec<TokenStream> = tree
-        .children
-        .iter()
-        .map(|c| match &c.ty {
-            // A supervisor whose name is taken (reported): not declared.
-            ChildType::Inline(nested) if nested.excluded.get() => quote!(()),
-            _ => c.ty_tokens(),
-        })
+    let self_ty = type_path(tree);
+    let types: Vec<TokenStream> = tree.children.iter().map(field_type).collect();
+    // An inline supervisor's struct takes its fields' types as parameters.
+    let params: Vec<syn::Ident> = (0..types.len())
+        .map(|i| format_ident!("Child{}", i))
         .collect();
-    let fields = tree.children.iter().zip(&types).map(|(c, ty)| {
+    let fields = tree.children.iter().enumerate().map(|(i, c)| {
         let field = &c.ident;
         let attrs = &c.pass_attrs;
+        let ty = if tree.inline {
+            params[i].to_token_stream()
+        } else {
+            types[i].clone()
+        };
         // The macro's own span: a field the macro makes `pub` is not the
         // user's, so that lints about it (`private_interfaces` for a private
-        // type) stay quiet.
+        // type) stay quiet. In an inline supervisor's module, a field
+        // visible to its module only is visible to the crate.
         let field_vis = match &c.vis {
             syn::Visibility::Inherited => quote!(pub),
+            syn::Visibility::Restricted(_) if tree.inline => quote!(pub(crate)),
             other => other.to_token_stream(),
         };
         quote!(#(#attrs)* #field_vis #field: #ty)
@@ -1104,13 +1145,13 @@ fn struct_def(tree: &Tree) -> TokenStream {
         // tree not `Clone`, and is no error of its own.
         let names: Vec<&syn::Ident> = tree.children.iter().map(|c| &c.ident).collect();
         quote! {
-            impl ::core::clone::Clone for #ident
+            impl ::core::clone::Clone for #self_ty
             where
                 #(for<'__supervise> #types: ::core::clone::Clone,)*
             {
                 fn clone(&self) -> Self {
-                    #ident {
-                        #(#names: ::core::clone::Clone::clone(&(*self).#names),)*
+                    Self {
+                        #(#names: ::core::clone::Clone::clone(&self.#names),)*
                     }
                 }
             }
@@ -1119,11 +1160,45 @@ fn struct_def(tree: &Tree) -> TokenStream {
     // Spanned at the name: a name taken in the module (E0428) is reported
     // at the user's token, not at the macro call.
     let span = ident.span();
-    quote_spanned! {span=>
-        #(#attrs)*
-        #vis struct #ident {
-            #(#fields,)*
+    if !tree.inline {
+        return quote_spanned! {span=>
+            #(#attrs)*
+            #vis struct #ident {
+                #(#fields,)*
+            }
+            #clone
+        };
+    }
+    let module = inline_module(tree);
+    let generics = (!params.is_empty()).then(|| quote!(<#(#params),*>));
+    let docs = attrs.iter().filter(|a| a.path().is_ident("doc"));
+    // At the user's name, where rustc reports a name the module already
+    // has. A private child type in a public tree's alias is allowed, as it
+    // is in the fields the macro makes public.
+    let alias = quote_spanned! {span=>
+        #[allow(private_interfaces)]
+        #vis type #ident = #self_ty;
+    };
+    // As visible as the alias, from inside the module: a struct more
+    // visible than its handle would make its `Child` impl a public
+    // interface of a private type.
+    let inner_vis = match vis {
+        syn::Visibility::Public(_) => quote!(pub),
+        syn::Visibility::Inherited => quote!(pub(super)),
+        syn::Visibility::Restricted(r) if r.path.is_ident("self") => quote!(pub(super)),
+        syn::Visibility::Restricted(_) => quote!(pub(crate)),
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        #vis mod #module {
+            #(#attrs)*
+            #inner_vis struct #ident #generics {
+                #(#fields,)*
+            }
         }
+        #(#docs)*
+        #alias
         #clone
     }
 }

@@ -22,6 +22,10 @@ pub(crate) struct Tree {
     pub(crate) lint_attrs: Vec<syn::Attribute>,
     /// Its name is taken in its DSL (an error): nothing is generated for it.
     pub(crate) excluded: std::cell::Cell<bool>,
+    /// A supervisor written inline in `supervision_tree!`: its struct is
+    /// generic in a module of its own, and its name an alias of it (see
+    /// `expand::type_path`).
+    pub(crate) inline: bool,
 }
 
 /// One child: a field of the supervisor struct.
@@ -93,7 +97,7 @@ impl ChildNode {
         }
         match &self.ty {
             ChildType::Type(ty) => ty.to_token_stream(),
-            ChildType::Inline(tree) => tree.ident.to_token_stream(),
+            ChildType::Inline(tree) => crate::expand::type_path(tree),
         }
     }
 }
@@ -183,6 +187,7 @@ impl Tree {
             pass_attrs: Vec::new(),
             lint_attrs: lint_attrs(&input.attrs),
             excluded: Default::default(),
+            inline: false,
         })
     }
 

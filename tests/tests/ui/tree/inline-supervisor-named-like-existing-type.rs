@@ -1,6 +1,6 @@
-// An inline supervisor named like a type already declared in the module:
-// the first error is rustc's "defined multiple times", at the inline
-// supervisor's name.
+// An inline supervisor named like a worker type already declared in the
+// module (and used in the same tree): the one error is rustc's "defined
+// multiple times", at the inline supervisor's name.
 use supervise::{supervision_tree, worker};
 
 #[worker]
@@ -14,10 +14,20 @@ impl supervise::Worker for W {
     }
 }
 
+#[worker]
+#[derive(Clone)]
 struct Web;
+
+impl supervise::Worker for Web {
+    type Message = ();
+    async fn run(self, _ctx: supervise::Context) -> Result<(), supervise::Exit> {
+        Ok(())
+    }
+}
 
 supervision_tree! {
     struct App {
+        front: Web,
         web: Web {
             api: W,
         },
