@@ -16,12 +16,13 @@
 use std::cell::RefCell;
 
 use proc_macro2::{TokenStream, TokenTree};
-use quote::ToTokens;
+use quote::{format_ident, ToTokens};
+use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{braced, Token};
 
 use crate::expand;
-use crate::internals::ast::{misplaced_supervisor_attr, ChildNode, ChildType, Tree};
+use crate::internals::ast::{misplaced_supervisor_attr, snake_case, ChildNode, ChildType, Tree};
 use crate::internals::attr::{ChildAttrs, SupAttrs};
 use crate::internals::check;
 use crate::internals::ctxt::Ctxt;
@@ -345,7 +346,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         });
         return out;
     }
-    let tree = to_tree(
+    let mut tree = to_tree(
         &cx,
         raw.attrs,
         raw.vis,
@@ -354,6 +355,8 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         &root_doc,
         &[],
     );
+    let module = format_ident!("{}_tree", snake_case(&tree.ident.unraw().to_string()));
+    in_module(&mut tree, &module);
     check_unique_names(&cx, &tree, &mut Vec::new());
     check::check(&cx, &tree);
     let mut out = expand::structs(&tree);
@@ -365,6 +368,17 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         }
     }
     out
+}
+
+/// The supervisors written inline in `tree`, at every depth, have their
+/// structs in `module`.
+fn in_module(tree: &mut Tree, module: &syn::Ident) {
+    for child in &mut tree.children {
+        if let ChildType::Inline(nested) = &mut child.ty {
+            nested.module = Some(module.clone());
+            in_module(nested, module);
+        }
+    }
 }
 
 /// Every supervisor of one DSL becomes a struct, and its typed handle a
@@ -459,7 +473,7 @@ fn to_tree(
         lint_attrs: crate::internals::ast::lint_attrs(&pass_attrs),
         pass_attrs,
         excluded: Default::default(),
-        inline: false,
+        module: None,
     }
 }
 
@@ -506,7 +520,7 @@ fn to_child(
                 "The start argument of supervisor `{}` under `{parent}`: one field per child.",
                 raw.ident
             );
-            let mut tree = to_tree(
+            ChildType::Inline(Box::new(to_tree(
                 cx,
                 sup_attrs,
                 parent_vis.clone(),
@@ -514,9 +528,7 @@ fn to_child(
                 children,
                 &doc,
                 parent_derives,
-            );
-            tree.inline = true;
-            ChildType::Inline(Box::new(tree))
+            )))
         }
     };
     ChildNode {

@@ -1070,34 +1070,51 @@ fn bindings_of(tree: &Tree, path: &TokenStream, out: &mut Vec<TokenStream>) {
 pub(crate) fn structs(tree: &Tree) -> TokenStream {
     let mut trees = Vec::new();
     collect(tree, &mut trees, &mut HashSet::new());
-    trees.iter().map(|t| struct_def(t)).collect()
+    let mut out = TokenStream::new();
+    let mut inline = TokenStream::new();
+    for t in &trees {
+        let (outside, inside) = struct_def(t);
+        out.extend(outside);
+        inline.extend(inside);
+    }
+    // The inline supervisors' structs, in the module of the tree.
+    if let Some(module) = trees.iter().find_map(|t| t.module.as_ref()) {
+        let vis = &tree.vis;
+        let doc = format!(
+            "The structs of the supervisors written inline in [`{}`].",
+            tree.ident
+        );
+        out.extend(quote! {
+            #[doc = #doc]
+            #[doc(hidden)]
+            #vis mod #module {
+                #inline
+            }
+        });
+    }
+    out
 }
 
 /// The type of a tree's struct. An inline supervisor's struct is generic
 /// in its fields' types, in a module of its own (which sees nothing of the
 /// user's scope, so it takes the types as parameters), and the name the
-/// user wrote is an alias of it: `type Web = __supervise_inline_Web::Web<Api>;`.
+/// user wrote is an alias of it: `type Web = app_tree::Web<Api>;` (the
+/// module is named after the tree's root).
 /// The generated code names the struct by this path, never by the alias,
 /// so that a name the module already has (rustc's "defined multiple
 /// times", at the alias) is the one error: nothing generated reaches the
 /// other type.
 pub(crate) fn type_path(tree: &Tree) -> TokenStream {
     let ident = &tree.ident;
-    if !tree.inline {
+    let Some(module) = &tree.module else {
         return ident.to_token_stream();
-    }
-    let module = inline_module(tree);
+    };
     let args: Vec<TokenStream> = tree.children.iter().map(field_type).collect();
     if args.is_empty() {
         quote!(#module::#ident)
     } else {
         quote!(#module::#ident<#(#args),*>)
     }
-}
-
-/// The module of an inline supervisor's struct.
-fn inline_module(tree: &Tree) -> syn::Ident {
-    format_ident!("__supervise_inline_{}", tree.ident)
 }
 
 /// A field's type in its tree's struct.
@@ -1109,7 +1126,10 @@ fn field_type(child: &ChildNode) -> TokenStream {
     }
 }
 
-fn struct_def(tree: &Tree) -> TokenStream {
+/// A tree's struct, its alias and its `Clone`, and (for an inline
+/// supervisor) its struct in the tree's module.
+fn struct_def(tree: &Tree) -> (TokenStream, TokenStream) {
+    let inline = tree.module.is_some();
     let ident = &tree.ident;
     let vis = &tree.vis;
     let attrs = &tree.pass_attrs;
@@ -1122,7 +1142,7 @@ fn struct_def(tree: &Tree) -> TokenStream {
     let fields = tree.children.iter().enumerate().map(|(i, c)| {
         let field = &c.ident;
         let attrs = &c.pass_attrs;
-        let ty = if tree.inline {
+        let ty = if inline {
             params[i].to_token_stream()
         } else {
             types[i].clone()
@@ -1133,7 +1153,7 @@ fn struct_def(tree: &Tree) -> TokenStream {
         // visible to its module only is visible to the crate.
         let field_vis = match &c.vis {
             syn::Visibility::Inherited => quote!(pub),
-            syn::Visibility::Restricted(_) if tree.inline => quote!(pub(crate)),
+            syn::Visibility::Restricted(_) if inline => quote!(pub(crate)),
             other => other.to_token_stream(),
         };
         quote!(#(#attrs)* #field_vis #field: #ty)
@@ -1160,16 +1180,16 @@ fn struct_def(tree: &Tree) -> TokenStream {
     // Spanned at the name: a name taken in the module (E0428) is reported
     // at the user's token, not at the macro call.
     let span = ident.span();
-    if !tree.inline {
-        return quote_spanned! {span=>
+    if !inline {
+        let root = quote_spanned! {span=>
             #(#attrs)*
             #vis struct #ident {
                 #(#fields,)*
             }
             #clone
         };
+        return (root, TokenStream::new());
     }
-    let module = inline_module(tree);
     let generics = (!params.is_empty()).then(|| quote!(<#(#params),*>));
     let docs = attrs.iter().filter(|a| a.path().is_ident("doc"));
     // At the user's name, where rustc reports a name the module already
@@ -1188,17 +1208,16 @@ fn struct_def(tree: &Tree) -> TokenStream {
         syn::Visibility::Restricted(r) if r.path.is_ident("self") => quote!(pub(super)),
         syn::Visibility::Restricted(_) => quote!(pub(crate)),
     };
-    quote! {
-        #[doc(hidden)]
-        #[allow(non_snake_case)]
-        #vis mod #module {
-            #(#attrs)*
-            #inner_vis struct #ident #generics {
-                #(#fields,)*
-            }
+    let inside = quote! {
+        #(#attrs)*
+        #inner_vis struct #ident #generics {
+            #(#fields,)*
         }
+    };
+    let outside = quote! {
         #(#docs)*
         #alias
         #clone
-    }
+    };
+    (outside, inside)
 }

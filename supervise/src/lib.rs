@@ -541,9 +541,11 @@ pub use supervise_macros::handlers;
 /// `factory` need not be): the root's value is the tree's start argument.
 /// An inline supervisor is a child: its name is its id (the field's name,
 /// or `#[child(id = ...)]`), so it takes no `name`. Its name is a type
-/// alias of a struct the macro keeps in a hidden module (generic in its
-/// fields' types): it is built, matched and given `impl` blocks as a struct
-/// is, and a name the module already has is one error, at that name. The macro may be used
+/// alias of a struct the macro declares, generic in its fields' types, in a
+/// hidden module named after the root (`app_tree` for `App`): it is built,
+/// matched and given `impl` blocks as a struct is, rustc's messages call it
+/// `app_tree::Web<Api>`, and a name the module already has is one error,
+/// at that name. The macro may be used
 /// inside a function, and a tree takes no `#[derive(Supervisor)]` (the
 /// macro implements it).
 ///

@@ -22,10 +22,11 @@ pub(crate) struct Tree {
     pub(crate) lint_attrs: Vec<syn::Attribute>,
     /// Its name is taken in its DSL (an error): nothing is generated for it.
     pub(crate) excluded: std::cell::Cell<bool>,
-    /// A supervisor written inline in `supervision_tree!`: its struct is
-    /// generic in a module of its own, and its name an alias of it (see
+    /// For a supervisor written inline in `supervision_tree!`, the module
+    /// its struct is declared in (generic in its fields' types), named
+    /// after the tree's root; its name is an alias of that struct (see
     /// `expand::type_path`).
-    pub(crate) inline: bool,
+    pub(crate) module: Option<syn::Ident>,
 }
 
 /// One child: a field of the supervisor struct.
@@ -187,7 +188,7 @@ impl Tree {
             pass_attrs: Vec::new(),
             lint_attrs: lint_attrs(&input.attrs),
             excluded: Default::default(),
-            inline: false,
+            module: None,
         })
     }
 
