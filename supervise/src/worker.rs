@@ -180,6 +180,13 @@ impl ShutdownSignal {
 
 /// What a worker gets from its supervisor: who it is, the shutdown signal,
 /// its mailbox, and a place to spawn tasks that die with it.
+///
+/// An incarnation receives a burst of messages under one lock, so dropping
+/// its context with some of them not yet received ends its mailbox as the
+/// incarnation's end would: those messages are dropped (counted in
+/// [`Event::MessagesDropped`](crate::Event::MessagesDropped)), calls among
+/// them fail with `Lost`, and sends answer `NotRunning` until the next
+/// incarnation.
 pub struct Context<M = ()> {
     inc: Arc<Incarnation>,
     /// The child's mailbox, when it has a handle.
@@ -200,10 +207,21 @@ impl<M> std::fmt::Debug for Context<M> {
     }
 }
 
-/// What the incarnation took from its queue and did not receive dies with
-/// it, counted as the queue's messages are.
+/// A context dropped with messages taken from its queue and not received
+/// (the incarnation ends, or drops its context early) closes the
+/// incarnation's mailbox first, as its end would: calls among those
+/// messages fail with `Lost`, as for any incarnation that ends with a call
+/// in hand, not `NoReply` (their replies are dropped with them), and
+/// handles answer `NotRunning` until the next incarnation. The messages are
+/// counted as dropped, as the queue's are.
 impl<M> Drop for Context<M> {
     fn drop(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        if let Some(mailbox) = &self.mailbox {
+            mailbox.down(&ChildRef::from_inner(self.inc.clone()));
+        }
         mailbox::discard(&self.inc, std::mem::take(&mut self.batch));
     }
 }

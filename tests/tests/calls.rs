@@ -158,6 +158,50 @@ async fn a_bounded_mailbox_refuses_when_full_and_send_wait_waits_for_room() {
     );
 }
 
+/// Takes the first message, then drops its context (with what it had
+/// taken from its queue beside that message) and runs on for a second: the
+/// incarnation's end, as a thread sees it between a worker's last `recv`
+/// and its exit being reported.
+struct DropsContext;
+
+impl Worker for DropsContext {
+    type Message = Msg;
+
+    async fn run(self, mut ctx: Context<Msg>) -> Result<(), Exit> {
+        // Lets two messages queue up, then takes them at once.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let _ = ctx.recv().await;
+        drop(ctx);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Err(Exit::from("done"))
+    }
+}
+
+/// A call taken from the queue with the message before it, by an
+/// incarnation that then ends before reading it, fails with `Lost` (its
+/// callee's end), never `NoReply` (a reply dropped by a callee that runs
+/// on), however the dropped reply and the exit's report interleave.
+#[tokio::test(start_paused = true)]
+async fn a_call_taken_in_a_burst_by_an_ending_incarnation_is_lost() {
+    let (spec, worker) = ChildSpec::worker_with_handle("w", || DropsContext);
+    let sup = start(spec).await;
+    let started = tokio::time::Instant::now();
+    worker.send(Msg::Crash).unwrap();
+    let call = tokio::spawn({
+        let worker = worker.clone();
+        async move { worker.try_call(Msg::Ping).await }
+    });
+    assert_eq!(bounded("call", call).await.unwrap(), Err(HandleError::Lost));
+    // Failed when the context was dropped, not at the exit a second later;
+    // the mailbox closed with it: sends wait for the next incarnation.
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(
+        worker.send(Msg::Crash).unwrap_err().error,
+        HandleError::NotRunning
+    );
+    sup.stop().await.unwrap();
+}
+
 /// Pings while the child restarts every few milliseconds, on the
 /// multi-thread runtime: no call fails because it fell in the gap between
 /// two incarnations (a call in hand when an incarnation dies is `Lost`).
