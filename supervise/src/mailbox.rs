@@ -225,29 +225,26 @@ impl<M> Mailbox<M> {
 
     /// Queues `message` for the running incarnation, or hands it back.
     pub(crate) fn send(&self, message: M) -> Result<(), (HandleError, M)> {
-        self.push(message, None, None, |_| ())
+        self.push(message, None, None).map(drop)
     }
 
-    /// Queues a call's request, with `watch` (its reply slot),
-    /// for the running incarnation and returns that incarnation (see
-    /// [`wait_reply`](Self::wait_reply)).
-    pub(crate) fn send_call(
-        &self,
-        message: M,
-        watch: WatchRef,
-    ) -> Result<ChildRef, (HandleError, M)> {
-        self.push(message, Some(watch), None, ChildRef::clone)
+    /// Queues a call's request, with `watch` (its reply slot), for the
+    /// running incarnation and returns that incarnation's number (see
+    /// [`wait_reply`](Self::wait_reply)): a number, read under the lock,
+    /// where a `ChildRef` would be an atomic count that all the callers of
+    /// one worker contend on.
+    pub(crate) fn send_call(&self, message: M, watch: WatchRef) -> Result<u64, (HandleError, M)> {
+        self.push(message, Some(watch), None)
     }
 
     /// Queues `message` for the incarnation up (for `to` only, when given),
-    /// and returns what `queued` makes of it.
-    fn push<T>(
+    /// and returns that incarnation's number.
+    fn push(
         &self,
         message: M,
         watch: Option<WatchRef>,
         to: Option<&Arc<Incarnation>>,
-        queued: impl FnOnce(&ChildRef) -> T,
-    ) -> Result<T, (HandleError, M)> {
+    ) -> Result<u64, (HandleError, M)> {
         let envelope = Envelope::new(message);
         let (waker, out) = {
             let mut state = self.lock();
@@ -271,7 +268,7 @@ impl<M> Mailbox<M> {
                         call::keep(taken, watch);
                     }
                     queue.push_back(envelope);
-                    (waker.take(), queued(child))
+                    (waker.take(), child.incarnation())
                 }
                 State::Gone => return Err((HandleError::NotFound, envelope.message)),
                 _ => return Err((HandleError::NotRunning, envelope.message)),
@@ -291,22 +288,22 @@ impl<M> Mailbox<M> {
         me: &Arc<Incarnation>,
         message: M,
     ) -> Result<(), (HandleError, M)> {
-        self.push(message, None, Some(me), |_| ())
+        self.push(message, None, Some(me)).map(drop)
     }
 
-    /// Waits for the reply to a request queued for `child`. Fails with
-    /// [`HandleError::Lost`] once `child` has ended and its reply has not
-    /// come: wherever its `Reply` went (a task of its own, another
-    /// process's queue), the callee died, and a call fails when its callee
-    /// dies, as in OTP. Fails with [`HandleError::NoReply`] when the reply
-    /// was dropped unanswered and `child` still runs once the dropping task
-    /// has had its turn (an incarnation that crashes drops its reply just
-    /// before its exit is reported).
+    /// Waits for the reply to a request queued for incarnation number
+    /// `callee`. Fails with [`HandleError::Lost`] once the callee has ended
+    /// and its reply has not come: wherever its `Reply` went (a task of its
+    /// own, another process's queue), the callee died, and a call fails
+    /// when its callee dies, as in OTP. Fails with [`HandleError::NoReply`]
+    /// when the reply was dropped unanswered and the callee still runs once
+    /// the dropping task has had its turn (an incarnation that crashes
+    /// drops its reply just before its exit is reported).
     ///
     /// Cancel safe.
     pub(crate) async fn wait_reply<R>(
         &self,
-        child: &ChildRef,
+        callee: u64,
         mut answer: Answer<R>,
     ) -> Result<R, HandleError> {
         match answer.outcome().await {
@@ -314,7 +311,7 @@ impl<M> Mailbox<M> {
             Outcome::Ended => Err(HandleError::Lost),
             Outcome::Dropped => {
                 tokio::task::yield_now().await;
-                if child.inner().has_exited() || !self.is_up(child) {
+                if answer.callee_ended() || !self.is_up(callee) {
                     Err(HandleError::Lost)
                 } else {
                     Err(HandleError::NoReply)
@@ -342,9 +339,9 @@ impl<M> Mailbox<M> {
         }
     }
 
-    /// Whether `child` is the incarnation up.
-    fn is_up(&self, child: &ChildRef) -> bool {
-        matches!(&*self.lock(), State::Up { child: c, .. } if c == child)
+    /// Whether incarnation number `callee` is the one up.
+    fn is_up(&self, callee: u64) -> bool {
+        matches!(&*self.lock(), State::Up { child, .. } if child.incarnation() == callee)
     }
 
     /// The running incarnation.

@@ -358,7 +358,7 @@ impl<W: Worker> WorkerHandle<W> {
             .map_err(|_| HandleError::Timeout)??,
             Err((error, _)) => return Err(error),
         };
-        self.mailbox.wait_reply(&callee, reply_rx).await
+        self.mailbox.wait_reply(callee, reply_rx).await
     }
 
     /// Sends a call's request to the next incarnation that comes up.
@@ -366,7 +366,7 @@ impl<W: Worker> WorkerHandle<W> {
         &self,
         mut request: W::Message,
         watch: call::WatchRef,
-    ) -> Result<ChildRef, HandleError> {
+    ) -> Result<u64, HandleError> {
         loop {
             self.mailbox.wait_up().await?;
             // It may have exited in between: then wait for the next.
@@ -404,7 +404,7 @@ impl<W: Worker> WorkerHandle<W> {
                 }
                 Err((error, _)) => return Err(error),
             };
-            self.mailbox.wait_reply(&callee, reply_rx).await
+            self.mailbox.wait_reply(callee, reply_rx).await
         };
         tokio::time::timeout(timeout, call)
             .await
@@ -432,7 +432,7 @@ impl<W: Worker> WorkerHandle<W> {
             .mailbox
             .send_call(make(Reply(reply_tx)), watch)
             .map_err(|(error, _)| error)?;
-        self.mailbox.wait_reply(&callee, reply_rx).await
+        self.mailbox.wait_reply(callee, reply_rx).await
     }
 
     /// Waits until an incarnation is running, at most `timeout`.

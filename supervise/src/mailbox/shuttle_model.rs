@@ -78,7 +78,7 @@ fn down_fails_a_waiting_call(answers: bool) {
     let callee = mailbox.send_call(tx, watch).map_err(|(e, _)| e).unwrap();
     let caller = {
         let mailbox = mailbox.clone();
-        shuttle::future::spawn(async move { mailbox.wait_reply(&callee, rx).await })
+        shuttle::future::spawn(async move { mailbox.wait_reply(callee, rx).await })
     };
     let reply = mailbox
         .try_recv(&me, &mut VecDeque::new())

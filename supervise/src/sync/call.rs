@@ -236,6 +236,11 @@ impl<R> Answer<R> {
         self.ready(prev).map_or(Poll::Pending, Poll::Ready)
     }
 
+    /// Whether the callee incarnation has been marked ended.
+    pub(crate) fn callee_ended(&self) -> bool {
+        self.cell.state.load(Acquire) & ENDED != 0
+    }
+
     /// Waits for the outcome. Cancel safe.
     pub(crate) async fn outcome(&mut self) -> Outcome<R> {
         std::future::poll_fn(|cx| self.poll_outcome(cx)).await
