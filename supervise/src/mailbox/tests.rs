@@ -113,11 +113,11 @@ fn a_drained_burst_gives_its_memory_back() {
     assert_eq!(batch.capacity(), 0);
 }
 
-#[test]
-fn an_unbounded_queue_is_taken_whole_and_received_in_order() {
-    let bus = EventBus::new();
+/// An unbounded mailbox whose incarnation `me` has been sent 0, 1 and 2
+/// and has received 0: the rest of the burst is in `batch`.
+fn burst_taken(bus: &Arc<EventBus>) -> (Mailbox<u32>, Arc<Incarnation>, VecDeque<Envelope<u32>>) {
     let mailbox = Mailbox::new();
-    let me = incarnation(&bus, 1);
+    let me = incarnation(bus, 1);
     mailbox.up(ChildRef::from_inner(me.clone()));
     let mut batch = VecDeque::new();
     for i in 0..3 {
@@ -127,6 +127,13 @@ fn an_unbounded_queue_is_taken_whole_and_received_in_order() {
         mailbox.try_recv(&me, &mut batch).map(|e| e.message),
         Some(0)
     );
+    (mailbox, me, batch)
+}
+
+#[test]
+fn an_unbounded_queue_is_taken_whole_and_received_in_order() {
+    let bus = EventBus::new();
+    let (mailbox, me, mut batch) = burst_taken(&bus);
     // The rest of the burst is the incarnation's; what comes after waits
     // behind it.
     assert_eq!(batch.len(), 2);
@@ -162,17 +169,7 @@ fn a_bounded_queue_gives_one_message_at_a_time() {
 fn a_batch_dies_with_its_incarnation_counted() {
     let bus = EventBus::new();
     let mut events = bus.subscribe();
-    let mailbox = Mailbox::new();
-    let old = incarnation(&bus, 1);
-    mailbox.up(ChildRef::from_inner(old.clone()));
-    let mut batch = VecDeque::new();
-    for i in 0..3 {
-        mailbox.send(i).unwrap();
-    }
-    assert_eq!(
-        mailbox.try_recv(&old, &mut batch).map(|e| e.message),
-        Some(0)
-    );
+    let (mailbox, old, mut batch) = burst_taken(&bus);
     // Killed and replaced (it blocked its thread past the kill): it
     // receives nothing more, and its batch is counted as dropped.
     old.abort_with(ExitReason::Killed);
