@@ -106,6 +106,47 @@ fn down_fails_a_waiting_call(answers: bool) {
     drop(kept);
 }
 
+/// An incarnation ends with a call still in its batch (taken with the
+/// message before it), as `Context`'s `Drop` ends it: the mailbox down,
+/// then the batch dropped. Its caller fails with `Lost`, never `NoReply`,
+/// however the two interleave with the caller's wait.
+fn a_call_in_a_dropped_batch_is_lost() {
+    let bus = EventBus::new();
+    let mailbox: Arc<Mailbox<call::Sender<u32>>> = Arc::new(Mailbox::new());
+    let me = incarnation(&bus, 1);
+    mailbox.up(ChildRef::from_inner(me.clone()));
+    let (first, _first_answer) = call::channel();
+    mailbox
+        .send_call(first, _first_answer.watch())
+        .map_err(|(e, _)| e)
+        .unwrap();
+    let (tx, rx) = call::channel();
+    let callee = mailbox
+        .send_call(tx, rx.watch())
+        .map_err(|(e, _)| e)
+        .unwrap();
+    let mut batch = VecDeque::new();
+    let taken = mailbox.try_recv(&me, &mut batch).expect("queued");
+    assert_eq!(batch.len(), 1, "the second request is in the batch");
+    let caller = {
+        let mailbox = mailbox.clone();
+        shuttle::future::spawn(async move { mailbox.wait_reply(callee, rx).await })
+    };
+    let ending = {
+        let mailbox = mailbox.clone();
+        shuttle::thread::spawn(move || {
+            drop(taken);
+            mailbox.down(&ChildRef::from_inner(me.clone()));
+            discard(&me, batch);
+        })
+    };
+    ending.join().unwrap();
+    assert_eq!(
+        shuttle::future::block_on(caller).unwrap(),
+        Err(HandleError::Lost)
+    );
+}
+
 /// A sender races an incarnation that receives in batches and is killed
 /// and replaced: every message sent is received, refused, or counted as
 /// dropped with the incarnation (its queue or its batch), exactly once.
@@ -159,6 +200,7 @@ fn mailbox_random_schedules() {
     shuttle::check_random(|| down_fails_a_waiting_call(true), 2_000);
     shuttle::check_random(|| down_fails_a_waiting_call(false), 2_000);
     shuttle::check_random(a_killed_incarnation_accounts_for_every_message, 2_000);
+    shuttle::check_random(a_call_in_a_dropped_batch_is_lost, 2_000);
 }
 
 #[test]
@@ -168,4 +210,5 @@ fn mailbox_bounded_preemptions() {
     shuttle::check_pct(|| down_fails_a_waiting_call(true), 2_000, 3);
     shuttle::check_pct(|| down_fails_a_waiting_call(false), 2_000, 3);
     shuttle::check_pct(a_killed_incarnation_accounts_for_every_message, 2_000, 3);
+    shuttle::check_pct(a_call_in_a_dropped_batch_is_lost, 2_000, 3);
 }
