@@ -1171,8 +1171,30 @@ fn call_stats(latencies: &[Duration]) -> Vec<f64> {
     vec![median(&ns), mean]
 }
 
-async fn sup_w6(calls: usize) -> Vec<f64> {
-    let (spec, handle) = ChildSpec::worker_with_handle("echo", || Echo);
+/// `[p50 ns, mean ns]` of `$calls` timed calls, each the awaited `$call`,
+/// after a tenth as many untimed. A macro: an async closure's future is
+/// not `Send` for every borrow the runtimes need.
+macro_rules! time_calls {
+    ($calls:expr, $call:expr) => {{
+        let calls: usize = $calls;
+        for _ in 0..calls / 10 {
+            $call.await.expect("an answer");
+        }
+        let mut latencies = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let started = Instant::now();
+            let got = $call.await.expect("an answer");
+            latencies.push(started.elapsed());
+            tick();
+            std::hint::black_box(got);
+        }
+        call_stats(&latencies)
+    }};
+}
+
+/// A started tree of one worker built by `make`, and its handle.
+async fn one_worker<W: Worker>(make: fn() -> W) -> (supervise::SupervisorHandle, WorkerHandle<W>) {
+    let (spec, handle) = ChildSpec::worker_with_handle("echo", make);
     let sup = Supervisor::builder("w6")
         .child(spec)
         .build()
@@ -1180,19 +1202,14 @@ async fn sup_w6(calls: usize) -> Vec<f64> {
         .start()
         .await
         .expect("the tree starts");
-    for _ in 0..calls / 10 {
-        handle.call(|reply| reply).await.expect("an answer");
-    }
-    let mut latencies = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let started = Instant::now();
-        let got = handle.call(|reply| reply).await.expect("an answer");
-        latencies.push(started.elapsed());
-        tick();
-        std::hint::black_box(got);
-    }
+    (sup, handle)
+}
+
+async fn sup_w6(calls: usize) -> Vec<f64> {
+    let (sup, handle) = one_worker(|| Echo).await;
+    let stats = time_calls!(calls, handle.call(|reply| reply));
     sup.stop().await.expect("the tree stops");
-    call_stats(&latencies)
+    stats
 }
 
 async fn floor_w6(calls: usize) -> Vec<f64> {
@@ -1212,20 +1229,10 @@ async fn floor_w6(calls: usize) -> Vec<f64> {
             answer.await.map_err(|_| "the echo task is gone")
         }
     };
-    for _ in 0..calls / 10 {
-        call(&tx).await.expect("an answer");
-    }
-    let mut latencies = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let started = Instant::now();
-        let got = call(&tx).await.expect("an answer");
-        latencies.push(started.elapsed());
-        tick();
-        std::hint::black_box(got);
-    }
+    let stats = time_calls!(calls, call(&tx));
     drop(tx);
     echo.await.expect("the echo task exits");
-    call_stats(&latencies)
+    stats
 }
 
 fn w6(side: Side, flavour: Flavour, cfg: &Config) -> Vec<f64> {
@@ -1251,33 +1258,16 @@ impl HandlerEcho {
 }
 
 /// A tree of one worker built by `make`, its handle, and `calls` timed
-/// calls made by `call` after a tenth as many untimed.
+/// calls made by `call` after a tenth as many untimed (`time_calls!`).
 async fn timed_calls<W, F>(make: fn() -> W, calls: usize, call: F) -> Vec<f64>
 where
     W: Worker,
     F: AsyncFn(&WorkerHandle<W>) -> Result<u64, HandleError>,
 {
-    let (spec, handle) = ChildSpec::worker_with_handle("echo", make);
-    let sup = Supervisor::builder("w6")
-        .child(spec)
-        .build()
-        .expect("a valid spec")
-        .start()
-        .await
-        .expect("the tree starts");
-    for _ in 0..calls / 10 {
-        call(&handle).await.expect("an answer");
-    }
-    let mut latencies = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let started = Instant::now();
-        let got = call(&handle).await.expect("an answer");
-        latencies.push(started.elapsed());
-        tick();
-        std::hint::black_box(got);
-    }
+    let (sup, handle) = one_worker(make).await;
+    let stats = time_calls!(calls, call(&handle));
     sup.stop().await.expect("the tree stops");
-    call_stats(&latencies)
+    stats
 }
 
 /// W6H: handler dispatch against the hand-written loop, one call path.
