@@ -879,23 +879,42 @@ impl Gen {
         if *ms == 0 || !matches!(part(child), Part::Type(_)) {
             return TokenStream::new();
         }
-        let span = token_span(Some(at), Span::call_site());
-        let note = finite_shutdown_note(&child.name(), &type_text(ty));
         let handles_shutdown = self.default_of(ty, "HANDLES_SHUTDOWN");
-        warning(
-            span,
-            "shutdown",
-            "timeout",
+        never_waited_warning(
+            at,
+            &child.name(),
+            &type_text(ty),
             handles_shutdown,
-            false,
-            &note,
             &tree.lint_attrs,
         )
     }
 }
 
+/// The warning, at the shutdown value `at`, of a finite shutdown that
+/// `handles_shutdown` (a `bool` constant) says is never waited for: shared
+/// by `#[child(shutdown = ..)]` and `#[worker(shutdown = ..)]`.
+pub(crate) fn never_waited_warning(
+    at: &TokenStream,
+    child: &str,
+    ty: &str,
+    handles_shutdown: TokenStream,
+    lints: &[syn::Attribute],
+) -> TokenStream {
+    let span = token_span(Some(at), Span::call_site());
+    let note = finite_shutdown_note(child, ty);
+    warning(
+        span,
+        "shutdown",
+        "timeout",
+        handles_shutdown,
+        false,
+        &note,
+        lints,
+    )
+}
+
 /// The note of a finite shutdown that is never waited for.
-pub(crate) fn finite_shutdown_note(child: &str, ty: &str) -> String {
+fn finite_shutdown_note(child: &str, ty: &str) -> String {
     let whom = if child == ty {
         "it".to_owned()
     } else {
@@ -952,7 +971,7 @@ fn panic_message(msg: &str, at: Span) -> syn::LitStr {
 }
 
 /// The span of a key's value (its first token), or `default`.
-fn token_span(tokens: Option<&TokenStream>, default: Span) -> Span {
+pub(crate) fn token_span(tokens: Option<&TokenStream>, default: Span) -> Span {
     tokens
         .and_then(|t| t.clone().into_iter().next())
         .map_or(default, |t| t.span())
@@ -1044,15 +1063,8 @@ fn derives_clone(attrs: &[syn::Attribute]) -> bool {
         })
 }
 
-/// The struct definitions of a `supervision_tree!` (the root and every
-/// inline supervisor): public fields, and `Clone` when every field is (a
-/// child built by a factory need not be, and then neither is its tree).
 /// Takes a tree's value apart, down its inline trees, into hygienic
-/// variables numbered in declaration order: `let v1 = self.web.api;`. By
-/// field accesses, as the struct's `Clone` and the factory's split read
-/// them: an inline tree whose name is taken by another type in the module
-/// (rustc's "defined multiple times") then gives one error per field, not
-/// one per form.
+/// variables numbered in declaration order: `let v1 = self.web.api;`.
 fn bindings_of(tree: &Tree, path: &TokenStream, out: &mut Vec<TokenStream>) {
     for child in &tree.children {
         let field = &child.ident;
@@ -1067,6 +1079,9 @@ fn bindings_of(tree: &Tree, path: &TokenStream, out: &mut Vec<TokenStream>) {
     }
 }
 
+/// The struct definitions of a `supervision_tree!` (the root and every
+/// inline supervisor): public fields, and `Clone` when every field is (a
+/// child built by a factory need not be, and then neither is its tree).
 pub(crate) fn structs(tree: &Tree) -> TokenStream {
     let mut trees = Vec::new();
     collect(tree, &mut trees, &mut HashSet::new());
@@ -1104,7 +1119,7 @@ pub(crate) fn structs(tree: &Tree) -> TokenStream {
 /// so that a name the module already has (rustc's "defined multiple
 /// times", at the alias) is the one error: nothing generated reaches the
 /// other type.
-pub(crate) fn type_path(tree: &Tree) -> TokenStream {
+fn type_path(tree: &Tree) -> TokenStream {
     let ident = &tree.ident;
     let Some(module) = &tree.module else {
         return ident.to_token_stream();
@@ -1117,12 +1132,17 @@ pub(crate) fn type_path(tree: &Tree) -> TokenStream {
     }
 }
 
-/// A field's type in its tree's struct.
+/// A field's type in its tree's struct: as written (a function of the
+/// siblings' handles for a wired child), or an inline supervisor's path.
 fn field_type(child: &ChildNode) -> TokenStream {
+    if let Some(function) = &child.wired {
+        return function.to_token_stream();
+    }
     match &child.ty {
+        ChildType::Type(ty) => ty.to_token_stream(),
         // A supervisor whose name is taken (reported): not declared.
         ChildType::Inline(nested) if nested.excluded.get() => quote!(()),
-        _ => child.ty_tokens(),
+        ChildType::Inline(nested) => type_path(nested),
     }
 }
 

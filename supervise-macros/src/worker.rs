@@ -155,24 +155,11 @@ fn finite_shutdown_warning(
     if *ms == 0 || !generics.params.is_empty() {
         return TokenStream::new();
     }
-    let span = at
-        .clone()
-        .into_iter()
-        .next()
-        .map_or(Span::call_site(), |t| t.span());
+    let span = crate::expand::token_span(Some(at), Span::call_site());
     let name = ident.to_string();
-    let note = crate::expand::finite_shutdown_note(&name, &name);
     let krate = crate::expand::respan(krate.clone(), span);
     let handles_shutdown = quote_spanned!(span=> <#ident as #krate::Worker>::HANDLES_SHUTDOWN);
-    crate::expand::warning(
-        span,
-        "shutdown",
-        "timeout",
-        handles_shutdown,
-        false,
-        &note,
-        lints,
-    )
+    crate::expand::never_waited_warning(at, &name, &name, handles_shutdown, lints)
 }
 
 /// A worker marked significant by default must not be permanent (OTP's

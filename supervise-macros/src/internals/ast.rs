@@ -90,17 +90,6 @@ impl ChildNode {
             .cloned()
             .unwrap_or_else(|| self.ident.to_token_stream())
     }
-
-    /// The field's type, as written.
-    pub(crate) fn ty_tokens(&self) -> TokenStream {
-        if let Some(function) = &self.wired {
-            return function.to_token_stream();
-        }
-        match &self.ty {
-            ChildType::Type(ty) => ty.to_token_stream(),
-            ChildType::Inline(tree) => crate::expand::type_path(tree),
-        }
-    }
 }
 
 impl Tree {
