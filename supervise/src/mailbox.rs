@@ -228,13 +228,17 @@ impl<M> Mailbox<M> {
         self.push(message, None, None).map(drop)
     }
 
-    /// Queues a call's request, with `watch` (its reply slot), for the
+    /// Queues a call's request, watching its reply slot `answer`, for the
     /// running incarnation and returns that incarnation's number (see
     /// [`wait_reply`](Self::wait_reply)): a number, read under the lock,
     /// where a `ChildRef` would be an atomic count that all the callers of
     /// one worker contend on.
-    pub(crate) fn send_call(&self, message: M, watch: WatchRef) -> Result<u64, (HandleError, M)> {
-        self.push(message, Some(watch), None)
+    pub(crate) fn send_call<R: Send + 'static>(
+        &self,
+        message: M,
+        answer: &Answer<R>,
+    ) -> Result<u64, (HandleError, M)> {
+        self.push(message, Some(answer.watch()), None)
     }
 
     /// Queues `message` for the incarnation up (for `to` only, when given),

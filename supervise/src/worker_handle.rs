@@ -347,30 +347,28 @@ impl<W: Worker> WorkerHandle<W> {
         make: impl FnOnce(Reply<R>) -> W::Message,
     ) -> Result<R, HandleError> {
         let (reply_tx, reply_rx) = call::channel();
-        let watch = reply_rx.watch();
-        let callee = match self.mailbox.send_call(make(Reply(reply_tx)), watch) {
+        let callee = match self.mailbox.send_call(make(Reply(reply_tx)), &reply_rx) {
             Ok(callee) => callee,
-            Err((HandleError::NotRunning, request)) => tokio::time::timeout(
-                DEFAULT_CALL_TIMEOUT,
-                self.send_when_up(request, reply_rx.watch()),
-            )
-            .await
-            .map_err(|_| HandleError::Timeout)??,
+            Err((HandleError::NotRunning, request)) => {
+                tokio::time::timeout(DEFAULT_CALL_TIMEOUT, self.send_when_up(request, &reply_rx))
+                    .await
+                    .map_err(|_| HandleError::Timeout)??
+            }
             Err((error, _)) => return Err(error),
         };
         self.mailbox.wait_reply(callee, reply_rx).await
     }
 
     /// Sends a call's request to the next incarnation that comes up.
-    async fn send_when_up(
+    async fn send_when_up<R: Send + 'static>(
         &self,
         mut request: W::Message,
-        watch: call::WatchRef,
+        answer: &call::Answer<R>,
     ) -> Result<u64, HandleError> {
         loop {
             self.mailbox.wait_up().await?;
             // It may have exited in between: then wait for the next.
-            match self.mailbox.send_call(request, watch.clone()) {
+            match self.mailbox.send_call(request, answer) {
                 Ok(callee) => return Ok(callee),
                 Err((HandleError::NotRunning, back)) => request = back,
                 Err((error, _)) => return Err(error),
@@ -397,10 +395,10 @@ impl<W: Worker> WorkerHandle<W> {
         let (reply_tx, reply_rx) = call::channel();
         let call = async {
             let request = make(Reply(reply_tx));
-            let callee = match self.mailbox.send_call(request, reply_rx.watch()) {
+            let callee = match self.mailbox.send_call(request, &reply_rx) {
                 Ok(callee) => callee,
                 Err((HandleError::NotRunning, request)) => {
-                    self.send_when_up(request, reply_rx.watch()).await?
+                    self.send_when_up(request, &reply_rx).await?
                 }
                 Err((error, _)) => return Err(error),
             };
@@ -427,10 +425,9 @@ impl<W: Worker> WorkerHandle<W> {
         make: impl FnOnce(Reply<R>) -> W::Message,
     ) -> Result<R, HandleError> {
         let (reply_tx, reply_rx) = call::channel();
-        let watch = reply_rx.watch();
         let callee = self
             .mailbox
-            .send_call(make(Reply(reply_tx)), watch)
+            .send_call(make(Reply(reply_tx)), &reply_rx)
             .map_err(|(error, _)| error)?;
         self.mailbox.wait_reply(callee, reply_rx).await
     }

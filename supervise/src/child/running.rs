@@ -102,25 +102,22 @@ impl Running {
             requeue().await;
         }
         let mut reasons = Vec::with_capacity(children.len());
-        let mut late = Vec::new();
+        let (mut late, mut waits) = (Vec::new(), Vec::new());
         for (i, child) in children.iter_mut().enumerate() {
             if finished(child) {
                 reasons.push(child.join().await);
             } else {
+                // Its place, filled once the late ones are waited for.
                 reasons.push(ExitReason::Killed);
                 late.push(i);
+                waits.push(child.wait_after_turn());
             }
         }
-        if !late.is_empty() {
-            let waits = children
-                .iter_mut()
-                .enumerate()
-                .filter(|(i, _)| late.binary_search(i).is_ok())
-                .map(|(_, child)| child.wait_after_turn());
-            let late_reasons = futures_util::future::join_all(waits).await;
-            for (i, reason) in late.into_iter().zip(late_reasons) {
-                reasons[i] = reason;
-            }
+        for (i, reason) in late
+            .into_iter()
+            .zip(futures_util::future::join_all(waits).await)
+        {
+            reasons[i] = reason;
         }
         reasons
     }

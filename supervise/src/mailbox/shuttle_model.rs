@@ -74,8 +74,7 @@ fn down_fails_a_waiting_call(answers: bool) {
     let me = incarnation(&bus, 1);
     mailbox.up(ChildRef::from_inner(me.clone()));
     let (tx, rx) = call::channel();
-    let watch = rx.watch();
-    let callee = mailbox.send_call(tx, watch).map_err(|(e, _)| e).unwrap();
+    let callee = mailbox.send_call(tx, &rx).map_err(|(e, _)| e).unwrap();
     let caller = {
         let mailbox = mailbox.clone();
         shuttle::future::spawn(async move { mailbox.wait_reply(callee, rx).await })
@@ -115,16 +114,13 @@ fn a_call_in_a_dropped_batch_is_lost() {
     let mailbox: Arc<Mailbox<call::Sender<u32>>> = Arc::new(Mailbox::new());
     let me = incarnation(&bus, 1);
     mailbox.up(ChildRef::from_inner(me.clone()));
-    let (first, _first_answer) = call::channel();
+    let (first, first_answer) = call::channel();
     mailbox
-        .send_call(first, _first_answer.watch())
+        .send_call(first, &first_answer)
         .map_err(|(e, _)| e)
         .unwrap();
     let (tx, rx) = call::channel();
-    let callee = mailbox
-        .send_call(tx, rx.watch())
-        .map_err(|(e, _)| e)
-        .unwrap();
+    let callee = mailbox.send_call(tx, &rx).map_err(|(e, _)| e).unwrap();
     let mut batch = VecDeque::new();
     let taken = mailbox.try_recv(&me, &mut batch).expect("queued");
     assert_eq!(batch.len(), 1, "the second request is in the batch");

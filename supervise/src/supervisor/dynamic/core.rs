@@ -409,8 +409,7 @@ impl DynCore {
             let deadline = shutdown.deadline(now);
             stopping.push(async move {
                 let reason = running.finish_stop(false, shutdown, deadline).await;
-                let error = (!expected(shutdown, restart, &reason)).then_some(reason);
-                (at, slot, error)
+                ((at, slot, shutdown, restart), reason)
             });
         }
         // Outside tokio's coop budget: under it, once the budget is spent
@@ -422,21 +421,13 @@ impl DynCore {
             futures_util::future::join_all(stopping),
         ))
         .await;
-        let aborted =
-            aborted_at
-                .into_iter()
-                .zip(aborted)
-                .map(|((at, slot, shutdown, restart), reason)| {
-                    (
-                        at,
-                        slot,
-                        (!expected(shutdown, restart, &reason)).then_some(reason),
-                    )
-                });
         // Reported in start order, as the children were stopped.
-        let mut failed: Vec<(usize, usize, ExitReason)> = aborted
+        let mut failed: Vec<(usize, usize, ExitReason)> = aborted_at
+            .into_iter()
+            .zip(aborted)
             .chain(stopped)
-            .filter_map(|(at, slot, error)| Some((at, slot, error?)))
+            .filter(|((_, _, shutdown, restart), reason)| !expected(*shutdown, *restart, reason))
+            .map(|((at, slot, _, _), reason)| (at, slot, reason))
             .collect();
         failed.sort_unstable_by_key(|&(at, ..)| at);
         let errors: Vec<(Arc<str>, ExitReason)> = failed
